@@ -1,0 +1,25 @@
+import type { BffConfig } from '@okta-bff/oidc';
+import type { AuthContext } from './auth/actions.ts';
+import type { IdpLoader } from './oidc/idp.ts';
+import type { Logger } from './logger.ts';
+import type { Session } from './session/session.ts';
+
+/** What the app is built from: everything is passed in, nothing is global. */
+export interface AppDeps {
+  readonly config: BffConfig;
+  readonly idp: IdpLoader;
+  readonly logger: Logger;
+}
+
+/** Hono's typed context for this app (`new Hono<AppEnv>()`). */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    log: Logger;
+    auth: AuthContext;
+    /** Set by the session middleware: the opened session, or `undefined`. */
+    session: Session | undefined;
+    /** Set by the session middleware: the request's cookies, parsed once. */
+    cookies: Record<string, string>;
+  };
+}

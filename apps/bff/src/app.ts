@@ -1,0 +1,48 @@
+import type { ErrorBody } from '@okta-bff/oidc';
+import { Hono } from 'hono';
+import type { AppDeps, AppEnv } from './app-env.ts';
+import type { AuthContext } from './auth/actions.ts';
+import { BffError } from './errors.ts';
+import { describeError } from './logger.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { authRoutes } from './routes/auth.ts';
+import { diagnosticsRoutes } from './routes/diagnostics.ts';
+import { healthRoutes } from './routes/health.ts';
+import { cookieNames } from './session/cookies.ts';
+import { createSessionCodec } from './session/session.ts';
+
+/**
+ * Builds the BFF from its configuration and collaborators. Never listens: `server.ts` does, and
+ * tests call `app.request()` or serve it on a free port.
+ */
+export function createApp({ config, idp, logger }: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const auth: AuthContext = {
+    config,
+    codec: createSessionCodec(config.sessionSecrets),
+    names: cookieNames(config.secureCookies),
+    log: (event, { cause, ...details }) => logger.info({ event, ...details, cause: describeError(cause) }, event),
+  };
+
+  app.use('*', requestContext(logger));
+  app.use('*', async function provideAuthContext(c, next) {
+    c.set('auth', { ...auth, log: (event, { cause, ...details }) => c.var.log.info({ event, ...details, cause: describeError(cause) }, event) });
+    await next();
+  });
+
+  app.route('/', healthRoutes(idp));
+  app.route('/', authRoutes(idp, config.callbackPath));
+  if (config.mode === 'development') app.route('/', diagnosticsRoutes());
+
+  app.notFound((c) => c.json<ErrorBody>({ error: 'not_found', message: 'There is nothing at this address.' }, 404));
+  app.onError((error, c) => {
+    if (error instanceof BffError) {
+      const level = error.status >= 500 ? 'warn' : 'info';
+      c.var.log?.[level]({ code: error.code, cause: describeError(error.cause) }, error.message);
+      return c.json<ErrorBody>({ error: error.code, message: error.message }, error.status);
+    }
+    (c.var.log ?? logger).error({ err: describeError(error) }, 'unhandled error');
+    return c.json<ErrorBody>({ error: 'internal_error', message: 'Something went wrong on our side.' }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,38 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * The BFF's structured JSON logger. Redaction is a second line of defence: the first is that no
+ * code passes a token, code, verifier, nonce, cookie value or the client secret to the logger.
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'bff' },
+      redact: {
+        paths: ['*.authorization', '*.cookie', '*["set-cookie"]', '*.access_token', '*.refresh_token', '*.id_token', '*.code'],
+        censor: '[redacted]',
+      },
+      serializers: { cause: describeError, err: describeError },
+    },
+    destination,
+  );
+}
+
+/**
+ * A log-safe description of an error chain: names, messages and codes only. Error objects of the
+ * OAuth and JOSE libraries can carry token claims or response bodies in their properties, so
+ * nothing else is copied.
+ */
+export function describeError(error: unknown, depth = 0): unknown {
+  if (!(error instanceof Error)) return error === undefined ? undefined : String(error).slice(0, 200);
+  const out: Record<string, unknown> = { name: error.name, message: error.message };
+  const { code, status, error: oauthError } = error as { code?: unknown; status?: unknown; error?: unknown };
+  if (typeof code === 'string') out.code = code;
+  if (typeof status === 'number') out.status = status;
+  if (typeof oauthError === 'string') out.error = oauthError;
+  if (error.cause instanceof Error && depth < 3) out.cause = describeError(error.cause, depth + 1);
+  return out;
+}

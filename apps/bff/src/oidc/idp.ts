@@ -1,0 +1,119 @@
+import type { BffConfig } from '@okta-bff/oidc';
+import { type JWTVerifyGetKey, createRemoteJWKSet } from 'jose';
+import * as oauth from 'oauth4webapi';
+
+/**
+ * Everything the protocol steps need to talk to the IdP, built once from the discovered
+ * metadata and the config: the authorization server, the client, its authentication, the JWKS.
+ */
+export interface Idp {
+  readonly as: oauth.AuthorizationServer;
+  readonly client: oauth.Client;
+  readonly clientAuth: oauth.ClientAuth;
+  /** The IdP's signing keys, cached; jose refetches them when a token names an unknown `kid`. */
+  readonly jwks: JWTVerifyGetKey;
+  readonly redirectUri: string;
+  readonly timeoutMs: number;
+  readonly allowHttp: boolean;
+}
+
+/**
+ * Options for every oauth4webapi request: a bounded time, and plain `http:` only when the
+ * issuer is a loopback host (the embedded dev IdP).
+ *
+ * > [!WARNING]
+ * > `allowInsecureRequests` is set here and nowhere else. `loadBffConfig` refuses `http:`
+ * > issuers that are not loopback, so production traffic to Okta is always https.
+ */
+export function requestOptions(
+  idp: Pick<Idp, 'timeoutMs' | 'allowHttp'>,
+  timeoutMs = idp.timeoutMs,
+): { signal: AbortSignal; [oauth.allowInsecureRequests]?: boolean } {
+  const options: { signal: AbortSignal; [oauth.allowInsecureRequests]?: boolean } = {
+    signal: AbortSignal.timeout(timeoutMs),
+  };
+  if (idp.allowHttp) options[oauth.allowInsecureRequests] = true;
+  return options;
+}
+
+/**
+ * Fetches and validates the issuer's discovery document: endpoints always come from here, never
+ * from string concatenation (Okta's org server keeps them under `/oauth2/v1/`).
+ *
+ * @see OpenID Connect Discovery 1.0 §4; RFC 8414
+ */
+export async function discoverIdp(config: BffConfig): Promise<Idp> {
+  const issuer = new URL(config.issuer);
+  const base = { timeoutMs: config.idpTimeoutMs, allowHttp: config.issuerIsLoopbackHttp };
+  const response = await oauth.discoveryRequest(issuer, { ...requestOptions(base), algorithm: 'oidc' });
+  const as = await oauth.processDiscoveryResponse(issuer, response);
+  if (!as.jwks_uri) throw new TypeError('the IdP metadata has no jwks_uri');
+  return {
+    as,
+    client: {
+      client_id: config.clientId,
+      // Okta signs ID tokens with RS256; pinning it refuses `none` and HS256 (signed with our secret).
+      id_token_signed_response_alg: 'RS256',
+    },
+    clientAuth: oauth.ClientSecretBasic(config.clientSecret),
+    jwks: createRemoteJWKSet(new URL(as.jwks_uri), {
+      timeoutDuration: config.idpTimeoutMs,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 10 * 60_000,
+    }),
+    redirectUri: config.redirectUrl,
+    ...base,
+  };
+}
+
+export interface IdpLoader {
+  /** The IdP once discovery succeeded, else `undefined` (the BFF is not ready). */
+  current(): Idp | undefined;
+  /** Resolves when discovery first succeeds. */
+  readonly ready: Promise<Idp>;
+  stop(): void;
+}
+
+export interface IdpLoaderOptions {
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly onError?: (error: unknown, attempt: number) => void;
+}
+
+/**
+ * Runs discovery in the background until it succeeds, backing off exponentially: an IdP that is
+ * down at boot must not crash the BFF; `/readyz` and `/auth/login` answer 503 meanwhile.
+ */
+export function startIdpLoader(
+  discover: () => Promise<Idp>,
+  { initialDelayMs = 500, maxDelayMs = 30_000, onError }: IdpLoaderOptions = {},
+): IdpLoader {
+  let idp: Idp | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let resolveReady: (idp: Idp) => void = () => {};
+  const ready = new Promise<Idp>((resolve) => {
+    resolveReady = resolve;
+  });
+  const attempt = async (n: number): Promise<void> => {
+    try {
+      idp = await discover();
+      resolveReady(idp);
+    } catch (error) {
+      onError?.(error, n);
+      if (stopped) return;
+      const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(n, 16));
+      timer = setTimeout(() => void attempt(n + 1), delay);
+      timer.unref();
+    }
+  };
+  void attempt(0);
+  return {
+    current: () => idp,
+    ready,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { getCookie } from 'hono/cookie';
+import type { AppEnv } from '../app-env.ts';
+import { completeLogin, describeUser, logout, startLogin } from '../auth/actions.ts';
+import { BffError } from '../errors.ts';
+import { requireCsrfHeader } from '../middleware/csrf.ts';
+import { sessionLoader } from '../middleware/session.ts';
+import type { IdpLoader } from '../oidc/idp.ts';
+import { respond } from './respond.ts';
+
+/** A form_post callback is a handful of short parameters; anything larger is not from the IdP. */
+const CALLBACK_BODY_LIMIT_BYTES = 32 * 1024;
+
+function requireIdp(idp: IdpLoader) {
+  const current = idp.current();
+  if (!current) {
+    throw new BffError('idp_unavailable', 503, 'The identity provider is not reachable yet. Try again in a moment.');
+  }
+  return current;
+}
+
+/**
+ * `/auth/*` and the callback at `REDIRECT_URL`'s path.
+ *
+ * @see shared/DESIGN.md, "HTTP contract of the BFF"
+ */
+export function authRoutes(idp: IdpLoader, callbackPath: string): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use('*', async function noStore(c, next) {
+    await next();
+    c.header('Cache-Control', 'no-store');
+  });
+
+  app.get('/auth/login', async (c) => respond(c, await startLogin(c.var.auth, requireIdp(idp), c.req.query('returnTo'))));
+
+  const callback = async (c: Context<AppEnv>, params: URLSearchParams) => {
+    c.header('Referrer-Policy', 'no-referrer');
+    const current = idp.current();
+    if (!current) {
+      c.var.log.warn({ event: 'login_failed', code: 'idp_unavailable' }, 'callback before IdP metadata loaded');
+      return c.redirect('/?login_error=idp_unavailable', 302);
+    }
+    return respond(c, await completeLogin(c.var.auth, current, params, getCookie(c)));
+  };
+  app.get(callbackPath, (c) => callback(c, new URL(c.req.url).searchParams));
+  app.post(
+    callbackPath,
+    bodyLimit({
+      maxSize: CALLBACK_BODY_LIMIT_BYTES,
+      onError: (c) => c.redirect('/?login_error=idp_error', 302),
+    }),
+    async (c) => {
+      const type = c.req.header('content-type') ?? '';
+      if (!type.startsWith('application/x-www-form-urlencoded')) return c.redirect('/?login_error=idp_error', 302);
+      return callback(c, new URLSearchParams(await c.req.text()));
+    },
+  );
+
+  app.get('/auth/user', sessionLoader(), (c) => {
+    const { status, json } = describeUser(c.var.session);
+    return c.json(json, status);
+  });
+
+  app.post('/auth/logout', requireCsrfHeader(), sessionLoader(), async (c) =>
+    respond(c, await logout(c.var.auth, idp.current(), c.var.session, c.var.cookies)),
+  );
+
+  return app;
+}

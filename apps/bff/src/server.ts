@@ -1,0 +1,43 @@
+import { serve } from '@hono/node-server';
+import { ConfigError } from '@okta-bff/oidc';
+import { createApp } from './app.ts';
+import { configFromEnvironment } from './config.ts';
+import { createLogger, describeError } from './logger.ts';
+import { discoverIdp, startIdpLoader } from './oidc/idp.ts';
+
+/** In-flight requests get this long to finish after SIGTERM/SIGINT. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function loadConfigOrExit() {
+  try {
+    return configFromEnvironment();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write('The BFF cannot start: the configuration is not valid.\n');
+      for (const p of error.problems) process.stderr.write(`  ${p.variable}: ${p.reason}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+const config = loadConfigOrExit();
+const logger = createLogger(config.logLevel);
+const idp = startIdpLoader(() => discoverIdp(config), {
+  onError: (error, attempt) => logger.warn({ attempt, err: describeError(error), issuer: config.issuer }, 'IdP discovery failed; retrying'),
+});
+void idp.ready.then(() => logger.info({ issuer: config.issuer }, 'IdP metadata loaded'));
+
+const app = createApp({ config, idp, logger });
+const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  logger.info({ port: info.port, mode: config.mode, origin: config.publicOrigin }, `BFF listening on ${config.publicOrigin}`);
+});
+
+function shutdown(signal: string) {
+  logger.info({ signal }, 'shutting down');
+  idp.stop();
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
+}
+process.once('SIGTERM', () => shutdown('SIGTERM'));
+process.once('SIGINT', () => shutdown('SIGINT'));

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, type Env, loadBffConfig } from './config.ts';
+import { DEV_IDP } from './dev-defaults.ts';
+import { issuerFromEnv } from './urls.ts';
+
+const SECRET = 'x'.repeat(32);
+const PROD: Env = {
+  CLIENT_ID: '0oa1abcd',
+  CLIENT_SECRET: 'secret-value',
+  OKTA_DOMAIN: 'dev-123456.okta.com',
+  SESSION_SECRET: SECRET,
+};
+
+function problemsOf(env: Env): Record<string, string[]> {
+  try {
+    loadBffConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const out: Record<string, string[]> = {};
+    for (const p of (error as ConfigError).problems) (out[p.variable] ??= []).push(p.reason);
+    return out;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadBffConfig', () => {
+  it('accepts the tutorial .env unchanged and fills in the defaults', () => {
+    const config = loadBffConfig({
+      ...PROD,
+      REDIRECT_URL: 'http://localhost:8000/authorization-code/callback',
+      OKTA_PROMPT: 'login',
+    });
+    expect(config).toMatchObject({
+      mode: 'production',
+      issuer: 'https://dev-123456.okta.com/oauth2/default',
+      issuerIsLoopbackHttp: false,
+      clientId: '0oa1abcd',
+      callbackPath: '/authorization-code/callback',
+      publicOrigin: 'http://localhost:8000',
+      secureCookies: false,
+      prompt: 'login',
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      responseMode: 'query',
+      postLogoutRedirectUrl: 'http://localhost:8000/',
+      apiUpstreamUrl: 'http://localhost:8001/',
+      port: 8000,
+      sessionSecrets: [SECRET],
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('takes OKTA_ISSUER over OKTA_DOMAIN (org authorization server) and https origins get secure cookies', () => {
+    const config = loadBffConfig({
+      ...PROD,
+      OKTA_ISSUER: 'https://dev-123456.okta.com/',
+      REDIRECT_URL: 'https://app.example.com/callback',
+    });
+    expect(config.issuer).toBe('https://dev-123456.okta.com');
+    expect(config.secureCookies).toBe(true);
+    expect(config.postLogoutRedirectUrl).toBe('https://app.example.com/');
+  });
+
+  it('defaults to the embedded IdP, its client and a generated secret in development only', () => {
+    const a = loadBffConfig({ NODE_ENV: 'development' });
+    const b = loadBffConfig({ NODE_ENV: 'development' });
+    expect(a.issuer).toBe(DEV_IDP.issuer);
+    expect(a.issuerIsLoopbackHttp).toBe(true);
+    expect(a.clientId).toBe(DEV_IDP.clientId);
+    expect(a.sessionSecrets[0]).toHaveLength(43);
+    expect(a.sessionSecrets[0]).not.toBe(b.sessionSecrets[0]);
+    expect(a.viteDevUrl).toBe('http://localhost:5173');
+    expect(problemsOf({})).toEqual({
+      OKTA_DOMAIN: [expect.stringContaining('is required')],
+      CLIENT_ID: [expect.stringContaining('is required')],
+      CLIENT_SECRET: [expect.stringContaining('is required')],
+      SESSION_SECRET: [expect.stringContaining('is required')],
+    });
+  });
+
+  it('never pairs the dev client credentials with a real Okta issuer', () => {
+    const problems = problemsOf({ NODE_ENV: 'development', OKTA_DOMAIN: 'dev-1.okta.com' });
+    expect(Object.keys(problems).sort()).toEqual(['CLIENT_ID', 'CLIENT_SECRET']);
+  });
+
+  it.each([
+    [{ OKTA_ISSUER: 'http://dev-1.okta.com/oauth2/default' }, 'OKTA_ISSUER', 'https'],
+    [{ OKTA_DOMAIN: 'http://10.0.0.1' }, 'OKTA_DOMAIN', 'https'],
+    [{ OKTA_ISSUER: 'https://x.okta.com/oauth2/default?x=1' }, 'OKTA_ISSUER', 'query'],
+    [{ OKTA_ISSUER: 'not a url' }, 'OKTA_ISSUER', 'not a valid URL'],
+    [{ REDIRECT_URL: 'localhost:8000/cb' }, 'REDIRECT_URL', 'http(s)'],
+    [{ REDIRECT_URL: '/callback' }, 'REDIRECT_URL', 'absolute'],
+    [{ REDIRECT_URL: 'http://app.example.com/cb' }, 'REDIRECT_URL', 'https'],
+    [{ REDIRECT_URL: 'https://app.example.com/' }, 'REDIRECT_URL', 'path'],
+    [{ OKTA_PROMPT: 'select_account' }, 'OKTA_PROMPT', 'must be one of'],
+    [{ OKTA_PROMPT: 'none login' }, 'OKTA_PROMPT', 'must be one of'],
+    [{ OKTA_SCOPES: 'profile email' }, 'OKTA_SCOPES', 'openid'],
+    [{ OKTA_RESPONSE_MODE: 'fragment' }, 'OKTA_RESPONSE_MODE', 'form_post'],
+    [{ POST_LOGOUT_REDIRECT_URL: 'javascript:alert(1)' }, 'POST_LOGOUT_REDIRECT_URL', 'http(s)'],
+    [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET', 'at least 32'],
+    [{ SESSION_SECRET: `${SECRET},short` }, 'SESSION_SECRET', 'entry 2'],
+    [{ API_UPSTREAM_URL: 'ftp://api' }, 'API_UPSTREAM_URL', 'http(s)'],
+    [{ API_UPSTREAM_URL: 'http://api:8001/v1?x=1' }, 'API_UPSTREAM_URL', 'query'],
+    [{ PORT: '80a' }, 'PORT', 'whole number'],
+    [{ PORT: '70000' }, 'PORT', 'whole number'],
+    [{ API_UPSTREAM_TIMEOUT_MS: '0' }, 'API_UPSTREAM_TIMEOUT_MS', 'whole number'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'one of'],
+  ])('reports %o as a problem with %s', (overrides, variable, reason) => {
+    const problems = problemsOf({ ...PROD, ...overrides });
+    expect(Object.keys(problems)).toEqual([variable]);
+    expect(problems[variable]?.[0]).toContain(reason);
+  });
+
+  it('reports several bad variables together, one line each', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadBffConfig({ OKTA_DOMAIN: 'dev-1.okta.com', OKTA_PROMPT: 'maybe', SESSION_SECRET: 'short', PORT: 'x' });
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error).toBeInstanceOf(TypeError);
+    const lines = error?.message.split('\n') ?? [];
+    expect(lines).toHaveLength(5);
+    for (const v of ['CLIENT_ID', 'CLIENT_SECRET', 'OKTA_PROMPT', 'SESSION_SECRET', 'PORT']) {
+      expect(lines.some((l) => l.startsWith(`${v}: `))).toBe(true);
+    }
+  });
+
+  it('normalizes prompt word order and accepts internal API upstreams over http', () => {
+    const config = loadBffConfig({ ...PROD, OKTA_PROMPT: 'consent login', API_UPSTREAM_URL: 'http://api.internal/v1' });
+    expect(config.prompt).toBe('login consent');
+    expect(config.apiUpstreamUrl).toBe('http://api.internal/v1');
+  });
+});
+
+describe('issuerFromEnv', () => {
+  it('derives the default custom authorization server from OKTA_DOMAIN, tolerating a scheme', () => {
+    expect(issuerFromEnv({ OKTA_DOMAIN: 'dev-1.okta.com' })).toBe('https://dev-1.okta.com/oauth2/default');
+    expect(issuerFromEnv({ OKTA_DOMAIN: 'https://dev-1.okta.com/' })).toBe('https://dev-1.okta.com/oauth2/default');
+    expect(issuerFromEnv({})).toBeUndefined();
+  });
+});

@@ -1,0 +1,289 @@
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_API_UPSTREAM_URL, DEFAULT_REDIRECT_URL, DEV_IDP } from './dev-defaults.ts';
+import { isAllowedIssuerUrl, isLoopbackHost, issuerFromEnv } from './urls.ts';
+
+/**
+ * The BFF's configuration: read once from the environment at start-up, validated as a whole,
+ * frozen. Every problem is collected and reported together (see {@link ConfigError}).
+ *
+ * @see shared/DESIGN.md, "Configuration (environment)"
+ */
+
+export type ResponseMode = 'query' | 'form_post';
+export type Prompt = 'none' | 'login' | 'consent' | 'login consent';
+export type RunMode = 'development' | 'production';
+
+export interface BffConfig {
+  readonly mode: RunMode;
+  /** Issuer identifier, exactly as the IdP's discovery document must state it. */
+  readonly issuer: string;
+  /** True when `issuer` is `http:` on a loopback host (the embedded IdP); see `allowInsecureRequests`. */
+  readonly issuerIsLoopbackHttp: boolean;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** `REDIRECT_URL`: the callback URL registered at the IdP. */
+  readonly redirectUrl: string;
+  /** Path of `redirectUrl`: the BFF's callback route. */
+  readonly callbackPath: string;
+  /** Origin of `redirectUrl`: the app's public origin, as the browser sees it. */
+  readonly publicOrigin: string;
+  /** `__Host-` prefix and `Secure` on cookies: whenever the public origin is https. */
+  readonly secureCookies: boolean;
+  readonly prompt: Prompt | undefined;
+  readonly scopes: readonly string[];
+  readonly responseMode: ResponseMode;
+  readonly postLogoutRedirectUrl: string;
+  /** Session keys' secrets: the first seals, all unseal. */
+  readonly sessionSecrets: readonly string[];
+  /** Absolute lifetime of a session from sign-in. */
+  readonly sessionMaxAgeS: number;
+  readonly apiUpstreamUrl: string;
+  readonly apiUpstreamTimeoutMs: number;
+  /** Time allowed for each call to the IdP (discovery, token, userinfo, revocation). */
+  readonly idpTimeoutMs: number;
+  readonly port: number;
+  readonly host: string | undefined;
+  readonly logLevel: string;
+  /** Development only: the Vite dev server the BFF forwards page and asset requests to. */
+  readonly viteDevUrl: string | undefined;
+}
+
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly reason: string;
+}
+
+/**
+ * Thrown at start-up when the environment is not a valid configuration. A `TypeError`, as a
+ * programmer/operator error; `problems` holds every one, `message` lists them one per line.
+ */
+export class ConfigError extends TypeError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    super(problems.map((p) => `${p.variable}: ${p.reason}`).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const PROMPTS: readonly Prompt[] = ['none', 'login', 'consent', 'login consent'];
+const RESPONSE_MODES: readonly ResponseMode[] = ['query', 'form_post'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const SESSION_SECRET_MIN_LENGTH = 32;
+const DEFAULT_SCOPES = 'openid profile email offline_access';
+const DEFAULT_SESSION_MAX_AGE_S = 8 * 60 * 60;
+const DEFAULT_API_UPSTREAM_TIMEOUT_MS = 30_000;
+const DEFAULT_IDP_TIMEOUT_MS = 10_000;
+const DEFAULT_VITE_DEV_URL = 'http://localhost:5173';
+/** RFC 6749 §3.3 scope-token characters. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/**
+ * Parses and validates the BFF's environment. Development (`NODE_ENV=development`) defaults to
+ * the embedded IdP and its client and generates a per-run `SESSION_SECRET`; production defaults
+ * nothing secret.
+ *
+ * @throws {ConfigError} listing every bad or missing variable.
+ */
+export function loadBffConfig(env: Env): BffConfig {
+  const problems: ConfigProblem[] = [];
+  const problem = (variable: string, reason: string) => problems.push({ variable, reason });
+  const mode: RunMode = env.NODE_ENV === 'development' ? 'development' : 'production';
+  const dev = mode === 'development';
+  const read = (name: string) => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+
+  const issuer = checkIssuer(env, dev, problem);
+  // The dev IdP's public client credentials are a default only while talking to the dev IdP.
+  const onDevIdp = dev && issuer?.value === DEV_IDP.issuer;
+
+  const clientId = read('CLIENT_ID') ?? (onDevIdp ? DEV_IDP.clientId : undefined);
+  if (!clientId) problem('CLIENT_ID', 'is required: the client ID of your Okta web app');
+  const clientSecret =
+    read('CLIENT_SECRET') ?? (onDevIdp ? DEV_IDP.clientSecret : undefined);
+  if (!clientSecret) problem('CLIENT_SECRET', 'is required: the client secret of your Okta web app');
+
+  const redirect = parseHttpUrl('REDIRECT_URL', read('REDIRECT_URL') ?? DEFAULT_REDIRECT_URL, problem);
+  if (redirect && redirect.pathname === '/') {
+    problem('REDIRECT_URL', 'must have a path for the callback, e.g. /authorization-code/callback');
+  }
+  if (redirect?.search) problem('REDIRECT_URL', 'must not have a query string');
+
+  const promptValue = read('OKTA_PROMPT');
+  const prompt = promptValue === undefined ? undefined : parsePrompt(promptValue);
+  if (promptValue !== undefined && !prompt) {
+    problem('OKTA_PROMPT', `must be one of ${PROMPTS.map((p) => `"${p}"`).join(', ')}; got "${promptValue}"`);
+  }
+
+  const scopes = (read('OKTA_SCOPES') ?? DEFAULT_SCOPES).split(/\s+/);
+  if (!scopes.includes('openid')) problem('OKTA_SCOPES', 'must include "openid"');
+  const badScope = scopes.find((s) => !SCOPE_TOKEN.test(s));
+  if (badScope !== undefined) problem('OKTA_SCOPES', `"${badScope}" is not a valid scope`);
+
+  const responseMode = (read('OKTA_RESPONSE_MODE') ?? 'query') as ResponseMode;
+  if (!RESPONSE_MODES.includes(responseMode)) {
+    problem('OKTA_RESPONSE_MODE', `must be "query" or "form_post"; got "${responseMode}"`);
+  }
+
+  const postLogout = read('POST_LOGOUT_REDIRECT_URL');
+  const postLogoutUrl = postLogout ? parseHttpUrl('POST_LOGOUT_REDIRECT_URL', postLogout, problem) : undefined;
+
+  const sessionSecrets = checkSessionSecrets(read('SESSION_SECRET'), dev, problem);
+
+  const upstream = parseHttpUrl('API_UPSTREAM_URL', read('API_UPSTREAM_URL') ?? DEFAULT_API_UPSTREAM_URL, problem);
+  if (upstream && (upstream.search || upstream.hash)) {
+    problem('API_UPSTREAM_URL', 'must not have a query string or fragment');
+  }
+
+  const port = parseInteger('PORT', read('PORT'), 8000, 1, 65_535, problem);
+  const sessionMaxAgeS = parseInteger(
+    'SESSION_MAX_AGE_S',
+    read('SESSION_MAX_AGE_S'),
+    DEFAULT_SESSION_MAX_AGE_S,
+    60,
+    400 * 24 * 60 * 60,
+    problem,
+  );
+  const apiUpstreamTimeoutMs = parseInteger(
+    'API_UPSTREAM_TIMEOUT_MS',
+    read('API_UPSTREAM_TIMEOUT_MS'),
+    DEFAULT_API_UPSTREAM_TIMEOUT_MS,
+    100,
+    600_000,
+    problem,
+  );
+  const idpTimeoutMs = parseInteger(
+    'IDP_TIMEOUT_MS',
+    read('IDP_TIMEOUT_MS'),
+    DEFAULT_IDP_TIMEOUT_MS,
+    100,
+    120_000,
+    problem,
+  );
+
+  const logLevel = read('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+
+  let viteDevUrl: string | undefined;
+  if (dev) {
+    const vite = parseHttpUrl('VITE_DEV_URL', read('VITE_DEV_URL') ?? DEFAULT_VITE_DEV_URL, problem);
+    viteDevUrl = vite?.origin;
+  }
+
+  if (problems.length > 0 || !issuer || !clientId || !clientSecret || !redirect || !upstream) {
+    throw new ConfigError(problems);
+  }
+
+  const publicOrigin = redirect.origin;
+  return Object.freeze({
+    mode,
+    issuer: issuer.value,
+    issuerIsLoopbackHttp: issuer.url.protocol === 'http:',
+    clientId,
+    clientSecret,
+    redirectUrl: redirect.href,
+    callbackPath: redirect.pathname,
+    publicOrigin,
+    secureCookies: redirect.protocol === 'https:',
+    prompt,
+    scopes: Object.freeze(scopes),
+    responseMode,
+    postLogoutRedirectUrl: postLogoutUrl?.href ?? `${publicOrigin}/`,
+    sessionSecrets: Object.freeze(sessionSecrets),
+    sessionMaxAgeS,
+    apiUpstreamUrl: upstream.href,
+    apiUpstreamTimeoutMs,
+    idpTimeoutMs,
+    port,
+    host: read('HOST'),
+    logLevel,
+    viteDevUrl,
+  });
+}
+
+type Report = (variable: string, reason: string) => void;
+
+function checkIssuer(env: Env, dev: boolean, problem: Report): { url: URL; value: string } | undefined {
+  const variable = env.OKTA_ISSUER?.trim() ? 'OKTA_ISSUER' : 'OKTA_DOMAIN';
+  const value = issuerFromEnv(env) ?? (dev ? DEV_IDP.issuer : undefined);
+  if (!value) {
+    problem('OKTA_DOMAIN', 'is required (e.g. dev-123456.okta.com), or set OKTA_ISSUER to the full issuer URL');
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problem(variable, `"${value}" is not a valid URL or domain`);
+    return undefined;
+  }
+  if (!isAllowedIssuerUrl(url)) {
+    problem(variable, 'must use https (http is allowed only for localhost, 127.0.0.0/8 and ::1)');
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    problem(variable, 'must not carry a query string, fragment or credentials');
+  }
+  return { url, value };
+}
+
+function checkSessionSecrets(value: string | undefined, dev: boolean, problem: Report): string[] {
+  if (!value) {
+    if (dev) return [randomBytes(32).toString('base64url')];
+    problem('SESSION_SECRET', `is required: at least ${SESSION_SECRET_MIN_LENGTH} random characters`);
+    return [];
+  }
+  const secrets = value.split(',').map((s) => s.trim());
+  secrets.forEach((secret, i) => {
+    if (secret.length < SESSION_SECRET_MIN_LENGTH) {
+      const which = secrets.length > 1 ? `entry ${i + 1} ` : '';
+      problem('SESSION_SECRET', `${which}must be at least ${SESSION_SECRET_MIN_LENGTH} characters`);
+    }
+  });
+  return secrets;
+}
+
+function parsePrompt(value: string): Prompt | undefined {
+  const sorted = (s: string) => [...new Set(s.split(/\s+/))].sort().join(' ');
+  const wanted = sorted(value);
+  return PROMPTS.find((p) => sorted(p) === wanted);
+}
+
+function parseHttpUrl(variable: string, value: string, problem: Report): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problem(variable, `"${value}" is not an absolute URL`);
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    problem(variable, 'must be an http(s) URL');
+    return undefined;
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && variable !== 'API_UPSTREAM_URL') {
+    problem(variable, 'must use https (http is allowed only for localhost, 127.0.0.0/8 and ::1)');
+  }
+  if (url.hash || url.username || url.password) problem(variable, 'must not carry a fragment or credentials');
+  return url;
+}
+
+function parseInteger(
+  variable: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  problem: Report,
+): number {
+  if (value === undefined) return fallback;
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    problem(variable, `must be a whole number from ${min} to ${max}; got "${value}"`);
+    return fallback;
+  }
+  return n;
+}

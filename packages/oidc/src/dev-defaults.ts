@@ -1,0 +1,19 @@
+/**
+ * The embedded development IdP's well-known values. They live here, not in `@okta-bff/dev-idp`,
+ * so the config loader can default to them in development without depending on the IdP.
+ *
+ * > [!WARNING]
+ * > These are public, development-only credentials. The config loader uses them only when
+ * > `NODE_ENV=development`; production requires real `CLIENT_ID` and `CLIENT_SECRET`.
+ */
+export const DEV_IDP = Object.freeze({
+  port: 9000,
+  issuerPath: '/oauth2/default',
+  issuer: 'http://localhost:9000/oauth2/default',
+  clientId: '0oadevbffclient0000',
+  clientSecret: 'dev-only-client-secret-not-for-production-use',
+  audience: 'api://default',
+});
+
+export const DEFAULT_REDIRECT_URL = 'http://localhost:8000/authorization-code/callback';
+export const DEFAULT_API_UPSTREAM_URL = 'http://localhost:8001';

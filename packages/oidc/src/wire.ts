@@ -1,0 +1,78 @@
+/**
+ * Wire types shared by the BFF and the SPA: the JSON bodies of the BFF's HTTP contract
+ * (shared/DESIGN.md, "HTTP contract of the BFF"). Nothing here ever describes a token.
+ */
+
+/** Stable error codes of `{"error": <code>, "message": ...}` bodies. Branch on these, never on `message`. */
+export const ERROR_CODES = [
+  'unauthenticated',
+  'csrf_required',
+  'session_expired',
+  'idp_unavailable',
+  'upstream_unavailable',
+  'upstream_timeout',
+  'bad_request',
+  'not_found',
+  'method_not_allowed',
+  'payload_too_large',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Body of every error response of the BFF. */
+export interface ErrorBody {
+  error: ErrorCode;
+  message: string;
+}
+
+/**
+ * Codes the callback puts in `/?login_error=<code>` when a sign-in fails.
+ * The SPA maps each to a sentence; it never shows text that came from the IdP.
+ */
+export const LOGIN_ERROR_CODES = [
+  /** No (or an expired) transaction cookie: the login was not started in this browser, or took too long. */
+  'login_expired',
+  /** `state` missing or not the one this browser's transaction holds (CSRF, replay, or a stale tab). */
+  'state_mismatch',
+  /** The user, or a policy, refused the sign-in at the IdP (`error=access_denied`). */
+  'access_denied',
+  /** `prompt=none` and the user has no IdP session (`login_required`, `consent_required`, ...). */
+  'login_required',
+  /** Any other `error=` answer of the IdP, or a malformed authorization response. */
+  'idp_error',
+  /** The code exchange failed: refused code, bad answer, or an ID token that did not validate. */
+  'token_exchange_failed',
+  /** The IdP could not be reached in time. */
+  'idp_unavailable',
+] as const;
+export type LoginErrorCode = (typeof LOGIN_ERROR_CODES)[number];
+
+/** Claims of the signed-in user, as the ID token and userinfo give them (never a token). */
+export interface UserClaims {
+  sub: string;
+  name?: string;
+  email?: string;
+  email_verified?: boolean;
+  preferred_username?: string;
+  given_name?: string;
+  family_name?: string;
+  locale?: string;
+  zoneinfo?: string;
+  groups?: string[];
+  [claim: string]: unknown;
+}
+
+/** `GET /auth/user` */
+export type AuthUserBody =
+  | { authenticated: true; user: UserClaims; session: { expiresAt: number } }
+  | { authenticated: false };
+
+/** `POST /auth/logout` */
+export interface LogoutBody {
+  /** The IdP's end-session URL; the SPA navigates there to end the IdP session too. */
+  logoutUrl: string;
+}
+
+/** Header (and value) that every state-changing call from the SPA carries. */
+export const CSRF_HEADER = 'X-CSRF';
+export const CSRF_HEADER_VALUE = '1';
