@@ -1,0 +1,23 @@
+/**
+ * `@okta-bff/api`: the sample resource API, for in-process use (the BFF's tests, `pnpm dev`).
+ * `server.ts` is the program; this is the library.
+ */
+export {
+  ACCESS_TOKEN_ALGORITHMS,
+  type AccessTokenClaims,
+  type AccessTokenVerifierOptions,
+  createAccessTokenVerifier,
+  parseBearerAuthorization,
+  type VerifyAccessToken,
+} from './access-token.ts';
+export { type ApiAppOptions, createApiApp } from './app.ts';
+export type { ApiEnv } from './bearer-auth.ts';
+export { type ApiConfig, loadApiConfig } from './config.ts';
+export { API_ERROR_CODES, ApiError, type ApiErrorBody, type ApiErrorCode } from './errors.ts';
+export {
+  createMemoryItemStore,
+  type Item,
+  type ItemStore,
+  type MemoryItemStoreOptions,
+} from './item-store.ts';
+export { type EchoBody, MAX_DOWNLOAD_BYTES } from './routes/diagnostics.ts';
