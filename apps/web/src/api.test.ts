@@ -1,0 +1,166 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ApiError, addItem, getUser, listItems, logout, readApiError, request } from './api.ts';
+
+type FetchArgs = [input: string, init: RequestInit];
+
+/** Replaces global fetch with one answering `response` (or throwing it), recording the calls. */
+function stubFetch(response: Response | Error) {
+  const fake = vi.fn(async (..._args: FetchArgs) => {
+    if (response instanceof Error) throw response;
+    return response;
+  });
+  vi.stubGlobal('fetch', fake);
+  return fake;
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+function headersOf(call: FetchArgs | undefined): Headers {
+  return new Headers(call?.[1].headers);
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('request', () => {
+  it('sends X-CSRF: 1 and same-origin credentials to a relative URL', async () => {
+    const fetch = stubFetch(json(200, {}));
+    await request('/api/items', { method: 'POST', json: { name: 'a' } });
+    const call = fetch.mock.calls[0];
+    expect(call?.[0]).toBe('/api/items');
+    expect(call?.[1].credentials).toBe('same-origin');
+    expect(call?.[1].method).toBe('POST');
+    expect(call?.[1].body).toBe('{"name":"a"}');
+    expect(headersOf(call).get('x-csrf')).toBe('1');
+    expect(headersOf(call).get('content-type')).toBe('application/json');
+  });
+
+  it('adds X-CSRF to GETs too', async () => {
+    const fetch = stubFetch(json(200, []));
+    await listItems();
+    expect(headersOf(fetch.mock.calls[0]).get('x-csrf')).toBe('1');
+    expect(fetch.mock.calls[0]?.[1].method).toBe('GET');
+  });
+
+  it.each(['https://evil.example/api', '//evil.example/api', '/\\evil.example', 'api/items'])(
+    'refuses %s, which is not a same-origin path',
+    async (url) => {
+      const fetch = stubFetch(json(200, {}));
+      await expect(request(url)).rejects.toBeInstanceOf(TypeError);
+      expect(fetch).not.toHaveBeenCalled();
+    },
+  );
+
+  it('turns a failed fetch into network_error with status 0 and the cause', async () => {
+    const cause = new TypeError('Failed to fetch');
+    stubFetch(cause);
+    const error = await request('/auth/user').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 0, code: 'network_error', cause });
+  });
+
+  it('lets an abort through instead of calling it a network error', async () => {
+    stubFetch(new DOMException('aborted', 'AbortError'));
+    await expect(request('/api/items')).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('readApiError', () => {
+  it.each([
+    [401, 'unauthenticated'],
+    [401, 'session_expired'],
+    [403, 'csrf_required'],
+    [502, 'upstream_unavailable'],
+    [504, 'upstream_timeout'],
+    [400, 'bad_request'],
+  ] as const)('maps %i {error: %s} to that code', async (status, code) => {
+    const error = await readApiError(json(status, { error: code, message: 'Human sentence.' }));
+    expect(error).toMatchObject({ status, code, message: 'Human sentence.' });
+  });
+
+  it.each([
+    [401, 'unauthenticated'],
+    [502, 'upstream_unavailable'],
+    [503, 'upstream_unavailable'],
+    [504, 'upstream_timeout'],
+    [500, 'internal_error'],
+    [418, 'unexpected_response'],
+  ] as const)('falls back on the status (%i → %s) for a body that is not ours', async (status, code) => {
+    const html = new Response('<html>Bad gateway</html>', { status });
+    expect(await readApiError(html)).toMatchObject({ status, code });
+    expect(await readApiError(json(status, { error: 'something_else' }))).toMatchObject({ status, code });
+  });
+});
+
+describe('getUser', () => {
+  it('is signed in on 200', async () => {
+    stubFetch(
+      json(200, { authenticated: true, user: { sub: 'u1', name: 'Ada' }, session: { expiresAt: 42 } }),
+    );
+    expect(await getUser()).toEqual({ signedIn: true, user: { sub: 'u1', name: 'Ada' }, expiresAt: 42 });
+  });
+
+  it('is signed out on 401', async () => {
+    stubFetch(json(401, { authenticated: false }));
+    expect(await getUser()).toEqual({ signedIn: false });
+  });
+
+  it('throws the coded error on 503', async () => {
+    stubFetch(json(503, { error: 'idp_unavailable', message: 'x' }));
+    await expect(getUser()).rejects.toMatchObject({ status: 503, code: 'idp_unavailable' });
+  });
+});
+
+describe('items', () => {
+  const item = { id: '1', name: 'Milk', createdAt: '2025-01-01T00:00:00Z' };
+
+  it('lists items', async () => {
+    stubFetch(json(200, [item]));
+    expect(await listItems()).toEqual([item]);
+  });
+
+  it('rejects a malformed list as unexpected_response', async () => {
+    stubFetch(json(200, [{ id: 1 }]));
+    await expect(listItems()).rejects.toMatchObject({ code: 'unexpected_response' });
+  });
+
+  it('adds an item with a JSON body', async () => {
+    const fetch = stubFetch(json(201, item));
+    expect(await addItem('Milk')).toEqual(item);
+    expect(JSON.parse(String(fetch.mock.calls[0]?.[1].body))).toEqual({ name: 'Milk' });
+  });
+
+  it('surfaces a 401 session_expired from the proxy', async () => {
+    stubFetch(json(401, { error: 'session_expired', message: 'x' }));
+    await expect(addItem('Milk')).rejects.toMatchObject({ status: 401, code: 'session_expired' });
+  });
+});
+
+describe('logout', () => {
+  it('POSTs with X-CSRF, then navigates to the end-session URL', async () => {
+    const fetch = stubFetch(json(200, { logoutUrl: 'https://idp.example/v1/logout?state=s' }));
+    const assign = vi.fn();
+    await logout(assign);
+    expect(fetch.mock.calls[0]?.[0]).toBe('/auth/logout');
+    expect(fetch.mock.calls[0]?.[1].method).toBe('POST');
+    expect(headersOf(fetch.mock.calls[0]).get('x-csrf')).toBe('1');
+    expect(assign).toHaveBeenCalledWith('https://idp.example/v1/logout?state=s');
+  });
+
+  it('never navigates to a javascript: URL', async () => {
+    stubFetch(json(200, { logoutUrl: 'javascript:alert(1)' }));
+    const assign = vi.fn();
+    await expect(logout(assign)).rejects.toMatchObject({ code: 'unexpected_response' });
+    expect(assign).not.toHaveBeenCalled();
+  });
+
+  it('does not navigate when the BFF refuses (403 csrf_required)', async () => {
+    stubFetch(json(403, { error: 'csrf_required', message: 'x' }));
+    const assign = vi.fn();
+    await expect(logout(assign)).rejects.toMatchObject({ status: 403, code: 'csrf_required' });
+    expect(assign).not.toHaveBeenCalled();
+  });
+});

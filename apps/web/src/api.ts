@@ -1,0 +1,198 @@
+/**
+ * The SPA's only way to talk to the network: same-origin calls to the BFF (`/auth/*`, `/api/*`).
+ * The browser never holds a token; the session rides in the BFF's HttpOnly cookie.
+ * I/O (`request`) is kept apart from the pure parsers (`readApiError`, `parseItem`, …) so every
+ * parser can be tested with a hand-made `Response`.
+ * @see shared/DESIGN.md, "HTTP contract of the BFF"
+ */
+import type { AuthUserBody, ErrorCode, LogoutBody, UserClaims } from '@okta-bff/oidc/wire';
+import { CSRF_HEADER, CSRF_HEADER_VALUE, ERROR_CODES } from '@okta-bff/oidc/wire';
+
+/** Codes of {@link ApiError}: the BFF's stable codes plus two that only the browser can see. */
+export type ApiErrorCode = ErrorCode | 'network_error' | 'unexpected_response';
+
+/** The one runtime error of this module. Branch on `code`, never on `message`. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  /** HTTP status, or 0 when no response arrived. */
+  readonly status: number;
+  readonly code: ApiErrorCode;
+
+  constructor(status: number, code: ApiErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** An entry of the sample resource API (`/api/items`). */
+export interface Item {
+  id: string;
+  name: string;
+  /** ISO 8601 timestamp. */
+  createdAt: string;
+}
+
+/** What `GET /auth/user` says about this browser. */
+export type Session =
+  | { signedIn: true; user: UserClaims /** epoch seconds */; expiresAt: number }
+  | { signedIn: false };
+
+/** Options of {@link request}; `json` is serialised as the body. */
+export interface RequestOptions {
+  method?: string;
+  json?: unknown;
+  signal?: AbortSignal;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/**
+ * Performs a same-origin call to the BFF. Every call carries `X-CSRF: 1` (the BFF refuses
+ * state-changing calls without it) and `credentials: 'same-origin'` (the session cookie, and never
+ * to another origin). Resolves with any HTTP response; rejects with `network_error` when none came.
+ * @throws {TypeError} for a URL that is not a same-origin relative path (a programming error).
+ */
+export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
+  // "//host/x" and "/\host" are protocol-relative to browsers: they would leave the origin.
+  if (!path.startsWith('/') || path.startsWith('//') || path.startsWith('/\\')) {
+    throw new TypeError(`request() takes a same-origin path, got ${JSON.stringify(path)}`);
+  }
+  const headers: Record<string, string> = { Accept: 'application/json', [CSRF_HEADER]: CSRF_HEADER_VALUE };
+  const init: RequestInit = { method: options.method ?? 'GET', headers, credentials: 'same-origin' };
+  if (options.json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(options.json);
+  }
+  if (options.signal) init.signal = options.signal;
+  try {
+    return await fetch(path, init);
+  } catch (cause) {
+    // An abort is the caller's decision, not a network failure: let it through untouched.
+    if (cause instanceof DOMException && cause.name === 'AbortError') throw cause;
+    throw new ApiError(0, 'network_error', 'The network request failed.', { cause });
+  }
+}
+
+/** Fallback code when an error response has no (known) `error` field, e.g. from a proxy in between. */
+function codeForStatus(status: number): ApiErrorCode {
+  if (status === 400) return 'bad_request';
+  // A bare 401 (say, the resource API's `WWW-Authenticate` answer) still means "sign in again".
+  if (status === 401) return 'unauthenticated';
+  if (status === 404) return 'not_found';
+  if (status === 405) return 'method_not_allowed';
+  if (status === 413) return 'payload_too_large';
+  if (status === 502 || status === 503) return 'upstream_unavailable';
+  if (status === 504) return 'upstream_timeout';
+  if (status >= 500) return 'internal_error';
+  return 'unexpected_response';
+}
+
+/** Turns a non-2xx response into an {@link ApiError}, reading the `{error, message}` body when there is one. */
+export async function readApiError(response: Response): Promise<ApiError> {
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch (cause) {
+    // Not JSON (an HTML error page from a proxy, an empty body): the status alone decides.
+    return new ApiError(response.status, codeForStatus(response.status), `HTTP ${response.status}`, {
+      cause,
+    });
+  }
+  const fields = isRecord(body) ? body : {};
+  const code =
+    typeof fields.error === 'string' && KNOWN_CODES.has(fields.error)
+      ? (fields.error as ErrorCode)
+      : codeForStatus(response.status);
+  const message = typeof fields.message === 'string' ? fields.message : `HTTP ${response.status}`;
+  return new ApiError(response.status, code, message);
+}
+
+/** Reads a 2xx JSON body; anything else becomes an {@link ApiError}. */
+async function readJson(response: Response): Promise<unknown> {
+  if (!response.ok) throw await readApiError(response);
+  try {
+    return await response.json();
+  } catch (cause) {
+    throw new ApiError(response.status, 'unexpected_response', 'The response was not JSON.', { cause });
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function unexpected(what: string): ApiError {
+  return new ApiError(200, 'unexpected_response', `Unexpected ${what}.`);
+}
+
+/** Validates one item of the resource API. */
+export function parseItem(value: unknown): Item {
+  if (
+    !isRecord(value) ||
+    typeof value.id !== 'string' ||
+    typeof value.name !== 'string' ||
+    typeof value.createdAt !== 'string'
+  ) {
+    throw unexpected('item');
+  }
+  return { id: value.id, name: value.name, createdAt: value.createdAt };
+}
+
+/** Parses the answer of `GET /auth/user`: 200 → signed in, 401 → signed out, else an error. */
+export async function parseUserResponse(response: Response): Promise<Session> {
+  if (response.status === 401) return { signedIn: false };
+  const body = (await readJson(response)) as AuthUserBody;
+  if (!isRecord(body) || body.authenticated !== true) return { signedIn: false };
+  if (!isRecord(body.user) || typeof body.user.sub !== 'string' || !isRecord(body.session)) {
+    throw unexpected('user');
+  }
+  return { signedIn: true, user: body.user, expiresAt: Number(body.session.expiresAt) };
+}
+
+/** `GET /auth/user`: who is signed in, if anyone. */
+export async function getUser(signal?: AbortSignal): Promise<Session> {
+  return parseUserResponse(await request('/auth/user', signal ? { signal } : {}));
+}
+
+/**
+ * `POST /auth/logout`, then a full navigation to the IdP's end-session URL so that the Okta
+ * session ends too, not just ours.
+ * @param assign how to navigate; tests pass a spy.
+ * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html
+ */
+export async function logout(assign: (url: string) => void = (url) => location.assign(url)): Promise<void> {
+  const body = (await readJson(await request('/auth/logout', { method: 'POST' }))) as LogoutBody;
+  const url = isRecord(body) && typeof body.logoutUrl === 'string' ? safeUrl(body.logoutUrl) : null;
+  // Never navigate to a `javascript:` (or other non-web) URL, whoever produced it.
+  if (!url) throw unexpected('logout answer');
+  assign(url);
+}
+
+function safeUrl(value: string): string | null {
+  let url: URL;
+  try {
+    // A relative URL resolves against the page (`location` is absent only outside a browser).
+    url = new URL(value, globalThis.location?.href);
+  } catch (error) {
+    // `new URL` throws a TypeError on garbage, which is simply not a URL we follow.
+    if (error instanceof TypeError) return null;
+    throw error;
+  }
+  return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+}
+
+/** `GET /api/items`: the signed-in user's items. */
+export async function listItems(signal?: AbortSignal): Promise<Item[]> {
+  const body = await readJson(await request('/api/items', signal ? { signal } : {}));
+  // The contract is a bare array; an `{ items: [...] }` envelope is accepted too, as APIs grow one.
+  const list = Array.isArray(body) ? body : isRecord(body) && Array.isArray(body.items) ? body.items : null;
+  if (!list) throw unexpected('item list');
+  return list.map(parseItem);
+}
+
+/** `POST /api/items` with `{ name }`: the created item (201). */
+export async function addItem(name: string): Promise<Item> {
+  const body = await readJson(await request('/api/items', { method: 'POST', json: { name } }));
+  return parseItem(isRecord(body) && isRecord(body.item) ? body.item : body);
+}

@@ -1,0 +1,142 @@
+/**
+ * The application shell: landmarks, the session, and which page to show. The session comes from
+ * `GET /auth/user` once at start and changes only on sign-out or when the BFF says it ended.
+ */
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { Session } from './api.ts';
+import { getUser, logout } from './api.ts';
+import { ApiErrorNotice, StatusRegion } from './components/notices.tsx';
+import { classifyError } from './errors.ts';
+import { takeLoginError } from './login-error.ts';
+import { HomePage } from './pages/home.tsx';
+import { ItemsPage } from './pages/items.tsx';
+import { NotFoundPage } from './pages/not-found.tsx';
+import { APP_NAME, PageTitle } from './pages/page-title.tsx';
+import { ProfilePage } from './pages/profile.tsx';
+import { SignInPrompt } from './pages/sign-in-prompt.tsx';
+import { Link, usePathname } from './router.tsx';
+
+type SessionState =
+  | { status: 'loading' }
+  | { status: 'ready'; session: Session }
+  | { status: 'failed'; error: unknown };
+
+/** Pages reachable from the navigation; all of them need a session. */
+const NAV_LINKS = [
+  { href: '/', label: 'Home' },
+  { href: '/profile', label: 'Profile' },
+  { href: '/items', label: 'Items' },
+] as const;
+
+/** The whole SPA. */
+export function App() {
+  const pathname = usePathname();
+  // Read once: takeLoginError also removes the parameter from the address bar.
+  const [loginError] = useState(() => takeLoginError());
+  const [state, setState] = useState<SessionState>({ status: 'loading' });
+  const [sessionEnded, setSessionEnded] = useState(false);
+  const [signOutError, setSignOutError] = useState<unknown>(null);
+
+  const loadSession = useCallback(() => {
+    setState({ status: 'loading' });
+    getUser().then(
+      (session) => setState({ status: 'ready', session }),
+      (error: unknown) => setState({ status: 'failed', error }),
+    );
+  }, []);
+  useEffect(loadSession, []);
+
+  const onSessionEnded = useCallback(() => {
+    setSessionEnded(true);
+    setState({ status: 'ready', session: { signedIn: false } });
+  }, []);
+
+  const onSignOut = () => {
+    setSignOutError(null);
+    logout().catch((error: unknown) => {
+      if (classifyError(error) === 'session-ended') onSessionEnded();
+      else setSignOutError(error);
+    });
+  };
+
+  // After an in-app navigation, move focus to the new page's heading (not on first load).
+  const firstPath = useRef(pathname);
+  useEffect(() => {
+    if (pathname !== firstPath.current) document.getElementById('page-title')?.focus();
+    firstPath.current = '';
+  }, [pathname]);
+
+  const signedIn = state.status === 'ready' && state.session.signedIn;
+  return (
+    <>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header class="site-header">
+        <div class="container header-row">
+          <Link href="/" class="brand">
+            {APP_NAME}
+          </Link>
+          {signedIn && (
+            <nav aria-label="Main">
+              <ul>
+                {NAV_LINKS.map((link) => (
+                  <li key={link.href}>
+                    <Link href={link.href} {...(link.href === pathname ? { 'aria-current': 'page' } : {})}>
+                      {link.label}
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+          )}
+          {signedIn && (
+            <button type="button" class="button" data-testid="sign-out" onClick={onSignOut}>
+              Sign out
+            </button>
+          )}
+        </div>
+      </header>
+      <main id="main" class="container">
+        <StatusRegion>
+          {signOutError !== null && <ApiErrorNotice error={signOutError} returnTo={pathname} />}
+        </StatusRegion>
+        {renderPage()}
+      </main>
+      <footer class="site-footer">
+        <div class="container muted">
+          Tokens stay on the server. This page only ever talks to its own origin.
+        </div>
+      </footer>
+    </>
+  );
+
+  function renderPage() {
+    if (state.status === 'loading') {
+      return (
+        <>
+          <PageTitle title="Loading…" />
+          <StatusRegion>
+            <p class="muted">Checking your session…</p>
+          </StatusRegion>
+        </>
+      );
+    }
+    if (state.status === 'failed') {
+      return (
+        <>
+          <PageTitle title="Something went wrong" />
+          <StatusRegion>
+            <ApiErrorNotice error={state.error} returnTo={pathname} onRetry={loadSession} />
+          </StatusRegion>
+        </>
+      );
+    }
+    const { session } = state;
+    if (pathname === '/') return <HomePage session={session} loginError={loginError} />;
+    if (pathname !== '/profile' && pathname !== '/items') return <NotFoundPage />;
+    if (!session.signedIn) return <SignInPrompt returnTo={pathname} sessionEnded={sessionEnded} />;
+    if (pathname === '/profile') return <ProfilePage user={session.user} expiresAt={session.expiresAt} />;
+    return <ItemsPage onSessionEnded={onSessionEnded} />;
+  }
+}

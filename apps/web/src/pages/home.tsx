@@ -1,0 +1,38 @@
+import type { Session } from '../api.ts';
+import { displayName } from '../claims.ts';
+import { LoginErrorNotice, SignInButton, StatusRegion } from '../components/notices.tsx';
+import { PageTitle } from './page-title.tsx';
+
+/** Props of {@link HomePage}. */
+export interface HomePageProps {
+  session: Session;
+  /** Our sentence for a `?login_error=` the app started with, if any. */
+  loginError: string | null;
+}
+
+/** `/`: a sign-in prompt, or a greeting once signed in. */
+export function HomePage({ session, loginError }: HomePageProps) {
+  if (session.signedIn) {
+    return (
+      <>
+        <PageTitle title="Home">
+          Hello, <span data-testid="greeting">{displayName(session.user)}</span>
+        </PageTitle>
+        <p>
+          You are signed in. Your profile shows the claims the identity provider gave us; your items come from
+          the sample API, called by the server on your behalf.
+        </p>
+        <p class="muted">Your tokens never reach this page: they stay on the server.</p>
+      </>
+    );
+  }
+  return (
+    <>
+      <PageTitle title="Welcome" />
+      <StatusRegion>{loginError && <LoginErrorNotice message={loginError} returnTo="/" />}</StatusRegion>
+      <p>Sign in with your organisation's account to see your profile and your items.</p>
+      {/* One sign-in button per page: the login-error notice carries its own "Try again". */}
+      {!loginError && <SignInButton returnTo="/" />}
+    </>
+  );
+}
