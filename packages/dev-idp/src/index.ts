@@ -1,0 +1,22 @@
+/**
+ * `@okta-bff/dev-idp`: an embedded OpenID provider shaped like Okta's custom authorization
+ * server, for `pnpm dev` and tests. Never used in production.
+ *
+ * @see ../../../shared/DESIGN.md "Embedded dev IdP"
+ */
+export {
+  createDevClient,
+  type DevClientUris,
+  type DevIdp,
+  type DevIdpOptions,
+  startDevIdp,
+} from './dev-idp.ts';
+export type {
+  DevIdpEvents,
+  EndSessionRecord,
+  RevocationRecord,
+  TokenErrorRecord,
+  TokenGrantRecord,
+} from './events.ts';
+export { OKTA_ROUTES } from './provider-config.ts';
+export { CLAIMS_BY_SCOPE, DEV_USERS, type DevUser, type DevUserClaims, SUPPORTED_SCOPES } from './users.ts';

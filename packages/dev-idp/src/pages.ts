@@ -1,0 +1,92 @@
+/**
+ * The few HTML pages the dev IdP renders itself: the login form and a plain error page. They are
+ * small on purpose; tests drive them by input name (`username`, `password`), browsers by label.
+ */
+import type { DevUser } from './users.ts';
+
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}
+label{display:block;margin-top:1rem}input{display:block;width:100%;padding:.4rem;font-size:1rem}
+button{margin-top:1.2rem;padding:.5rem 1rem;font-size:1rem}.error{color:#a00}
+table{border-collapse:collapse;margin-top:.5rem}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}`;
+
+/** Escapes text for HTML element content and double-quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+function page(title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>`;
+}
+
+/** What the login page shows. */
+export interface LoginPageInput {
+  /** Where the form posts to. */
+  readonly action: string;
+  readonly users: readonly DevUser[];
+  /** Pre-fills the username after a failed attempt. */
+  readonly username?: string;
+  readonly error?: string;
+}
+
+/**
+ * The login form. It lists the test users and their passwords because the IdP exists only for
+ * development; a real IdP would never do this.
+ */
+export function renderLoginPage({ action, users, username = '', error }: LoginPageInput): string {
+  const rows = users
+    .map(
+      (user) =>
+        `<tr><td>${escapeHtml(user.login)}</td><td><code>${escapeHtml(user.password)}</code></td>` +
+        `<td>${escapeHtml(user.claims.groups.join(', '))}</td></tr>`,
+    )
+    .join('\n');
+  const errorHtml = error ? `<p class="error" role="alert" id="login-error">${escapeHtml(error)}</p>` : '';
+  const describedBy = error ? ' aria-describedby="login-error" aria-invalid="true"' : '';
+  return page(
+    'Sign in – dev IdP',
+    `<h1>Sign in to the dev IdP</h1>
+${errorHtml}
+<form method="post" action="${escapeHtml(action)}" autocomplete="off">
+<label for="username">Username</label>
+<input id="username" name="username" type="text" required autofocus value="${escapeHtml(username)}"${describedBy}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" required${describedBy}>
+<button type="submit">Sign in</button>
+</form>
+<h2>Test users</h2>
+<table>
+<caption>Development-only accounts</caption>
+<thead><tr><th scope="col">Username</th><th scope="col">Password</th><th scope="col">Groups</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>`,
+  );
+}
+
+/** A plain error page; `fields` are shown as a definition list (e.g. `error`, `error_description`). */
+export function renderErrorPage(title: string, fields: Readonly<Record<string, string | undefined>>): string {
+  const items = Object.entries(fields)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([key, value]) => `<dt>${escapeHtml(key)}</dt><dd>${escapeHtml(value)}</dd>`)
+    .join('\n');
+  return page(title, `<h1>${escapeHtml(title)}</h1>\n<dl>\n${items}\n</dl>`);
+}

@@ -1,0 +1,162 @@
+/**
+ * oidc-provider configuration that makes it behave like an Okta custom authorization server for
+ * a first-party web app: Okta's `/v1/...` paths, PKCE required, JWT access tokens for one
+ * audience with Okta's `scp`/`cid`/`uid`/`ver` claims, rotated refresh tokens, and no consent page.
+ *
+ * @see https://github.com/panva/node-oidc-provider/blob/v9.x/docs/README.md
+ * @see https://developer.okta.com/docs/concepts/auth-servers/#custom-authorization-server
+ */
+import { randomBytes } from 'node:crypto';
+import type { JWK } from 'jose';
+import { type ClientMetadata, type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { renderErrorPage } from './pages.ts';
+import { CLAIMS_BY_SCOPE, type DevUser, findDevUser, SUPPORTED_SCOPES } from './users.ts';
+
+/** Okta's route names under the issuer. */
+export const OKTA_ROUTES = Object.freeze({
+  authorization: '/v1/authorize',
+  token: '/v1/token',
+  userinfo: '/v1/userinfo',
+  jwks: '/v1/keys',
+  end_session: '/v1/logout',
+  revocation: '/v1/revoke',
+  introspection: '/v1/introspect',
+  pushed_authorization_request: '/v1/par',
+});
+
+/** Everything the configuration depends on, resolved by `startDevIdp`. */
+export interface ProviderConfigInput {
+  readonly issuerPath: string;
+  readonly clients: readonly ClientMetadata[];
+  readonly users: readonly DevUser[];
+  /** The RS256 private key, as a JWK with `kid`, `alg` and `use`. */
+  readonly signingJwk: JWK;
+  readonly audience: string;
+  readonly accessTokenTtlS: number;
+  readonly idTokenTtlS: number;
+  readonly refreshTokenTtlS: number;
+}
+
+const AUTHORIZATION_CODE_TTL_S = 60;
+const INTERACTION_TTL_S = 10 * 60;
+const SESSION_TTL_S = 24 * 60 * 60;
+
+/**
+ * Okta's first-party behaviour: the signed-in user gets every supported scope the client asked
+ * for, without a consent page. The grant is stored so refresh and revocation work on it.
+ */
+async function grantRequestedScopes(ctx: KoaContextWithOIDC) {
+  const { oidc } = ctx;
+  const accountId = oidc.session?.accountId;
+  const client = oidc.client;
+  if (!accountId || !client) return undefined;
+
+  const grantId = oidc.result?.consent?.grantId ?? oidc.session?.grantIdFor(client.clientId);
+  const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+  // A grant of another user (account switched within one session) must not be extended.
+  const grant =
+    existing?.accountId === accountId
+      ? existing
+      : new oidc.provider.Grant({ accountId, clientId: client.clientId });
+
+  const requested = [...oidc.requestParamScopes].filter((scope) => SUPPORTED_SCOPES.includes(scope));
+  grant.addOIDCScope(requested.join(' '));
+  for (const indicator of Object.keys(oidc.resourceServers ?? {})) {
+    grant.addResourceScope(indicator, requested.join(' '));
+  }
+  await grant.save();
+  return grant;
+}
+
+/** Builds the oidc-provider configuration. Cookie keys are random per start, as sessions are. */
+export function buildProviderConfig(input: ProviderConfigInput): Configuration {
+  const { audience, users } = input;
+  return {
+    clients: input.clients.map((client) => ({ ...client })),
+    jwks: { keys: [input.signingJwk as never] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    routes: OKTA_ROUTES,
+    scopes: [...SUPPORTED_SCOPES],
+    // The authorization code flow is all the BFF uses; no implicit or hybrid flows to reason about.
+    responseTypes: ['code'],
+    claims: Object.fromEntries(
+      Object.entries(CLAIMS_BY_SCOPE).map(([scope, claims]) => [scope, [...claims]]),
+    ),
+    // Okta puts profile claims in the ID token even when an access token is issued too.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    // Okta rotates refresh tokens on every use when rotation is on; oidc-provider's default only
+    // rotates after 70% of the lifetime for confidential clients.
+    rotateRefreshToken: true,
+    // oidc-provider's default, spelled out: a refresh token whenever `offline_access` was granted
+    // and the client may refresh. The offline-access bridge keeps the scope from being dropped.
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    loadExistingGrant: grantRequestedScopes,
+    async findAccount(_ctx, sub) {
+      const user = findDevUser(users, sub);
+      if (!user) return undefined;
+      return { accountId: sub, claims: async () => ({ ...user.claims, groups: [...user.claims.groups] }) };
+    },
+    async extraTokenClaims(_ctx, token) {
+      if (token.kind !== 'AccessToken') return undefined;
+      // Okta's access token claims; `scp` is an array, unlike RFC 9068's `scope` string.
+      return { ver: 1, cid: token.clientId, uid: token.accountId, scp: token.scope?.split(' ') ?? [] };
+    },
+    interactions: {
+      url: (_ctx, interaction) => `${input.issuerPath}/interaction/${interaction.uid}`,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        // Only reached if the logout bridge did not turn the page into a redirect: still no click.
+        async logoutSource(ctx, form) {
+          ctx.type = 'html';
+          ctx.body = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Signing out</title></head>
+<body>${form.replace('</form>', '<input type="hidden" name="logout" value="yes"><button type="submit">Sign out</button></form>')}
+<script>document.forms[0].submit()</script></body></html>`;
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = renderErrorPage('Signed out', { message: 'You have been signed out of the dev IdP.' });
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        // Like Okta's custom server: every access token is for its one audience.
+        defaultResource: () => audience,
+        // Without this, oidc-provider issues an opaque userinfo-only token when `openid` is requested.
+        useGrantedResource: () => true,
+        getResourceServerInfo(_ctx, indicator) {
+          if (indicator !== audience) throw new errors.InvalidTarget();
+          return {
+            scope: SUPPORTED_SCOPES.join(' '),
+            audience,
+            accessTokenTTL: input.accessTokenTtlS,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    ttl: {
+      AccessToken: input.accessTokenTtlS,
+      IdToken: input.idTokenTtlS,
+      RefreshToken: input.refreshTokenTtlS,
+      Grant: input.refreshTokenTtlS,
+      AuthorizationCode: AUTHORIZATION_CODE_TTL_S,
+      Interaction: INTERACTION_TTL_S,
+      Session: SESSION_TTL_S,
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = renderErrorPage('Sign-in error', {
+        error: out.error,
+        error_description: out.error_description,
+      });
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * Plays the browser's part at the dev IdP for Node integration tests: follows its redirects,
+ * fills in the login form, and hands back the request the browser would send to the client's
+ * callback, without sending it.
+ */
+import { CookieJar } from './cookie-jar.ts';
+
+/** The callback request a browser would make next: a redirect (query) or a form post. */
+export type CallbackRequest =
+  | { readonly method: 'GET'; readonly url: string }
+  | { readonly method: 'POST'; readonly url: string; readonly body: URLSearchParams };
+
+/** Input of {@link driveIdpLogin}. */
+export interface DriveIdpLoginOptions {
+  /** The authorization request URL, as the client redirected the browser to it. */
+  readonly authorizeUrl: string | URL;
+  readonly username: string;
+  readonly password: string;
+  /**
+   * The IdP's cookies (its session). Pass the same jar to later calls to act as the same
+   * browser: a second login then needs no form, and after logout the form shows again.
+   * A fresh jar is used when omitted.
+   */
+  readonly jar?: CookieJar;
+}
+
+/** Thrown when the IdP does not lead back to the client (bad credentials, error page, loop). */
+export class IdpLoginError extends Error {
+  override readonly name = 'IdpLoginError';
+  constructor(
+    message: string,
+    /** `login_rejected`, `idp_error_page`, `unexpected_response` or `too_many_hops`. */
+    readonly code: 'login_rejected' | 'idp_error_page' | 'unexpected_response' | 'too_many_hops',
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_HOPS = 20;
+
+interface HtmlForm {
+  readonly action: string;
+  readonly method: string;
+  readonly fields: URLSearchParams;
+}
+
+function decodeEntities(value: string): string {
+  return value
+    .replace(/&#(\d+);/g, (_, code: string) => String.fromCodePoint(Number(code)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, code: string) => String.fromCodePoint(Number.parseInt(code, 16)))
+    .replaceAll('&quot;', '"')
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&amp;', '&');
+}
+
+function attribute(tag: string, name: string): string | undefined {
+  const match = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`, 'i').exec(tag);
+  const value = match?.[1] ?? match?.[2];
+  return value === undefined ? undefined : decodeEntities(value);
+}
+
+/**
+ * The first form of a page the IdP rendered. A regex parser is enough because the only pages are
+ * the IdP's own login page and oidc-provider's form_post page, both of known shape.
+ */
+export function parseFirstForm(html: string, pageUrl: string): HtmlForm | undefined {
+  const form = /<form\b[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+  if (!form) return undefined;
+  const openTag = /<form\b[^>]*>/i.exec(form[0])?.[0] ?? '';
+  const fields = new URLSearchParams();
+  for (const [input] of (form[1] ?? '').matchAll(/<input\b[^>]*>/gi)) {
+    const name = attribute(input, 'name');
+    if (name) fields.append(name, attribute(input, 'value') ?? '');
+  }
+  return {
+    action: new URL(attribute(openTag, 'action') ?? pageUrl, pageUrl).href,
+    method: (attribute(openTag, 'method') ?? 'get').toUpperCase(),
+    fields,
+  };
+}
+
+function pageError(html: string): string {
+  const alert = /role="alert"[^>]*>([^<]*)</.exec(html)?.[1];
+  const dd = [...html.matchAll(/<dd>([^<]*)<\/dd>/g)].map((match) => decodeEntities(match[1] ?? ''));
+  return decodeEntities(alert ?? '') || dd.join(': ') || 'no message';
+}
+
+/**
+ * Drives the dev IdP from `authorizeUrl` to the client's callback and returns that request.
+ * It handles redirects manually, keeps the IdP's cookies in `jar`, submits the login form when
+ * shown (not at all when the IdP already has a session), and stops as soon as the next hop
+ * leaves the IdP's origin: a `Location` (response_mode=query) or an auto-submitting form
+ * (response_mode=form_post).
+ *
+ * @throws {IdpLoginError} when the credentials are refused or the IdP shows an error page.
+ * @see https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html
+ */
+export async function driveIdpLogin({
+  authorizeUrl,
+  username,
+  password,
+  jar = new CookieJar(),
+}: DriveIdpLoginOptions): Promise<CallbackRequest> {
+  const idpOrigin = new URL(authorizeUrl).origin;
+  let url = new URL(authorizeUrl).href;
+  let body: URLSearchParams | undefined;
+  let loginSubmitted = false;
+
+  for (let hop = 0; hop < MAX_HOPS; hop++) {
+    const headers: Record<string, string> = { accept: 'text/html' };
+    const cookie = jar.header(url);
+    if (cookie) headers.cookie = cookie;
+    if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const response = await fetch(url, { method: body ? 'POST' : 'GET', headers, body, redirect: 'manual' });
+    jar.store(url, response);
+
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      await response.body?.cancel();
+      const next = new URL(location, url);
+      if (next.origin !== idpOrigin) return { method: 'GET', url: next.href };
+      url = next.href;
+      body = undefined;
+      continue;
+    }
+
+    const html = await response.text();
+    const form = response.ok ? parseFirstForm(html, url) : undefined;
+    if (!form) {
+      throw new IdpLoginError(
+        `dev IdP answered ${response.status} at ${new URL(url).pathname}: ${pageError(html)}`,
+        response.ok ? 'unexpected_response' : 'idp_error_page',
+        response.status,
+      );
+    }
+    if (new URL(form.action).origin !== idpOrigin) {
+      return { method: 'POST', url: form.action, body: form.fields };
+    }
+    if (form.fields.has('password')) {
+      if (loginSubmitted) throw new IdpLoginError(`login refused: ${pageError(html)}`, 'login_rejected', 200);
+      loginSubmitted = true;
+      form.fields.set('username', username);
+      form.fields.set('password', password);
+    }
+    url = form.action;
+    body = form.method === 'POST' ? form.fields : undefined;
+    if (!body) {
+      const next = new URL(url);
+      next.search = form.fields.toString();
+      url = next.href;
+    }
+  }
+  throw new IdpLoginError(`no callback after ${MAX_HOPS} hops`, 'too_many_hops');
+}
+
+/**
+ * Follows an RP-initiated logout (`…/v1/logout?id_token_hint=…`) at the dev IdP with the
+ * browser's `jar`, and returns where the IdP sends the browser back (the
+ * `post_logout_redirect_uri` with `state`). The IdP ends its session without a confirmation click.
+ *
+ * @throws {IdpLoginError} when the IdP shows a page instead of redirecting away.
+ * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RedirectionAfterLogout
+ */
+export async function driveIdpLogout({
+  logoutUrl,
+  jar = new CookieJar(),
+}: {
+  readonly logoutUrl: string | URL;
+  readonly jar?: CookieJar;
+}): Promise<{ readonly url: string }> {
+  const idpOrigin = new URL(logoutUrl).origin;
+  let url = new URL(logoutUrl).href;
+  for (let hop = 0; hop < MAX_HOPS; hop++) {
+    const cookie = jar.header(url);
+    const response = await fetch(url, { headers: cookie ? { cookie } : {}, redirect: 'manual' });
+    jar.store(url, response);
+    const location = response.headers.get('location');
+    if (!(response.status >= 300 && response.status < 400 && location)) {
+      const html = await response.text();
+      throw new IdpLoginError(
+        `dev IdP answered ${response.status} at ${new URL(url).pathname}: ${pageError(html)}`,
+        response.ok ? 'unexpected_response' : 'idp_error_page',
+        response.status,
+      );
+    }
+    await response.body?.cancel();
+    url = new URL(location, url).href;
+    if (new URL(url).origin !== idpOrigin) return { url };
+  }
+  throw new IdpLoginError(`no redirect away after ${MAX_HOPS} hops`, 'too_many_hops');
+}
