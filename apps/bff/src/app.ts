@@ -1,32 +1,33 @@
 import type { ErrorBody } from '@okta-bff/oidc';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from './app-env.ts';
-import type { AuthContext } from './auth/actions.ts';
 import { BffError } from './errors.ts';
 import { describeError } from './logger.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { authRoutes } from './routes/auth.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { healthRoutes } from './routes/health.ts';
-import { cookieNames } from './session/cookies.ts';
-import { createSessionCodec } from './session/session.ts';
+import { createServices, type Services } from './services.ts';
 
 /**
  * Builds the BFF from its configuration and collaborators. Never listens: `server.ts` does, and
  * tests call `app.request()` or serve it on a free port.
  */
-export function createApp({ config, idp, logger }: AppDeps): Hono<AppEnv> {
+export function createApp(
+  { config, idp, logger }: AppDeps,
+  services: Services = createServices(config, idp, logger),
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const auth: AuthContext = {
-    config,
-    codec: createSessionCodec(config.sessionSecrets),
-    names: cookieNames(config.secureCookies),
-    log: (event, { cause, ...details }) => logger.info({ event, ...details, cause: describeError(cause) }, event),
-  };
+  const { auth, readSession } = services;
 
   app.use('*', requestContext(logger));
   app.use('*', async function provideAuthContext(c, next) {
-    c.set('auth', { ...auth, log: (event, { cause, ...details }) => c.var.log.info({ event, ...details, cause: describeError(cause) }, event) });
+    c.set('readSession', readSession);
+    c.set('auth', {
+      ...auth,
+      log: (event, { cause, ...details }) =>
+        c.var.log.info({ event, ...details, cause: describeError(cause) }, event),
+    });
     await next();
   });
 
@@ -34,7 +35,9 @@ export function createApp({ config, idp, logger }: AppDeps): Hono<AppEnv> {
   app.route('/', authRoutes(idp, config.callbackPath));
   if (config.mode === 'development') app.route('/', diagnosticsRoutes());
 
-  app.notFound((c) => c.json<ErrorBody>({ error: 'not_found', message: 'There is nothing at this address.' }, 404));
+  app.notFound((c) =>
+    c.json<ErrorBody>({ error: 'not_found', message: 'There is nothing at this address.' }, 404),
+  );
   app.onError((error, c) => {
     if (error instanceof BffError) {
       const level = error.status >= 500 ? 'warn' : 'info';

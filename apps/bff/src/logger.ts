@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -12,7 +12,15 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'bff' },
       redact: {
-        paths: ['*.authorization', '*.cookie', '*["set-cookie"]', '*.access_token', '*.refresh_token', '*.id_token', '*.code'],
+        paths: [
+          '*.authorization',
+          '*.cookie',
+          '*["set-cookie"]',
+          '*.access_token',
+          '*.refresh_token',
+          '*.id_token',
+          '*.code',
+        ],
         censor: '[redacted]',
       },
       serializers: { cause: describeError, err: describeError },

@@ -1,7 +1,6 @@
-import { serve } from '@hono/node-server';
 import { ConfigError } from '@okta-bff/oidc';
-import { createApp } from './app.ts';
 import { configFromEnvironment } from './config.ts';
+import { createBffServer } from './http-server.ts';
 import { createLogger, describeError } from './logger.ts';
 import { discoverIdp, startIdpLoader } from './oidc/idp.ts';
 
@@ -24,13 +23,20 @@ function loadConfigOrExit() {
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
 const idp = startIdpLoader(() => discoverIdp(config), {
-  onError: (error, attempt) => logger.warn({ attempt, err: describeError(error), issuer: config.issuer }, 'IdP discovery failed; retrying'),
+  onError: (error, attempt) =>
+    logger.warn(
+      { attempt, err: describeError(error), issuer: config.issuer },
+      'IdP discovery failed; retrying',
+    ),
 });
 void idp.ready.then(() => logger.info({ issuer: config.issuer }, 'IdP metadata loaded'));
 
-const app = createApp({ config, idp, logger });
-const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-  logger.info({ port: info.port, mode: config.mode, origin: config.publicOrigin }, `BFF listening on ${config.publicOrigin}`);
+const server = createBffServer({ config, idp, logger });
+server.listen(config.port, config.host, () => {
+  logger.info(
+    { port: config.port, mode: config.mode, origin: config.publicOrigin },
+    `BFF listening on ${config.publicOrigin}`,
+  );
 });
 
 function shutdown(signal: string) {

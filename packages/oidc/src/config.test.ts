@@ -17,7 +17,9 @@ function problemsOf(env: Env): Record<string, string[]> {
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     const out: Record<string, string[]> = {};
-    for (const p of (error as ConfigError).problems) (out[p.variable] ??= []).push(p.reason);
+    for (const p of (error as ConfigError).problems) {
+      out[p.variable] = [...(out[p.variable] ?? []), p.reason];
+    }
     return out;
   }
   throw new Error('expected a ConfigError');
@@ -113,7 +115,12 @@ describe('loadBffConfig', () => {
   it('reports several bad variables together, one line each', () => {
     let error: ConfigError | undefined;
     try {
-      loadBffConfig({ OKTA_DOMAIN: 'dev-1.okta.com', OKTA_PROMPT: 'maybe', SESSION_SECRET: 'short', PORT: 'x' });
+      loadBffConfig({
+        OKTA_DOMAIN: 'dev-1.okta.com',
+        OKTA_PROMPT: 'maybe',
+        SESSION_SECRET: 'short',
+        PORT: 'x',
+      });
     } catch (e) {
       error = e as ConfigError;
     }
@@ -126,7 +133,11 @@ describe('loadBffConfig', () => {
   });
 
   it('normalizes prompt word order and accepts internal API upstreams over http', () => {
-    const config = loadBffConfig({ ...PROD, OKTA_PROMPT: 'consent login', API_UPSTREAM_URL: 'http://api.internal/v1' });
+    const config = loadBffConfig({
+      ...PROD,
+      OKTA_PROMPT: 'consent login',
+      API_UPSTREAM_URL: 'http://api.internal/v1',
+    });
     expect(config.prompt).toBe('login consent');
     expect(config.apiUpstreamUrl).toBe('http://api.internal/v1');
   });
@@ -135,7 +146,9 @@ describe('loadBffConfig', () => {
 describe('issuerFromEnv', () => {
   it('derives the default custom authorization server from OKTA_DOMAIN, tolerating a scheme', () => {
     expect(issuerFromEnv({ OKTA_DOMAIN: 'dev-1.okta.com' })).toBe('https://dev-1.okta.com/oauth2/default');
-    expect(issuerFromEnv({ OKTA_DOMAIN: 'https://dev-1.okta.com/' })).toBe('https://dev-1.okta.com/oauth2/default');
+    expect(issuerFromEnv({ OKTA_DOMAIN: 'https://dev-1.okta.com/' })).toBe(
+      'https://dev-1.okta.com/oauth2/default',
+    );
     expect(issuerFromEnv({})).toBeUndefined();
   });
 });

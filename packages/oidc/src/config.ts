@@ -103,8 +103,7 @@ export function loadBffConfig(env: Env): BffConfig {
 
   const clientId = read('CLIENT_ID') ?? (onDevIdp ? DEV_IDP.clientId : undefined);
   if (!clientId) problem('CLIENT_ID', 'is required: the client ID of your Okta web app');
-  const clientSecret =
-    read('CLIENT_SECRET') ?? (onDevIdp ? DEV_IDP.clientSecret : undefined);
+  const clientSecret = read('CLIENT_SECRET') ?? (onDevIdp ? DEV_IDP.clientSecret : undefined);
   if (!clientSecret) problem('CLIENT_SECRET', 'is required: the client secret of your Okta web app');
 
   const redirect = parseHttpUrl('REDIRECT_URL', read('REDIRECT_URL') ?? DEFAULT_REDIRECT_URL, problem);
@@ -130,11 +129,17 @@ export function loadBffConfig(env: Env): BffConfig {
   }
 
   const postLogout = read('POST_LOGOUT_REDIRECT_URL');
-  const postLogoutUrl = postLogout ? parseHttpUrl('POST_LOGOUT_REDIRECT_URL', postLogout, problem) : undefined;
+  const postLogoutUrl = postLogout
+    ? parseHttpUrl('POST_LOGOUT_REDIRECT_URL', postLogout, problem)
+    : undefined;
 
   const sessionSecrets = checkSessionSecrets(read('SESSION_SECRET'), dev, problem);
 
-  const upstream = parseHttpUrl('API_UPSTREAM_URL', read('API_UPSTREAM_URL') ?? DEFAULT_API_UPSTREAM_URL, problem);
+  const upstream = parseHttpUrl(
+    'API_UPSTREAM_URL',
+    read('API_UPSTREAM_URL') ?? DEFAULT_API_UPSTREAM_URL,
+    problem,
+  );
   if (upstream && (upstream.search || upstream.hash)) {
     problem('API_UPSTREAM_URL', 'must not have a query string or fragment');
   }
@@ -211,7 +216,10 @@ function checkIssuer(env: Env, dev: boolean, problem: Report): { url: URL; value
   const variable = env.OKTA_ISSUER?.trim() ? 'OKTA_ISSUER' : 'OKTA_DOMAIN';
   const value = issuerFromEnv(env) ?? (dev ? DEV_IDP.issuer : undefined);
   if (!value) {
-    problem('OKTA_DOMAIN', 'is required (e.g. dev-123456.okta.com), or set OKTA_ISSUER to the full issuer URL');
+    problem(
+      'OKTA_DOMAIN',
+      'is required (e.g. dev-123456.okta.com), or set OKTA_ISSUER to the full issuer URL',
+    );
     return undefined;
   }
   let url: URL;

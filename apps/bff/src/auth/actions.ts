@@ -1,11 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { AuthUserBody, BffConfig, LoginErrorCode, LogoutBody } from '@okta-bff/oidc';
 import type { Idp } from '../oidc/idp.ts';
-import { LoginError, buildAuthorizationRequest, completeAuthorization } from '../oidc/login.ts';
+import { buildAuthorizationRequest, completeAuthorization, LoginError } from '../oidc/login.ts';
 import { safeReturnTo } from '../oidc/return-to.ts';
 import { buildEndSessionUrl, revokeToken } from '../oidc/tokens.ts';
-import { type CookieNames, type CookieToSet, chunkNamesPresent, deletion, writeChunkedCookie } from '../session/cookies.ts';
-import { type Session, type SessionCodec, newSessionId } from '../session/session.ts';
+import {
+  type CookieNames,
+  type CookieToSet,
+  chunkNamesPresent,
+  deletion,
+  writeChunkedCookie,
+} from '../session/cookies.ts';
+import { newSessionId, type Session, type SessionCodec } from '../session/session.ts';
 
 /**
  * The sign-in, callback and sign-out steps as functions from plain inputs to a description of
@@ -58,7 +64,11 @@ function sessionAttributes(ctx: AuthContext, maxAgeS: number): Omit<CookieToSet,
 }
 
 /** `GET /auth/login`: a fresh transaction bound to this browser, and the redirect to the IdP. */
-export async function startLogin(ctx: AuthContext, idp: Idp, returnTo: string | undefined): Promise<ActionResult> {
+export async function startLogin(
+  ctx: AuthContext,
+  idp: Idp,
+  returnTo: string | undefined,
+): Promise<ActionResult> {
   const { url, transaction } = await buildAuthorizationRequest(idp, {
     scopes: ctx.config.scopes,
     prompt: ctx.config.prompt,
@@ -93,7 +103,8 @@ export async function completeLogin(
   const state = params.get('state');
   const txnName = state ? transactionCookieName(ctx.names, state) : undefined;
   const txnCookie = txnName ? cookies[txnName] : undefined;
-  const clearTxn = txnName && txnCookie !== undefined ? [deletion(txnName, transactionAttributes(ctx, 0))] : [];
+  const clearTxn =
+    txnName && txnCookie !== undefined ? [deletion(txnName, transactionAttributes(ctx, 0))] : [];
   const fail = (code: LoginErrorCode, reason: string, cause?: unknown): ActionResult => {
     ctx.log('login_failed', { code, reason, cause });
     return { status: 302, redirect: `/?login_error=${code}`, cookies: clearTxn };
@@ -145,18 +156,31 @@ export async function sessionCookies(
 ): Promise<CookieToSet[]> {
   const sealed = await ctx.codec.sealSession(session);
   const maxAgeS = Math.max(0, session.expiresAt - nowS(ctx));
-  return writeChunkedCookie(ctx.names.session, sealed, sessionAttributes(ctx, maxAgeS), chunkNamesPresent(cookies, ctx.names.session));
+  return writeChunkedCookie(
+    ctx.names.session,
+    sealed,
+    sessionAttributes(ctx, maxAgeS),
+    chunkNamesPresent(cookies, ctx.names.session),
+  );
 }
 
 /** Deletions for every session cookie (and chunk) the browser sent. */
-export function clearSessionCookies(ctx: AuthContext, cookies: Readonly<Record<string, string>>): CookieToSet[] {
-  return chunkNamesPresent(cookies, ctx.names.session).map((name) => deletion(name, sessionAttributes(ctx, 0)));
+export function clearSessionCookies(
+  ctx: AuthContext,
+  cookies: Readonly<Record<string, string>>,
+): CookieToSet[] {
+  return chunkNamesPresent(cookies, ctx.names.session).map((name) =>
+    deletion(name, sessionAttributes(ctx, 0)),
+  );
 }
 
 /** `GET /auth/user`: who is signed in, never a token. */
 export function describeUser(session: Session | undefined): { status: 200 | 401; json: AuthUserBody } {
   if (!session) return { status: 401, json: { authenticated: false } };
-  return { status: 200, json: { authenticated: true, user: session.user, session: { expiresAt: session.expiresAt } } };
+  return {
+    status: 200,
+    json: { authenticated: true, user: session.user, session: { expiresAt: session.expiresAt } },
+  };
 }
 
 /**
@@ -180,7 +204,9 @@ export async function logout(
     }
   }
   const body: LogoutBody = {
-    logoutUrl: idp ? buildEndSessionUrl(idp, { idToken: session?.idToken, postLogoutRedirectUri }) : postLogoutRedirectUri,
+    logoutUrl: idp
+      ? buildEndSessionUrl(idp, { idToken: session?.idToken, postLogoutRedirectUri })
+      : postLogoutRedirectUri,
   };
   if (session) ctx.log('logout', { sid: session.sid });
   return { status: 200, json: body, cookies: clearSessionCookies(ctx, cookies) };

@@ -13,7 +13,11 @@ import { BffError } from '../errors.ts';
 export function requireCsrfHeader(): MiddlewareHandler<AppEnv> {
   return async function requireCsrfHeaderMiddleware(c, next) {
     if (c.req.header(CSRF_HEADER) !== CSRF_HEADER_VALUE || c.req.header('sec-fetch-site') === 'cross-site') {
-      throw new BffError('csrf_required', 403, `This call needs the ${CSRF_HEADER}: ${CSRF_HEADER_VALUE} header from the app's own origin.`);
+      throw new BffError(
+        'csrf_required',
+        403,
+        `This call needs the ${CSRF_HEADER}: ${CSRF_HEADER_VALUE} header from the app's own origin.`,
+      );
     }
     await next();
   };

@@ -21,7 +21,12 @@ export function requestContext(logger: Logger): MiddlewareHandler<AppEnv> {
     await next();
     c.header('X-Request-Id', requestId);
     log.info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - start) * 10) / 10 },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - start) * 10) / 10,
+      },
       'request',
     );
   };

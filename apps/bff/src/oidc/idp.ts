@@ -1,5 +1,5 @@
 import type { BffConfig } from '@okta-bff/oidc';
-import { type JWTVerifyGetKey, createRemoteJWKSet } from 'jose';
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import * as oauth from 'oauth4webapi';
 
 /**

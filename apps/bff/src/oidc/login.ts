@@ -65,7 +65,23 @@ export interface LoginResult {
 }
 
 /** ID-token claims that describe the protocol exchange, not the user: kept out of the session. */
-const PROTOCOL_CLAIMS = new Set(['aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 'jti', 'azp', 'ver', 'amr', 'idp', 'sid', 'auth_time', 'acr']);
+const PROTOCOL_CLAIMS = new Set([
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'nonce',
+  'at_hash',
+  'c_hash',
+  'jti',
+  'azp',
+  'ver',
+  'amr',
+  'idp',
+  'sid',
+  'auth_time',
+  'acr',
+]);
 
 /**
  * Completes the authorization response bound to `transaction`: validates it (state, RFC 9207
@@ -107,11 +123,17 @@ export async function completeAuthorization(
 
   const idToken = tokens.id_token;
   const claims = oauth.getValidatedIdTokenClaims(tokens);
-  if (!idToken || !claims) throw new LoginError('token_exchange_failed', 'the token response has no ID token');
+  if (!idToken || !claims)
+    throw new LoginError('token_exchange_failed', 'the token response has no ID token');
   await verifyIdTokenSignature(idp, idToken);
 
   const userinfo = await guardIdpCall(async () => {
-    const response = await oauth.userInfoRequest(idp.as, idp.client, tokens.access_token, requestOptions(idp));
+    const response = await oauth.userInfoRequest(
+      idp.as,
+      idp.client,
+      tokens.access_token,
+      requestOptions(idp),
+    );
     return oauth.processUserInfoResponse(idp.as, idp.client, claims.sub, response);
   });
 
@@ -134,6 +156,9 @@ export async function completeAuthorization(
  * channel authenticates it, OIDC Core §3.1.3.7 step 6); we check it anyway, and refuse any `aud`
  * other than exactly our client id.
  */
+/** Clock difference tolerated between us and the IdP for `iat`. */
+const ID_TOKEN_CLOCK_SKEW_S = 60;
+
 async function verifyIdTokenSignature(idp: Idp, idToken: string): Promise<void> {
   try {
     const { payload } = await jwtVerify(idToken, idp.jwks, {
@@ -141,13 +166,21 @@ async function verifyIdTokenSignature(idp: Idp, idToken: string): Promise<void> 
       issuer: idp.as.issuer,
       audience: idp.client.client_id,
     });
+    if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + ID_TOKEN_CLOCK_SKEW_S) {
+      throw new Error('the ID token was issued in the future');
+    }
     const aud = payload.aud;
-    if (Array.isArray(aud) ? aud.length !== 1 || aud[0] !== idp.client.client_id : aud !== idp.client.client_id) {
+    if (
+      Array.isArray(aud) ? aud.length !== 1 || aud[0] !== idp.client.client_id : aud !== idp.client.client_id
+    ) {
       throw new Error('the ID token has audiences other than this client');
     }
   } catch (error) {
-    if (isTimeoutError(error)) throw new LoginError('idp_unavailable', 'the IdP keys could not be fetched', { cause: error });
-    throw new LoginError('token_exchange_failed', 'the ID token signature did not validate', { cause: error });
+    if (isTimeoutError(error))
+      throw new LoginError('idp_unavailable', 'the IdP keys could not be fetched', { cause: error });
+    throw new LoginError('token_exchange_failed', 'the ID token signature did not validate', {
+      cause: error,
+    });
   }
 }
 

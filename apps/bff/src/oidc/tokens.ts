@@ -49,7 +49,8 @@ export async function refreshTokens(
       scope: tokens.scope,
     };
   } catch (error) {
-    if (isIdpUnavailable(error)) throw new RefreshError('idp_unavailable', 'the IdP is unavailable', { cause: error });
+    if (isIdpUnavailable(error))
+      throw new RefreshError('idp_unavailable', 'the IdP is unavailable', { cause: error });
     throw new RefreshError('invalid_grant', 'the IdP refused the refresh token', { cause: error });
   }
 }

@@ -15,7 +15,11 @@ const CALLBACK_BODY_LIMIT_BYTES = 32 * 1024;
 function requireIdp(idp: IdpLoader) {
   const current = idp.current();
   if (!current) {
-    throw new BffError('idp_unavailable', 503, 'The identity provider is not reachable yet. Try again in a moment.');
+    throw new BffError(
+      'idp_unavailable',
+      503,
+      'The identity provider is not reachable yet. Try again in a moment.',
+    );
   }
   return current;
 }
@@ -33,13 +37,18 @@ export function authRoutes(idp: IdpLoader, callbackPath: string): Hono<AppEnv> {
     c.header('Cache-Control', 'no-store');
   });
 
-  app.get('/auth/login', async (c) => respond(c, await startLogin(c.var.auth, requireIdp(idp), c.req.query('returnTo'))));
+  app.get('/auth/login', async (c) =>
+    respond(c, await startLogin(c.var.auth, requireIdp(idp), c.req.query('returnTo'))),
+  );
 
   const callback = async (c: Context<AppEnv>, params: URLSearchParams) => {
     c.header('Referrer-Policy', 'no-referrer');
     const current = idp.current();
     if (!current) {
-      c.var.log.warn({ event: 'login_failed', code: 'idp_unavailable' }, 'callback before IdP metadata loaded');
+      c.var.log.warn(
+        { event: 'login_failed', code: 'idp_unavailable' },
+        'callback before IdP metadata loaded',
+      );
       return c.redirect('/?login_error=idp_unavailable', 302);
     }
     return respond(c, await completeLogin(c.var.auth, current, params, getCookie(c)));
@@ -53,7 +62,8 @@ export function authRoutes(idp: IdpLoader, callbackPath: string): Hono<AppEnv> {
     }),
     async (c) => {
       const type = c.req.header('content-type') ?? '';
-      if (!type.startsWith('application/x-www-form-urlencoded')) return c.redirect('/?login_error=idp_error', 302);
+      if (!type.startsWith('application/x-www-form-urlencoded'))
+        return c.redirect('/?login_error=idp_error', 302);
       return callback(c, new URLSearchParams(await c.req.text()));
     },
   );

@@ -9,7 +9,10 @@ export function healthRoutes(idp: IdpLoader): Hono<AppEnv> {
   app.get('/readyz', (c) =>
     idp.current()
       ? c.json({ status: 'ready' })
-      : c.json({ error: 'idp_unavailable', message: 'The identity provider metadata is not loaded yet.' }, 503),
+      : c.json(
+          { error: 'idp_unavailable', message: 'The identity provider metadata is not loaded yet.' },
+          503,
+        ),
   );
   return app;
 }

@@ -46,7 +46,10 @@ export const COOKIE_PURPOSE = { session: SESSION_BASE, transaction: 'bff_txn' } 
 /**
  * Reads a possibly chunked cookie: `name` alone, or `name.0`, `name.1`, ... concatenated.
  */
-export function readChunkedCookie(cookies: Readonly<Record<string, string>>, name: string): string | undefined {
+export function readChunkedCookie(
+  cookies: Readonly<Record<string, string>>,
+  name: string,
+): string | undefined {
   const whole = cookies[name];
   if (whole !== undefined) return whole;
   let value = '';
@@ -60,7 +63,9 @@ export function readChunkedCookie(cookies: Readonly<Record<string, string>>, nam
 
 /** Names of every cookie that holds (part of) the chunked cookie `name`. */
 export function chunkNamesPresent(cookies: Readonly<Record<string, string>>, name: string): string[] {
-  return Object.keys(cookies).filter((n) => n === name || (n.startsWith(`${name}.`) && /^\d+$/.test(n.slice(name.length + 1))));
+  return Object.keys(cookies).filter(
+    (n) => n === name || (n.startsWith(`${name}.`) && /^\d+$/.test(n.slice(name.length + 1))),
+  );
 }
 
 /**
@@ -85,7 +90,11 @@ export function writeChunkedCookie(
     if (count > MAX_SESSION_CHUNKS) throw new RangeError(`cookie ${name} would need ${count} chunks`);
     for (let i = 0; i < count; i++) {
       const chunkName = `${name}.${i}`;
-      out.push({ name: chunkName, value: value.slice(i * COOKIE_CHUNK_CHARS, (i + 1) * COOKIE_CHUNK_CHARS), ...attributes });
+      out.push({
+        name: chunkName,
+        value: value.slice(i * COOKIE_CHUNK_CHARS, (i + 1) * COOKIE_CHUNK_CHARS),
+        ...attributes,
+      });
       written.add(chunkName);
     }
   }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { COOKIE_CHUNK_CHARS, cookieNames, readChunkedCookie, serializeCookie, writeChunkedCookie } from './cookies.ts';
-import { type Session, createSessionCodec } from './session.ts';
+import {
+  COOKIE_CHUNK_CHARS,
+  cookieNames,
+  readChunkedCookie,
+  serializeCookie,
+  writeChunkedCookie,
+} from './cookies.ts';
+import { createSessionCodec, type Session } from './session.ts';
 
 const OLD = 'o'.repeat(32);
 const NEW = 'n'.repeat(32);
@@ -60,10 +66,20 @@ describe('session codec', () => {
 
   it('refuses an expired session and a transaction sealed as a session', async () => {
     const codec = createSessionCodec([NEW]);
-    expect(await codec.unsealSession(await codec.sealSession(session({ expiresAt: now() - 10 })))).toBeUndefined();
-    const txn = await codec.sealTransaction({ state: 's', nonce: 'n', codeVerifier: 'v', returnTo: '/' }, now() + 60);
+    expect(
+      await codec.unsealSession(await codec.sealSession(session({ expiresAt: now() - 10 }))),
+    ).toBeUndefined();
+    const txn = await codec.sealTransaction(
+      { state: 's', nonce: 'n', codeVerifier: 'v', returnTo: '/' },
+      now() + 60,
+    );
     expect(await codec.unsealSession(txn)).toBeUndefined();
-    expect(await codec.unsealTransaction(txn)).toEqual({ state: 's', nonce: 'n', codeVerifier: 'v', returnTo: '/' });
+    expect(await codec.unsealTransaction(txn)).toEqual({
+      state: 's',
+      nonce: 'n',
+      codeVerifier: 'v',
+      returnTo: '/',
+    });
   });
 });
 
@@ -78,9 +94,15 @@ describe('session cookies', () => {
     });
     const sealed = await codec.sealSession(big);
     const names = cookieNames(true);
-    const cookies = writeChunkedCookie(names.session, sealed, { maxAgeS: 3600, sameSite: 'Lax', secure: true }, []);
+    const cookies = writeChunkedCookie(
+      names.session,
+      sealed,
+      { maxAgeS: 3600, sameSite: 'Lax', secure: true },
+      [],
+    );
     expect(cookies.length).toBeGreaterThan(1);
-    for (const c of cookies) expect(new TextEncoder().encode(serializeCookie(c)).length).toBeLessThanOrEqual(4096);
+    for (const c of cookies)
+      expect(new TextEncoder().encode(serializeCookie(c)).length).toBeLessThanOrEqual(4096);
     const jar = Object.fromEntries(cookies.map((c) => [c.name, c.value]));
     expect(await codec.unsealSession(readChunkedCookie(jar, names.session) ?? '')).toEqual(big);
   });
@@ -104,7 +126,13 @@ describe('session cookies', () => {
   it('uses the __Host- prefix and Secure only for https origins', () => {
     expect(cookieNames(true).session).toBe('__Host-bff_session');
     expect(cookieNames(false).session).toBe('bff_session');
-    const header = serializeCookie({ name: '__Host-bff_session', value: 'v', maxAgeS: 10, sameSite: 'Lax', secure: true });
+    const header = serializeCookie({
+      name: '__Host-bff_session',
+      value: 'v',
+      maxAgeS: 10,
+      sameSite: 'Lax',
+      secure: true,
+    });
     expect(header).toBe('__Host-bff_session=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=10; Secure');
     expect(header).not.toMatch(/Domain/i);
   });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { UserClaims } from '@okta-bff/oidc';
 import type { JWTPayload } from 'jose';
-import { type KeyRing, deriveKeyRing } from './keys.ts';
 import { COOKIE_PURPOSE } from './cookies.ts';
+import { deriveKeyRing, type KeyRing } from './keys.ts';
 import { seal, unseal } from './seal.ts';
 
 /**

@@ -118,7 +118,8 @@ export async function driveIdpLogin({
 
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
-      await response.body?.cancel();
+      // Read, not cancel: msw 2 (used by the BFF tests) never settles cancel() on a bypassed redirect.
+      await response.arrayBuffer();
       const next = new URL(location, url);
       if (next.origin !== idpOrigin) return { method: 'GET', url: next.href };
       url = next.href;
@@ -185,7 +186,8 @@ export async function driveIdpLogout({
         response.status,
       );
     }
-    await response.body?.cancel();
+    // Read, not cancel: msw 2 (used by the BFF tests) never settles cancel() on a bypassed redirect.
+    await response.arrayBuffer();
     url = new URL(location, url).href;
     if (new URL(url).origin !== idpOrigin) return { url };
   }

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+
+describe('upstreamRequestHeaders', () => {
+  it('drops credentials, hop-by-hop and spoofable headers and sets its own', () => {
+    const out = upstreamRequestHeaders(
+      {
+        host: 'localhost:8000',
+        accept: 'application/json',
+        'content-type': 'application/json',
+        'content-length': '12',
+        cookie: 'bff_session=secret',
+        authorization: 'Bearer client-supplied',
+        'x-csrf': '1',
+        connection: 'keep-alive, x-custom-hop',
+        'x-custom-hop': 'drop me',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        upgrade: 'websocket',
+        'proxy-authorization': 'Basic x',
+        forwarded: 'for=1.2.3.4',
+        'x-forwarded-for': '1.2.3.4',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        'x-real-ip': '1.2.3.4',
+        'x-request-id': 'client-id',
+        'x-app-header': 'kept',
+      },
+      'the-access-token',
+      { clientAddress: '127.0.0.1', proto: 'http', host: 'localhost:8000', requestId: 'req-1' },
+    );
+    expect(out).toEqual({
+      accept: 'application/json',
+      'content-type': 'application/json',
+      'content-length': '12',
+      'x-app-header': 'kept',
+      authorization: 'Bearer the-access-token',
+      'x-forwarded-for': '127.0.0.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'localhost:8000',
+      'x-request-id': 'req-1',
+    });
+  });
+});
+
+describe('clientResponseHeaders', () => {
+  it('drops Set-Cookie, CORS and hop-by-hop headers from the upstream', () => {
+    const out = clientResponseHeaders({
+      'content-type': 'application/json',
+      'set-cookie': ['a=b'],
+      'access-control-allow-origin': '*',
+      'access-control-allow-credentials': 'true',
+      connection: 'close, x-hop',
+      'x-hop': '1',
+      'transfer-encoding': 'chunked',
+      etag: '"1"',
+    });
+    expect(out).toEqual({ 'content-type': 'application/json', etag: '"1"' });
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * Integration-test harness: the embedded IdP and the BFF on free loopback ports, over real HTTP,
+ * with a cookie jar per "browser" and the BFF's log lines captured for leak checks.
+ * Test-only; never imported by the product.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { createDevClient, DEV_USERS, type DevIdp, type DevIdpOptions, startDevIdp } from '@okta-bff/dev-idp';
+import { CookieJar, driveIdpLogin } from '@okta-bff/dev-idp/testing';
+import { type BffConfig, DEV_IDP, type Env, loadBffConfig } from '@okta-bff/oidc';
+import { createBffListener } from '../http-server.ts';
+import { createLogger } from '../logger.ts';
+import { discoverIdp, startIdpLoader } from '../oidc/idp.ts';
+
+export { CookieJar, DEV_USERS };
+
+export const TEST_SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+
+export interface Bff {
+  readonly origin: string;
+  readonly config: BffConfig;
+  readonly logs: string[];
+  /** A request to the BFF with `jar`'s cookies, storing what it sets. Never follows redirects. */
+  fetch(path: string, init?: RequestInit & { jar?: CookieJar }): Promise<Response>;
+  stop(): void;
+}
+
+/** An https public origin the IdP also accepts, for cookie-attribute tests (served over http here). */
+export const HTTPS_ORIGIN = 'https://app.example.test';
+
+export interface Harness {
+  readonly idp: DevIdp;
+  readonly origin: string;
+  /** Installs a fresh BFF (new config, caches and IdP discovery) on the harness's port. */
+  startBff(env?: Env): Promise<Bff>;
+  close(): Promise<void>;
+}
+
+/**
+ * One loopback port for the BFF (so the IdP client can register its callback), the dev IdP on
+ * another, and a way to swap in a freshly configured BFF per test.
+ */
+export async function createHarness(
+  idpOptions: Omit<DevIdpOptions, 'port' | 'clients'> = {},
+): Promise<Harness> {
+  let listener: http.RequestListener = (_req, res) => res.writeHead(503).end();
+  const server = http.createServer((req, res) => listener(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  const idp = await startDevIdp({
+    ...idpOptions,
+    port: 0,
+    clients: [
+      createDevClient({
+        redirectUris: [
+          `${origin}/authorization-code/callback`,
+          `${HTTPS_ORIGIN}/authorization-code/callback`,
+        ],
+        postLogoutRedirectUris: [`${origin}/`, `${HTTPS_ORIGIN}/`],
+      }),
+    ],
+  });
+  const stops: (() => void)[] = [];
+
+  return {
+    idp,
+    origin,
+    async startBff(env = {}) {
+      const config = loadBffConfig({
+        OKTA_ISSUER: idp.issuer,
+        CLIENT_ID: DEV_IDP.clientId,
+        CLIENT_SECRET: DEV_IDP.clientSecret,
+        REDIRECT_URL: `${origin}/authorization-code/callback`,
+        SESSION_SECRET: TEST_SESSION_SECRET,
+        LOG_LEVEL: 'debug',
+        ...env,
+      });
+      const logs: string[] = [];
+      const logger = createLogger(
+        config.logLevel,
+        new Writable({
+          write(chunk, _enc, done) {
+            logs.push(String(chunk));
+            done();
+          },
+        }),
+      );
+      const loader = startIdpLoader(() => discoverIdp(config), { initialDelayMs: 50 });
+      await loader.ready;
+      listener = createBffListener({ config, idp: loader, logger });
+      stops.push(() => loader.stop());
+      return {
+        origin,
+        config,
+        logs,
+        async fetch(path, { jar, headers, ...init } = {}) {
+          const url = new URL(path, origin);
+          const h = new Headers(headers);
+          const cookie = jar?.header(url);
+          if (cookie) h.set('cookie', cookie);
+          const response = await fetch(url, { ...init, headers: h, redirect: 'manual' });
+          jar?.store(url, response);
+          return response;
+        },
+        stop: () => loader.stop(),
+      };
+    },
+    async close() {
+      for (const stop of stops) stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await idp.close();
+    },
+  };
+}
+
+export interface LoginOutcome {
+  /** The authorization request the BFF redirected to. */
+  readonly authorizeUrl: URL;
+  /** The BFF's answer to the callback. */
+  readonly callback: Response;
+}
+
+/** A full sign-in through the BFF as `user`, like a browser would do it. */
+export async function signIn(
+  bff: Bff,
+  jar: CookieJar,
+  {
+    user = DEV_USERS[0],
+    returnTo,
+    idpJar = new CookieJar(),
+  }: { user?: (typeof DEV_USERS)[number]; returnTo?: string; idpJar?: CookieJar } = {},
+): Promise<LoginOutcome> {
+  const login = await bff.fetch(
+    `/auth/login${returnTo === undefined ? '' : `?returnTo=${encodeURIComponent(returnTo)}`}`,
+    { jar },
+  );
+  const location = login.headers.get('location');
+  if (login.status !== 302 || !location) throw new Error(`login answered ${login.status}`);
+  const authorizeUrl = new URL(location);
+  const request = await driveIdpLogin({
+    authorizeUrl,
+    username: user!.login,
+    password: user!.password,
+    jar: idpJar,
+  });
+  const callback = await sendCallback(bff, jar, request);
+  return { authorizeUrl, callback };
+}
+
+/** Sends the callback request the IdP handed to the browser, to the BFF. */
+export async function sendCallback(
+  bff: Bff,
+  jar: CookieJar,
+  request: { method: 'GET'; url: string } | { method: 'POST'; url: string; body: URLSearchParams },
+): Promise<Response> {
+  const url = new URL(request.url);
+  const path = `${url.pathname}${url.search}`;
+  return request.method === 'GET'
+    ? bff.fetch(path, { jar })
+    : bff.fetch(path, {
+        jar,
+        method: 'POST',
+        body: request.body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+}
