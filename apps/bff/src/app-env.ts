@@ -10,6 +10,8 @@ export interface AppDeps {
   readonly config: BffConfig;
   readonly idp: IdpLoader;
   readonly logger: Logger;
+  /** The SPA's production build; production serves it, development forwards to Vite instead. */
+  readonly spaRoot?: string;
 }
 
 /** Hono's typed context for this app (`new Hono<AppEnv>()`). */

@@ -7,6 +7,7 @@ import { requestContext } from './middleware/request-context.ts';
 import { authRoutes } from './routes/auth.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { healthRoutes } from './routes/health.ts';
+import { spaRoutes } from './routes/spa.ts';
 import { createServices, type Services } from './services.ts';
 
 /**
@@ -14,7 +15,7 @@ import { createServices, type Services } from './services.ts';
  * tests call `app.request()` or serve it on a free port.
  */
 export function createApp(
-  { config, idp, logger }: AppDeps,
+  { config, idp, logger, spaRoot }: AppDeps,
   services: Services = createServices(config, idp, logger),
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -34,6 +35,7 @@ export function createApp(
   app.route('/', healthRoutes(idp));
   app.route('/', authRoutes(idp, config.callbackPath));
   if (config.mode === 'development') app.route('/', diagnosticsRoutes());
+  if (spaRoot) app.route('/', spaRoutes({ root: spaRoot, publicOrigin: config.publicOrigin }));
 
   app.notFound((c) =>
     c.json<ErrorBody>({ error: 'not_found', message: 'There is nothing at this address.' }, 404),

@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import type { AppDeps } from './app-env.ts';
 import { describeError } from './logger.ts';
 import { createApiProxy, isApiRequest } from './routes/api-proxy.ts';
+import { createViteDevProxy } from './routes/vite-dev-proxy.ts';
 import { createServices } from './services.ts';
 
 /**
@@ -21,9 +22,16 @@ export function createBffListener(deps: AppDeps): RequestListener {
     logger: deps.logger,
     services,
   });
+  const vite =
+    deps.config.mode === 'development' && deps.config.viteDevUrl
+      ? createViteDevProxy(deps.config.viteDevUrl, deps.config.publicOrigin, deps.logger)
+      : undefined;
+  const ownsPath = (url: string | undefined) => isBffPath(url, deps.config.callbackPath);
+
   return function bffListener(req: IncomingMessage, res: ServerResponse) {
     if (!isApiRequest(req.url)) {
-      void honoListener(req, res);
+      if (vite && (req.method === 'GET' || req.method === 'HEAD') && !ownsPath(req.url)) vite.forward(req, res);
+      else void honoListener(req, res);
       return;
     }
     proxy(req, res).catch((error: unknown) => {
@@ -44,5 +52,17 @@ export function createBffListener(deps: AppDeps): RequestListener {
 /** An `http.Server` running the BFF; the caller listens. */
 export function createBffServer(deps: AppDeps): http.Server {
   const server = http.createServer({ keepAliveTimeout: 65_000 }, createBffListener(deps));
+  if (deps.config.mode === 'development' && deps.config.viteDevUrl) {
+    const vite = createViteDevProxy(deps.config.viteDevUrl, deps.config.publicOrigin, deps.logger);
+    server.on('upgrade', (req, socket, head) => vite.upgrade(req, socket, head));
+  } else {
+    server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
+  }
   return server;
+}
+
+/** Paths the BFF answers itself in development too (everything else GET goes to Vite). */
+function isBffPath(url: string | undefined, callbackPath: string): boolean {
+  const path = (url ?? '/').split('?')[0] ?? '/';
+  return path.startsWith('/auth/') || path === callbackPath || path === '/healthz' || path === '/readyz';
 }

@@ -35,7 +35,11 @@ export function createLogger(level: string, destination?: pino.DestinationStream
  * nothing else is copied.
  */
 export function describeError(error: unknown, depth = 0): unknown {
-  if (!(error instanceof Error)) return error === undefined ? undefined : String(error).slice(0, 200);
+  if (!(error instanceof Error)) {
+    // Already described (the serializer runs on values callers passed through this function).
+    if (typeof error === 'object' && error !== null) return error;
+    return error === undefined ? undefined : String(error).slice(0, 200);
+  }
   const out: Record<string, unknown> = { name: error.name, message: error.message };
   const { code, status, error: oauthError } = error as { code?: unknown; status?: unknown; error?: unknown };
   if (typeof code === 'string') out.code = code;

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@okta-bff/oidc';
 import { configFromEnvironment } from './config.ts';
 import { createBffServer } from './http-server.ts';
@@ -31,11 +33,17 @@ const idp = startIdpLoader(() => discoverIdp(config), {
 });
 void idp.ready.then(() => logger.info({ issuer: config.issuer }, 'IdP metadata loaded'));
 
-const server = createBffServer({ config, idp, logger });
+/** The SPA build, next to this app in the repository (`apps/web/dist`) unless STATIC_DIR says otherwise. */
+const spaRoot = config.staticDir ?? fileURLToPath(new URL('../../web/dist', import.meta.url));
+if (config.mode === 'production' && !existsSync(spaRoot)) {
+  logger.warn({ spaRoot }, 'the SPA is not built (run `pnpm build`): pages will answer 404');
+}
+
+const server = createBffServer({ config, idp, logger, ...(config.mode === 'production' ? { spaRoot } : {}) });
 server.listen(config.port, config.host, () => {
   logger.info(
     { port: config.port, mode: config.mode, origin: config.publicOrigin },
-    `BFF listening on ${config.publicOrigin}`,
+    `BFF listening on port ${config.port}; the browser uses ${config.publicOrigin}`,
   );
 });
 

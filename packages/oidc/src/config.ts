@@ -44,6 +44,8 @@ export interface BffConfig {
   readonly port: number;
   readonly host: string | undefined;
   readonly logLevel: string;
+  /** Production: where the built SPA is (`STATIC_DIR`); `undefined` → the BFF's default. */
+  readonly staticDir: string | undefined;
   /** Development only: the Vite dev server the BFF forwards page and asset requests to. */
   readonly viteDevUrl: string | undefined;
 }
@@ -206,6 +208,7 @@ export function loadBffConfig(env: Env): BffConfig {
     port,
     host: read('HOST'),
     logLevel,
+    staticDir: read('STATIC_DIR'),
     viteDevUrl,
   });
 }
