@@ -5,12 +5,12 @@ import { type BffConfig, loadBffConfig } from '@okta-bff/oidc';
 const REPO_ROOT_ENV = fileURLToPath(new URL('../../../.env', import.meta.url));
 
 /**
- * The only module that reads `process.env`. Loads `.env` from the repository root when present
- * (the real environment wins), then validates everything at once.
+ * The only module that reads `process.env`. Loads `.env` from the repository root (or `ENV_FILE`)
+ * when present (the real environment wins), then validates everything at once.
  *
  * @throws {import('@okta-bff/oidc').ConfigError} listing every bad variable.
  */
-export function configFromEnvironment(envFile = REPO_ROOT_ENV): BffConfig {
+export function configFromEnvironment(envFile = process.env.ENV_FILE ?? REPO_ROOT_ENV): BffConfig {
   if (existsSync(envFile)) {
     // Node's loader never overrides variables that are already set.
     process.loadEnvFile(envFile);

@@ -213,3 +213,37 @@ describe('health and readiness', () => {
     expect((await bff.fetch('/readyz')).status).toBe(200);
   });
 });
+
+describe('development diagnostics', () => {
+  it('shows decoded claims and the raw access token in development only', async () => {
+    const dev = await h.startBff({ NODE_ENV: 'development' });
+    const jar = new CookieJar();
+    await signIn(dev, jar);
+    const res = await dev.fetch('/auth/diagnostics', { jar });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.accessTokenClaims).toMatchObject({
+      aud: 'api://default',
+      scp: expect.arrayContaining(['openid']),
+    });
+    expect(body.idTokenClaims).toMatchObject({ aud: dev.config.clientId });
+    expect(body.accessToken).toBe((await secretsOf(jar))[0]);
+    const prod = await h.startBff();
+    const prodJar = new CookieJar();
+    await signIn(prod, prodJar);
+    expect((await prod.fetch('/auth/diagnostics', { jar: prodJar })).status).toBe(404);
+  });
+});
+
+describe('an IdP that is down at boot', () => {
+  it('answers 503 on /readyz and /auth/login until discovery succeeds', async () => {
+    const bff = await h.startBff({ OKTA_ISSUER: 'http://127.0.0.1:9/oauth2/default' }, { waitForIdp: false });
+    const ready = await bff.fetch('/readyz');
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ error: 'idp_unavailable' });
+    const login = await bff.fetch('/auth/login');
+    expect(login.status).toBe(503);
+    expect(await login.json()).toMatchObject({ error: 'idp_unavailable' });
+    expect((await bff.fetch('/healthz')).status).toBe(200);
+  });
+});

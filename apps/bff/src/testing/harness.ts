@@ -33,7 +33,7 @@ export interface Harness {
   readonly idp: DevIdp;
   readonly origin: string;
   /** Installs a fresh BFF (new config, caches and IdP discovery) on the harness's port. */
-  startBff(env?: Env): Promise<Bff>;
+  startBff(env?: Env, options?: { waitForIdp?: boolean }): Promise<Bff>;
   close(): Promise<void>;
 }
 
@@ -66,7 +66,7 @@ export async function createHarness(
   return {
     idp,
     origin,
-    async startBff(env = {}) {
+    async startBff(env = {}, { waitForIdp = true } = {}) {
       const config = loadBffConfig({
         OKTA_ISSUER: idp.issuer,
         CLIENT_ID: DEV_IDP.clientId,
@@ -87,7 +87,7 @@ export async function createHarness(
         }),
       );
       const loader = startIdpLoader(() => discoverIdp(config), { initialDelayMs: 50 });
-      await loader.ready;
+      if (waitForIdp) await loader.ready;
       listener = createBffListener({ config, idp: loader, logger });
       stops.push(() => loader.stop());
       return {
