@@ -2,12 +2,12 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv } from '../app-env.ts';
-import { completeLogin, describeUser, logout, startLogin } from '../auth/actions.ts';
+import { clearSessionCookies, completeLogin, describeUser, logout, startLogin } from '../auth/actions.ts';
 import { BffError } from '../errors.ts';
 import { requireCsrfHeader } from '../middleware/csrf.ts';
 import { sessionLoader } from '../middleware/session.ts';
 import type { IdpLoader } from '../oidc/idp.ts';
-import { respond } from './respond.ts';
+import { respond, setCookies } from './respond.ts';
 
 /** A form_post callback is a handful of short parameters; anything larger is not from the IdP. */
 const CALLBACK_BODY_LIMIT_BYTES = 32 * 1024;
@@ -70,6 +70,8 @@ export function authRoutes(idp: IdpLoader, callbackPath: string): Hono<AppEnv> {
 
   app.get('/auth/user', sessionLoader(), (c) => {
     const { status, json } = describeUser(c.var.session);
+    // A cookie that no longer opens (old key, expired, tampered) is dropped rather than resent forever.
+    if (!c.var.session) setCookies(c, clearSessionCookies(c.var.auth, c.var.cookies));
     return c.json(json, status);
   });
 
