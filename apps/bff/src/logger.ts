@@ -19,7 +19,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           '*.access_token',
           '*.refresh_token',
           '*.id_token',
-          '*.code',
         ],
         censor: '[redacted]',
       },
