@@ -1,5 +1,7 @@
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
+import type { ErrorBody, ErrorCode } from '@okta-bff/oidc';
 import { createApp } from './app.ts';
 import type { AppDeps } from './app-env.ts';
 import { describeError } from './logger.ts';
@@ -30,7 +32,8 @@ export function createBffListener(deps: AppDeps): RequestListener {
 
   return function bffListener(req: IncomingMessage, res: ServerResponse) {
     if (!isApiRequest(req.url)) {
-      if (vite && (req.method === 'GET' || req.method === 'HEAD') && !ownsPath(req.url)) vite.forward(req, res);
+      if (vite && (req.method === 'GET' || req.method === 'HEAD') && !ownsPath(req.url))
+        vite.forward(req, res);
       else void honoListener(req, res);
       return;
     }
@@ -52,12 +55,28 @@ export function createBffListener(deps: AppDeps): RequestListener {
 /** An `http.Server` running the BFF; the caller listens. */
 export function createBffServer(deps: AppDeps): http.Server {
   const server = http.createServer({ keepAliveTimeout: 65_000 }, createBffListener(deps));
-  if (deps.config.mode === 'development' && deps.config.viteDevUrl) {
-    const vite = createViteDevProxy(deps.config.viteDevUrl, deps.config.publicOrigin, deps.logger);
-    server.on('upgrade', (req, socket, head) => vite.upgrade(req, socket, head));
-  } else {
-    server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
-  }
+  const refuse = (socket: Duplex, status: string, code: ErrorCode, message: string) => {
+    const body = JSON.stringify({ error: code, message } satisfies ErrorBody);
+    socket.end(
+      `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  };
+  const vite =
+    deps.config.mode === 'development' && deps.config.viteDevUrl
+      ? createViteDevProxy(deps.config.viteDevUrl, deps.config.publicOrigin, deps.logger)
+      : undefined;
+  server.on('upgrade', (req, socket, head) => {
+    // Only Vite's HMR channel (path `/`, subprotocol vite-hmr) is ever upgraded, and only in development.
+    const isHmr =
+      (req.url ?? '').split('?')[0] === '/' &&
+      /\bvite-hmr\b/.test(req.headers['sec-websocket-protocol'] ?? '');
+    if (vite && isHmr) vite.upgrade(req, socket, head);
+    else refuse(socket, '400 Bad Request', 'bad_request', 'This server does not upgrade connections here.');
+  });
+  // CONNECT never reaches the request listener: answer it here rather than dropping the socket.
+  server.on('connect', (_req, socket) =>
+    refuse(socket, '405 Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported.'),
+  );
   return server;
 }
 

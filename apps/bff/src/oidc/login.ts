@@ -214,13 +214,19 @@ export async function guardIdpCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Network failure, timeout, or an HTTP 5xx answer from the IdP. */
+/**
+ * Network failure, timeout, or an HTTP 5xx/429 answer from the IdP: "try again later", as
+ * opposed to the IdP (or its tokens) refusing the sign-in.
+ */
 export function isIdpUnavailable(error: unknown): boolean {
   if (isTimeoutError(error)) return true;
-  if (error instanceof TypeError && error.message === 'fetch failed') return true;
-  if (error instanceof oauth.ResponseBodyError) return error.status >= 500;
-  if (error instanceof oauth.OperationProcessingError && error.cause instanceof Response) {
-    return error.cause.status >= 500;
+  if (error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError) {
+    return error.status >= 500 || error.status === 429;
   }
-  return false;
+  if (error instanceof oauth.OperationProcessingError) {
+    return error.cause instanceof Response && (error.cause.status >= 500 || error.cause.status === 429);
+  }
+  // fetch() rejects with a plain TypeError when no HTTP answer arrives (refused, reset, DNS);
+  // oauth4webapi's own TypeErrors are programmer errors and carry an ERR_* code.
+  return error instanceof TypeError && !(typeof (error as { code?: unknown }).code === 'string');
 }

@@ -1,6 +1,5 @@
 import * as oauth from 'oauth4webapi';
 import { type Idp, requestOptions } from './idp.ts';
-import { isIdpUnavailable } from './login.ts';
 
 /** Tokens a refresh yields. `refreshToken` is the rotated one when the IdP rotates (Okta may). */
 export interface RefreshedTokens {
@@ -22,8 +21,21 @@ export class RefreshError extends Error {
 }
 
 /**
+ * True when the IdP itself answered with an OAuth error (RFC 6749 §5.2, or a `WWW-Authenticate`
+ * challenge) and a 4xx status other than 429: the grant is refused and retrying cannot help.
+ */
+function isRefusal(error: unknown): boolean {
+  if (error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError) {
+    return error.status >= 400 && error.status < 500 && error.status !== 429;
+  }
+  return false;
+}
+
+/**
  * Redeems a refresh token. A refused grant (`invalid_grant`, or any other OAuth error the IdP
- * states) means the session cannot continue; an unreachable or failing IdP does not.
+ * states) means the session cannot continue; an unreachable or failing IdP does not. Anything
+ * that is not a statement from the IdP (a network error of whatever shape, a timeout, a 5xx or
+ * 429, an answer that is not OAuth) counts as unavailable: ending a session is not undone.
  *
  * @see RFC 6749 §6; Okta "Refresh access tokens" (refresh token rotation)
  */
@@ -49,9 +61,9 @@ export async function refreshTokens(
       scope: tokens.scope,
     };
   } catch (error) {
-    if (isIdpUnavailable(error))
-      throw new RefreshError('idp_unavailable', 'the IdP is unavailable', { cause: error });
-    throw new RefreshError('invalid_grant', 'the IdP refused the refresh token', { cause: error });
+    if (isRefusal(error))
+      throw new RefreshError('invalid_grant', 'the IdP refused the refresh token', { cause: error });
+    throw new RefreshError('idp_unavailable', 'the IdP is unavailable', { cause: error });
   }
 }
 

@@ -152,17 +152,23 @@ export function createApiProxy({ upstreamUrl, timeoutMs, publicOrigin, logger, s
       headers,
     });
 
-    // Two clocks: the whole wait for the status line, and silence on the socket at any point
-    // (a body that stops flowing). Either ends the request as a timeout.
+    // Two clocks: the whole wait for the status line once the request body is sent (a slow
+    // upload is the client's pace, not the upstream's), and silence on the socket at any point
+    // (connecting, or a body that stops flowing). Either ends the request as a timeout.
     let timedOut = false;
+    let responded = false;
+    let timer: NodeJS.Timeout | undefined;
     const timeOut = () => {
       timedOut = true;
       upstreamReq.destroy();
     };
-    const timer = setTimeout(timeOut, timeoutMs);
+    upstreamReq.once('finish', () => {
+      if (!responded) timer = setTimeout(timeOut, timeoutMs);
+    });
     upstreamReq.setTimeout(timeoutMs, timeOut);
 
     upstreamReq.once('response', (upstreamRes) => {
+      responded = true;
       clearTimeout(timer);
       const outHeaders = clientResponseHeaders(upstreamRes.headers);
       if (setCookie.length > 0) outHeaders['set-cookie'] = setCookie;

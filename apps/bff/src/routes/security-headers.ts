@@ -24,7 +24,10 @@ export function contentSecurityPolicy(mode: 'development' | 'production', public
   ].join('; ');
 }
 
-export function pageSecurityHeaders(mode: 'development' | 'production', publicOrigin: string): Record<string, string> {
+export function pageSecurityHeaders(
+  mode: 'development' | 'production',
+  publicOrigin: string,
+): Record<string, string> {
   return {
     'content-security-policy': contentSecurityPolicy(mode, publicOrigin),
     'x-content-type-options': 'nosniff',

@@ -47,7 +47,11 @@ export function spaRoutes({ root, publicOrigin }: SpaOptions): Hono<AppEnv> {
     const last = c.req.path.split('/').pop() ?? '';
     // A missing file with an extension (a stale asset URL) is a 404, not the app shell; so is
     // anything under /auth/ that no auth route answered.
-    if (c.req.path.startsWith('/auth/') || c.req.path.startsWith('/assets/') || (last.includes('.') && last !== 'index.html')) {
+    if (
+      c.req.path.startsWith('/auth/') ||
+      c.req.path.startsWith('/assets/') ||
+      (last.includes('.') && last !== 'index.html')
+    ) {
       return c.json<ErrorBody>({ error: 'not_found', message: 'There is nothing at this address.' }, 404);
     }
     if (!built) {

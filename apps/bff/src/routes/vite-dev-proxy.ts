@@ -45,7 +45,8 @@ export function createViteDevProxy(viteUrl: string, publicOrigin: string, logger
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const upstream = net.connect(Number(vite.port), vite.hostname, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      for (let i = 0; i < req.rawHeaders.length; i += 2)
+        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (head.length > 0) upstream.write(head);
       socket.pipe(upstream).pipe(socket);

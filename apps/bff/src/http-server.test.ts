@@ -1,0 +1,55 @@
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { loadBffConfig } from '@okta-bff/oidc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBffServer } from './http-server.ts';
+import { createLogger } from './logger.ts';
+import type { IdpLoader } from './oidc/idp.ts';
+
+const notReady: IdpLoader = { current: () => undefined, ready: new Promise(() => {}), stop: () => {} };
+let server: ReturnType<typeof createBffServer>;
+let port: number;
+
+beforeAll(async () => {
+  const config = loadBffConfig({
+    OKTA_ISSUER: 'http://127.0.0.1:9/oauth2/default',
+    CLIENT_ID: 'c',
+    CLIENT_SECRET: 's',
+    SESSION_SECRET: 'x'.repeat(32),
+  });
+  server = createBffServer({ config, idp: notReady, logger: createLogger('silent') });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+/** Sends raw bytes and returns the whole answer (the server closes these connections). */
+function raw(request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    let out = '';
+    socket.on('data', (d) => {
+      out += d;
+    });
+    socket.on('end', () => resolve(out));
+    socket.on('error', reject);
+  });
+}
+
+describe('connections the BFF refuses', () => {
+  it('answers CONNECT with 405 JSON', async () => {
+    const answer = await raw('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1.1 405 /);
+    expect(answer).toContain('"error":"method_not_allowed"');
+  });
+
+  it('refuses websocket upgrades (only Vite HMR in development is relayed)', async () => {
+    for (const path of ['/api/socket', '/']) {
+      const answer = await raw(
+        `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: vite-hmr\r\nCookie: bff_session=x\r\n\r\n`,
+      );
+      expect(answer, path).toMatch(/^HTTP\/1.1 400 /);
+      expect(answer).toContain('"error":"bad_request"');
+    }
+  });
+});
