@@ -4,7 +4,11 @@ import { base64url } from 'jose';
 /** A derived content-encryption key and its identifier (the JWE `kid`). */
 export interface SealingKey {
   readonly kid: string;
-  readonly key: Uint8Array;
+  /**
+   * The key as a non-extractable WebCrypto key, imported once: handing jose the raw bytes would
+   * make it import them again on every seal and unseal.
+   */
+  readonly key: Promise<CryptoKey>;
 }
 
 /**
@@ -33,7 +37,8 @@ export function deriveKeyRing(secrets: readonly string[], purpose: string): KeyR
       hkdfSync('sha256', secret, purpose, `okta-bff ${purpose} A256GCM key`, KEY_LENGTH_BYTES),
     );
     const id = new Uint8Array(hkdfSync('sha256', key, purpose, 'okta-bff key id', 9));
-    return { kid: base64url.encode(id), key };
+    const cryptoKey = crypto.subtle.importKey('raw', key, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+    return { kid: base64url.encode(id), key: cryptoKey };
   });
   return {
     current: keys[0] as SealingKey,

@@ -15,7 +15,7 @@ export async function seal(payload: JWTPayload, ring: KeyRing, expiresAtS: numbe
     .setProtectedHeader({ alg: ALG, enc: ENC, kid: ring.current.kid })
     .setIssuedAt()
     .setExpirationTime(expiresAtS)
-    .encrypt(ring.current.key);
+    .encrypt(await ring.current.key);
 }
 
 /**
@@ -27,7 +27,7 @@ export async function unseal(value: string, ring: KeyRing): Promise<JWTPayload |
   try {
     const { payload } = await jwtDecrypt(
       value,
-      (header) => {
+      async (header) => {
         const key = header.kid === undefined ? undefined : ring.byKid.get(header.kid);
         if (!key) throw new Error('unknown key id');
         return key.key;
