@@ -48,7 +48,13 @@ const tasks: Task[] = [
   ...(useDevIdp ? [tsx('idp', 35, 'packages/dev-idp/src/main.ts', false)] : []),
   tsx('api', 36, 'apps/api/src/server.ts', true),
   tsx('bff', 32, 'apps/bff/src/server.ts', true),
-  { name: 'web', color: 33, command: bin('apps/web/', 'vite'), args: ['--clearScreen', 'false'], cwd: `${root}apps/web` },
+  {
+    name: 'web',
+    color: 33,
+    command: bin('apps/web/', 'vite'),
+    args: ['--clearScreen', 'false'],
+    cwd: `${root}apps/web`,
+  },
 ];
 
 const children = new Map<string, ChildProcess>();
@@ -60,7 +66,9 @@ function readable(line: string): string {
   try {
     const { level, msg, time: _t, pid: _p, hostname: _h, service: _s, reqId: _r, ...rest } = JSON.parse(line);
     const names: Record<number, string> = { 20: 'debug', 30: 'info', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
-    const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
+    const fields = Object.entries(rest).map(
+      ([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`,
+    );
     return [names[level] ?? level, msg, ...fields].join(' ');
   } catch {
     return line;
@@ -72,7 +80,9 @@ function start({ name, color, command, args, cwd }: Task) {
   children.set(name, child);
   const prefix = `\x1b[${color}m${name.padEnd(3)} |\x1b[0m `;
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix}${readable(line)}\n`));
+    createInterface({ input: stream }).on('line', (line) =>
+      process.stdout.write(`${prefix}${readable(line)}\n`),
+    );
   }
   child.on('exit', (code, signal) => {
     children.delete(name);

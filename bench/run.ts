@@ -1,0 +1,388 @@
+/**
+ * `pnpm bench` (full, about 7 minutes) or `pnpm bench --quick` / `BENCH_QUICK=1` (under 2):
+ * builds the BFF and the SPA, starts everything on loopback, measures, and writes
+ * `bench/RESULTS.md` (quick: `bench/RESULTS.quick.md`, so a smoke run never overwrites the
+ * tracked numbers). See bench/README.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { type MeasuredLoad, measureLoad, runLoad } from './load.ts';
+import { signIn } from './login.ts';
+import { type Child, machineBusyMs } from './processes.ts';
+import { newestProfile, type ProfileSummary, summarizeProfile } from './profile.ts';
+import {
+  type Cell,
+  type LoginResult,
+  type MemoryResult,
+  parseReport,
+  type RunReport,
+  renderResults,
+} from './report.ts';
+import { measureSpaSize } from './spa-size.ts';
+import { BENCH_DIST, buildAll, type Stack, startStack } from './stack.ts';
+
+const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const SETTINGS = QUICK
+  ? { reps: 1, durationS: 1.5, warmupS: 1, memoryRequests: 20_000, logins: 8, profileS: 0 }
+  : { reps: 3, durationS: 3.5, warmupS: 2, memoryRequests: 200_000, logins: 40, profileS: 6 };
+const CONNECTIONS = [1, 10, 50] as const;
+const UPSTREAMS = [
+  { name: 'fast', path: '/items' },
+  { name: '5 ms', path: '/slow/items' },
+] as const;
+const OUT_FILE = fileURLToPath(new URL(QUICK ? './RESULTS.quick.md' : './RESULTS.md', import.meta.url));
+const PROFILE_DIR = fileURLToPath(new URL('./dist/profiles/', import.meta.url));
+
+interface Scenario {
+  readonly name: string;
+  readonly server: Child;
+  /** Base URL; the upstream path is appended (`/api` prefixed for proxies). */
+  readonly url: (path: string) => string;
+  readonly headers: Record<string, string>;
+  /** Cells it runs in; all when omitted. */
+  readonly only?: (connections: number) => boolean;
+}
+
+/** The commit measured, and whether apps/ or packages/ had uncommitted changes. */
+function gitRevision(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'packages'], {
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${head} with uncommitted changes in apps/ or packages/` : head;
+  } catch (error) {
+    // Not a git checkout (e.g. an exported tree): the report just says so.
+    return `unknown (${String(error).split('\n', 1)[0]})`;
+  }
+}
+
+function log(message: string) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/** Checks that each proxy really answers 200 and forwards what it should, before measuring it. */
+async function checkForwarding(scenarios: readonly Scenario[]) {
+  for (const scenario of scenarios) {
+    const response = await fetch(scenario.url('/echo'), { headers: scenario.headers });
+    const body = (await response.json()) as { headers?: Record<string, string> };
+    if (response.status !== 200) throw new Error(`${scenario.name}: /echo answered ${response.status}`);
+    const forwarded = body.headers ?? {};
+    const authenticated = scenario.name.startsWith('bff') || scenario.name.startsWith('express');
+    if (
+      authenticated &&
+      (!forwarded.authorization?.startsWith('Bearer ') || forwarded.cookie || forwarded['x-csrf'])
+    ) {
+      throw new Error(`${scenario.name}: forwards ${Object.keys(forwarded).join(', ')}`);
+    }
+  }
+}
+
+async function runMatrix(scenarios: readonly Scenario[]): Promise<Cell[]> {
+  const runs = new Map<string, MeasuredLoad[]>();
+  for (let rep = 0; rep < SETTINGS.reps; rep++) {
+    for (const upstream of UPSTREAMS) {
+      for (const connections of CONNECTIONS) {
+        const active = scenarios.filter((s) => s.only?.(connections) ?? true);
+        // Interleaved, and the order rotates with each repetition so no scenario always runs first.
+        const shift = (rep + connections) % active.length;
+        for (const scenario of [...active.slice(shift), ...active.slice(0, shift)]) {
+          const result = await measureLoad(
+            {
+              url: scenario.url(upstream.path),
+              connections,
+              durationS: SETTINGS.durationS,
+              headers: scenario.headers,
+            },
+            scenario.server,
+          );
+          if (result.failures > 0) throw new Error(`${scenario.name}: ${result.failures} failed requests`);
+          const key = `${scenario.name}|${upstream.name}|${connections}`;
+          runs.set(key, [...(runs.get(key) ?? []), result]);
+          log(
+            `rep ${rep + 1}/${SETTINGS.reps} ${upstream.name.padEnd(4)} c=${String(connections).padStart(2)} ` +
+              `${scenario.name.padEnd(22)} ${result.rps.toFixed(0).padStart(6)} req/s ` +
+              `p99 ${result.p99Ms.toFixed(2)} ms cpu ${result.cpuMsPerRequest.toFixed(3)} ms/req`,
+          );
+        }
+      }
+    }
+  }
+  return [...runs].map(([key, results]) => {
+    const [scenario = '', upstream = '', connections = '0'] = key.split('|');
+    return { scenario, upstream, connections: Number(connections), runs: results };
+  });
+}
+
+/**
+ * RSS before and after `memoryRequests` requests. "Before" is taken at the end of a warm-up of a
+ * tenth as many requests at the same concurrency, so that both figures are of a heap at its
+ * working size under this load: growth then means memory kept, not V8 sizing its heap back up.
+ */
+async function runMemory(stack: Stack, url: string, headers: Record<string, string>): Promise<MemoryResult> {
+  await runLoad({ url, connections: 50, amount: SETTINGS.memoryRequests / 10, headers });
+  const before = stack.bff.rss();
+  const load = await measureLoad(
+    { url, connections: 50, amount: SETTINGS.memoryRequests, headers },
+    stack.bff,
+  );
+  if (load.failures > 0) throw new Error(`memory run: ${load.failures} failed requests`);
+  const after = stack.bff.rss();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  return {
+    requests: load.requests,
+    before,
+    peak: load.peakRss,
+    after,
+    afterIdle: stack.bff.rss(),
+    rps: load.rps,
+  };
+}
+
+/** Full sign-ins, alternating between the two apps so both see the same machine state. */
+async function runLogins(stack: Stack): Promise<LoginResult[]> {
+  const apps = [
+    {
+      name: 'bff',
+      server: stack.bff,
+      login: { origin: stack.bffOrigin, loginPath: '/auth/login', sessionCookie: 'bff_session' },
+    },
+    {
+      name: 'express alternative',
+      server: stack.express,
+      login: { origin: stack.expressOrigin, loginPath: '/login', sessionCookie: 'appSession' },
+    },
+  ];
+  const totals = apps.map(() => ({ cpuMs: 0, wallMs: 0 }));
+  for (const app of apps) await signIn(app.login); // warm-up: JIT and the IdP's first-use paths
+  for (let i = 0; i < SETTINGS.logins; i++) {
+    for (const [index, app] of apps.entries()) {
+      const cpu = app.server.cpuMs();
+      const start = performance.now();
+      await signIn(app.login);
+      totals[index]!.wallMs += performance.now() - start;
+      totals[index]!.cpuMs += app.server.cpuMs() - cpu;
+    }
+  }
+  return apps.map((app, index) => ({
+    app: app.name,
+    logins: SETTINGS.logins,
+    perSecond: SETTINGS.logins / (totals[index]!.wallMs / 1000),
+    cpuMsPerLogin: totals[index]!.cpuMs / SETTINGS.logins,
+  }));
+}
+
+/** A process started with the given `node` flags, and what to run against it once warm. */
+interface ProfileJob {
+  readonly name: string;
+  readonly start: (flags: readonly string[]) => Promise<{ child: Child; url: string }>;
+  readonly warmUp: (url: string) => Promise<void>;
+  readonly work: (url: string) => Promise<void>;
+}
+
+/** Profiles a fresh process (`node --cpu-prof`) during `work`; start-up and warm-up are left out. */
+async function profile({
+  name,
+  start,
+  warmUp,
+  work,
+}: ProfileJob): Promise<{ name: string; summary: ProfileSummary }> {
+  const dir = `${PROFILE_DIR}${name.replace(/\W+/g, '-')}`;
+  mkdirSync(dir, { recursive: true });
+  const { child, url } = await start(['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '250']);
+  let skipMs = 0;
+  try {
+    await warmUp(url);
+    skipMs = performance.now() - child.startedAt;
+    await work(url);
+  } finally {
+    await child.stop();
+  }
+  const file = newestProfile(dir);
+  if (!file) throw new Error(`no profile written in ${dir}`);
+  return { name, summary: summarizeProfile(file, { skipMs }) };
+}
+
+function profileJobs(
+  stack: Stack,
+  bffHeaders: Record<string, string>,
+  expressHeaders: Record<string, string>,
+): ProfileJob[] {
+  const proxy = (headers: Record<string, string>) => ({
+    warmUp: (url: string) =>
+      runLoad({ url: `${url}/api/items`, connections: 50, durationS: 1, headers }).then(() => undefined),
+    work: (url: string) =>
+      runLoad({ url: `${url}/api/items`, connections: 50, durationS: SETTINGS.profileS, headers }).then(
+        () => undefined,
+      ),
+  });
+  const logins = (loginPath: string, sessionCookie: string) => ({
+    warmUp: async (origin: string) => {
+      for (let i = 0; i < 3; i++) await signIn({ origin, loginPath, sessionCookie });
+    },
+    work: async (origin: string) => {
+      for (let i = 0; i < SETTINGS.logins; i++) await signIn({ origin, loginPath, sessionCookie });
+    },
+  });
+  const local = (origin: string) => origin.replace('localhost', '127.0.0.1');
+  return [
+    {
+      name: 'bff, /api at 50 connections',
+      start: async (flags) => ({
+        child: await stack.restartBff({ logLevel: 'warn', nodeFlags: flags }),
+        url: local(stack.bffOrigin),
+      }),
+      ...proxy(bffHeaders),
+    },
+    {
+      name: 'bare node:http proxy at 50 connections',
+      start: (flags) => stack.startExtraBare(flags),
+      ...proxy({}),
+    },
+    {
+      name: 'express alternative, /api at 50 connections',
+      start: async (flags) => ({ child: await stack.restartExpress(flags), url: local(stack.expressOrigin) }),
+      ...proxy(expressHeaders),
+    },
+    // Sign-ins must reach the port of the registered redirect URI: hence restart, not an extra process.
+    {
+      name: 'bff, logins',
+      start: async (flags) => ({
+        child: await stack.restartBff({ logLevel: 'warn', nodeFlags: flags }),
+        url: stack.bffOrigin,
+      }),
+      ...logins('/auth/login', 'bff_session'),
+    },
+    {
+      name: 'express alternative, logins',
+      start: async (flags) => ({ child: await stack.restartExpress(flags), url: stack.expressOrigin }),
+      ...logins('/login', 'appSession'),
+    },
+  ];
+}
+
+async function main() {
+  const started = performance.now();
+  const loadAvgStart = os.loadavg()[0] ?? 0;
+  log(`${QUICK ? 'quick' : 'full'} run: building the BFF, the SPA and the bench servers`);
+  rmSync(PROFILE_DIR, { recursive: true, force: true });
+  await buildAll();
+  const spa = measureSpaSize();
+
+  log('starting the IdP, upstream, bare proxy, BFF and express alternative');
+  const stack = await startStack();
+  try {
+    const bffCookie = await signIn({
+      origin: stack.bffOrigin,
+      loginPath: '/auth/login',
+      sessionCookie: 'bff_session',
+    });
+    const expressCookie = await signIn({
+      origin: stack.expressOrigin,
+      loginPath: '/login',
+      sessionCookie: 'appSession',
+    });
+    const bffHeaders = { cookie: bffCookie, 'x-csrf': '1' };
+    const expressHeaders = { cookie: expressCookie, 'x-csrf': '1' };
+    const bffInfo = await stack.startExtraBff({ logLevel: 'info' });
+    const bffUrl = stack.bffOrigin.replace('localhost', '127.0.0.1');
+
+    const scenarios: Scenario[] = [
+      { name: 'direct', server: stack.upstream, url: (p) => `${stack.upstreamUrl}${p}`, headers: {} },
+      {
+        name: 'bare node:http proxy',
+        server: stack.bare,
+        url: (p) => `${stack.bareUrl}/api${p}`,
+        headers: {},
+      },
+      { name: 'bff', server: stack.bff, url: (p) => `${bffUrl}/api${p}`, headers: bffHeaders },
+      {
+        name: 'bff, LOG_LEVEL=info',
+        server: bffInfo.child,
+        url: (p) => `${bffInfo.url}/api${p}`,
+        headers: bffHeaders,
+        only: (connections) => connections !== 10,
+      },
+      {
+        name: 'express alternative',
+        server: stack.express,
+        url: (p) => `${stack.expressOrigin.replace('localhost', '127.0.0.1')}/api${p}`,
+        headers: expressHeaders,
+      },
+    ];
+    await checkForwarding(scenarios);
+
+    log('warming up');
+    for (const scenario of scenarios) {
+      await runLoad({
+        url: scenario.url('/items'),
+        connections: 10,
+        durationS: SETTINGS.warmupS,
+        headers: scenario.headers,
+      });
+    }
+    const servers = [stack.upstream, stack.bare, stack.bff, bffInfo.child, stack.express];
+    const serversCpuStart = servers.map((server) => server.cpuMs());
+    const machineStart = machineBusyMs();
+    const loadGenCpuStart = process.cpuUsage();
+    const matrixStart = performance.now();
+    const cells = await runMatrix(scenarios);
+    const loadGenCpu = process.cpuUsage(loadGenCpuStart);
+    const matrixS = (performance.now() - matrixStart) / 1000;
+    const oursMs =
+      (loadGenCpu.user + loadGenCpu.system) / 1000 +
+      servers.reduce((sum, server, i) => sum + server.cpuMs() - (serversCpuStart[i] ?? 0), 0);
+    const othersCpuShare =
+      Math.max(0, machineBusyMs() - machineStart - oursMs) / (matrixS * 1000 * os.cpus().length);
+    await bffInfo.child.stop();
+
+    log(`memory: ${SETTINGS.memoryRequests} requests through the BFF`);
+    const memory = await runMemory(stack, `${bffUrl}/api/items`, bffHeaders);
+
+    log(`logins: ${SETTINGS.logins} through each app`);
+    const logins = await runLogins(stack);
+
+    const profiles: { name: string; summary: ProfileSummary }[] = [];
+    if (SETTINGS.profileS > 0) {
+      log('profiling the BFF, the bare proxy and the express alternative (--cpu-prof)');
+      for (const job of profileJobs(stack, bffHeaders, expressHeaders)) profiles.push(await profile(job));
+    }
+
+    const report: RunReport = {
+      quick: QUICK,
+      date: new Date(),
+      settings: SETTINGS,
+      cells,
+      memory,
+      logins,
+      spa,
+      profiles,
+      loadGenCpuShare: (loadGenCpu.user + loadGenCpu.system) / 1000 / (matrixS * 1000),
+      othersCpuShare,
+      revision: gitRevision(),
+      elapsedS: (performance.now() - started) / 1000,
+      loadAvg: [loadAvgStart, os.loadavg()[0] ?? 0],
+    };
+    mkdirSync(BENCH_DIST, { recursive: true });
+    writeFileSync(`${BENCH_DIST}results.json`, JSON.stringify(report, null, 2));
+    writeFileSync(OUT_FILE, renderResults(report));
+    log(`wrote ${OUT_FILE} in ${report.elapsedS.toFixed(0)} s`);
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** `--render`: rewrites the report from the last run's raw figures, e.g. after changing report.ts. */
+function renderOnly() {
+  const report = parseReport(readFileSync(`${BENCH_DIST}results.json`, 'utf8'));
+  const file = fileURLToPath(new URL(report.quick ? './RESULTS.quick.md' : './RESULTS.md', import.meta.url));
+  writeFileSync(file, renderResults(report));
+  log(`rewrote ${file} from ${BENCH_DIST}results.json`);
+}
+
+(process.argv.includes('--render') ? Promise.resolve().then(renderOnly) : main()).catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
