@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createDevClient, type DevIdp, startDevIdp } from '@okta-bff/dev-idp';
+import { createDevClient, createDevClientFor, type DevIdp, startDevIdp } from '@okta-bff/dev-idp';
 import { DEV_IDP } from '@okta-bff/oidc';
 import { build } from 'esbuild';
 import { type Child, freePort, startChild } from './processes.ts';
@@ -98,10 +98,7 @@ export async function startStack(): Promise<Stack> {
   const idp = await startDevIdp({
     port: 0,
     clients: [
-      createDevClient({
-        redirectUris: [`${bffOrigin}/authorization-code/callback`],
-        postLogoutRedirectUris: [`${bffOrigin}/`],
-      }),
+      createDevClientFor(bffOrigin),
       {
         ...createDevClient({
           redirectUris: [`${expressOrigin}/callback`],

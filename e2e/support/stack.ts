@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { createApiApp } from '@okta-bff/api';
 import { createBffListener, createLogger, discoverIdp, startIdpLoader } from '@okta-bff/bff';
-import { createDevClient, type DevIdp, startDevIdp } from '@okta-bff/dev-idp';
+import { createDevClientFor, type DevIdp, startDevIdp } from '@okta-bff/dev-idp';
 import { type BffConfig, DEV_IDP, loadBffConfig } from '@okta-bff/oidc';
 import { build } from 'vite';
 
@@ -87,12 +87,7 @@ export async function startStack(): Promise<Stack> {
 
     const idp = await startDevIdp({
       port: 0,
-      clients: [
-        createDevClient({
-          redirectUris: [`${bffOrigin}/authorization-code/callback`],
-          postLogoutRedirectUris: [`${bffOrigin}/`],
-        }),
-      ],
+      clients: [createDevClientFor(bffOrigin)],
     });
     cleanups.push(() => idp.close());
 

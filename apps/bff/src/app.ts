@@ -2,7 +2,7 @@ import type { ErrorBody } from '@okta-bff/oidc';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from './app-env.ts';
 import { BffError } from './errors.ts';
-import { describeError } from './logger.ts';
+import { describeError, eventLogger } from './logger.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { authRoutes } from './routes/auth.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
@@ -24,11 +24,8 @@ export function createApp(
   app.use('*', requestContext(logger));
   app.use('*', async function provideAuthContext(c, next) {
     c.set('readSession', readSession);
-    c.set('auth', {
-      ...auth,
-      log: (event, { cause, ...details }) =>
-        c.var.log.info({ event, ...details, cause: describeError(cause) }, event),
-    });
+    // The same steps, logging through this request's logger (its lines carry the request id).
+    c.set('auth', { ...auth, log: eventLogger(c.var.log) });
     await next();
   });
 

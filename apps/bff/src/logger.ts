@@ -29,6 +29,15 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 }
 
 /**
+ * The `log(event, details)` of the sign-in steps: one `info` line named after the event, with any
+ * `cause` reduced by {@link describeError}.
+ */
+export function eventLogger(logger: Logger): (event: string, details: Record<string, unknown>) => void {
+  return (event, { cause, ...details }) =>
+    logger.info({ event, ...details, cause: describeError(cause) }, event);
+}
+
+/**
  * A log-safe description of an error chain: names, messages and codes only. Error objects of the
  * OAuth and JOSE libraries can carry token claims or response bodies in their properties, so
  * nothing else is copied.

@@ -1,6 +1,6 @@
 import type { BffConfig } from '@okta-bff/oidc';
 import type { AuthContext } from './auth/actions.ts';
-import { describeError, type Logger } from './logger.ts';
+import { eventLogger, type Logger } from './logger.ts';
 import type { IdpLoader } from './oidc/idp.ts';
 import { RefreshError, refreshTokens } from './oidc/tokens.ts';
 import { cookieNames } from './session/cookies.ts';
@@ -26,8 +26,7 @@ export function createServices(config: BffConfig, idp: IdpLoader, logger: Logger
       config,
       codec,
       names,
-      log: (event, { cause, ...details }) =>
-        logger.info({ event, ...details, cause: describeError(cause) }, event),
+      log: eventLogger(logger),
     },
     readSession: createSessionReader(codec, names.session),
     refresher: createInProcessRefresh({

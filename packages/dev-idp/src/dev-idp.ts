@@ -82,6 +82,19 @@ export function createDevClient({
   };
 }
 
+/**
+ * The dev client for apps served at `origins` (e.g. a BFF on a test port): each origin's
+ * `/authorization-code/callback` as sign-in redirect and its `/` as sign-out redirect, the URIs
+ * an Okta app following the tutorial registers.
+ */
+export function createDevClientFor(...origins: readonly string[]): ClientMetadata {
+  const callbackPath = new URL(DEFAULT_REDIRECT_URL).pathname;
+  return createDevClient({
+    redirectUris: origins.map((origin) => new URL(callbackPath, origin).href),
+    postLogoutRedirectUris: origins.map((origin) => new URL('/', origin).href),
+  });
+}
+
 type ResolvedOptions = Readonly<Required<Omit<DevIdpOptions, 'clients'>>>;
 
 const DEFAULT_OPTIONS: ResolvedOptions = Object.freeze({

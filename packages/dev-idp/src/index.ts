@@ -6,6 +6,7 @@
  */
 export {
   createDevClient,
+  createDevClientFor,
   type DevClientUris,
   type DevIdp,
   type DevIdpOptions,

@@ -6,7 +6,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { createDevClient, DEV_USERS, type DevIdp, type DevIdpOptions, startDevIdp } from '@okta-bff/dev-idp';
+import {
+  createDevClientFor,
+  DEV_USERS,
+  type DevIdp,
+  type DevIdpOptions,
+  startDevIdp,
+} from '@okta-bff/dev-idp';
 import { CookieJar, driveIdpLogin } from '@okta-bff/dev-idp/testing';
 import { type BffConfig, DEV_IDP, type Env, loadBffConfig } from '@okta-bff/oidc';
 import { createBffListener } from '../http-server.ts';
@@ -51,15 +57,7 @@ export async function createHarness(
   const idp = await startDevIdp({
     ...idpOptions,
     port: 0,
-    clients: [
-      createDevClient({
-        redirectUris: [
-          `${origin}/authorization-code/callback`,
-          `${HTTPS_ORIGIN}/authorization-code/callback`,
-        ],
-        postLogoutRedirectUris: [`${origin}/`, `${HTTPS_ORIGIN}/`],
-      }),
-    ],
+    clients: [createDevClientFor(origin, HTTPS_ORIGIN)],
   });
   const stops: (() => void)[] = [];
 
