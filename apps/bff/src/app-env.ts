@@ -3,7 +3,6 @@ import type { AuthContext } from './auth/actions.ts';
 import type { Logger } from './logger.ts';
 import type { IdpLoader } from './oidc/idp.ts';
 import type { Session } from './session/session.ts';
-import type { SessionReader } from './session/session-reader.ts';
 
 /** What the app is built from: everything is passed in, nothing is global. */
 export interface AppDeps {
@@ -20,7 +19,6 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     auth: AuthContext;
-    readSession: SessionReader;
     /** Set by the session middleware: the opened session, or `undefined`. */
     session: Session | undefined;
     /** Set by the session middleware: the request's cookies, parsed once. */

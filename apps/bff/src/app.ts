@@ -1,7 +1,8 @@
-import type { ErrorBody } from '@okta-bff/oidc';
+import type { ErrorCode } from '@okta-bff/oidc';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from './app-env.ts';
 import { BffError } from './errors.ts';
+import { errorResponse } from './http/error-response.ts';
 import { describeError, eventLogger } from './logger.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -19,32 +20,30 @@ export function createApp(
   services: Services = createServices(config, idp, logger),
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const { auth, readSession } = services;
 
   app.use('*', requestContext(logger));
   app.use('*', async function provideAuthContext(c, next) {
-    c.set('readSession', readSession);
-    // The same steps, logging through this request's logger (its lines carry the request id).
-    c.set('auth', { ...auth, log: eventLogger(c.var.log) });
+    // The same services, logging through this request's logger (its lines carry the request id).
+    c.set('auth', { ...services, log: eventLogger(c.var.log) });
     await next();
   });
 
   app.route('/', healthRoutes(idp));
-  app.route('/', authRoutes(idp, config.callbackPath));
+  app.route('/', authRoutes(idp, config.callbackPath, config.publicOrigin));
   if (config.mode === 'development') app.route('/', diagnosticsRoutes());
   if (spaRoot) app.route('/', spaRoutes({ root: spaRoot, publicOrigin: config.publicOrigin }));
 
-  app.notFound((c) =>
-    c.json<ErrorBody>({ error: 'not_found', message: 'There is nothing at this address.' }, 404),
-  );
+  const reply = (e: { status: number; headers: Record<string, string>; body: string }) =>
+    new Response(e.body, { status: e.status, headers: e.headers });
+  app.notFound(() => reply(errorResponse(404, 'not_found', 'There is nothing at this address.')));
   app.onError((error, c) => {
     if (error instanceof BffError) {
       const level = error.status >= 500 ? 'warn' : 'info';
       c.var.log?.[level]({ code: error.code, cause: describeError(error.cause) }, error.message);
-      return c.json<ErrorBody>({ error: error.code, message: error.message }, error.status);
+      return reply(errorResponse(error.status, error.code as ErrorCode, error.message));
     }
     (c.var.log ?? logger).error({ err: describeError(error) }, 'unhandled error');
-    return c.json<ErrorBody>({ error: 'internal_error', message: 'Something went wrong on our side.' }, 500);
+    return reply(errorResponse(500, 'internal_error', 'Something went wrong on our side.'));
   });
   return app;
 }

@@ -1,34 +1,62 @@
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
-import type { ErrorBody, ErrorCode } from '@okta-bff/oidc';
+import type { ErrorCode } from '@okta-bff/oidc';
+import type { Hono } from 'hono';
 import { createApp } from './app.ts';
-import type { AppDeps } from './app-env.ts';
+import type { AppDeps, AppEnv } from './app-env.ts';
+import { errorResponse } from './http/error-response.ts';
 import { describeError } from './logger.ts';
-import { createApiProxy, isApiRequest } from './routes/api-proxy.ts';
-import { createViteDevProxy } from './routes/vite-dev-proxy.ts';
+import { createApiProxy, isApiRequest } from './proxy/api-proxy.ts';
+import { AUTH_PREFIX } from './routes/auth.ts';
+import { createViteDevProxy, type ViteDevProxy } from './routes/vite-dev-proxy.ts';
 import { createServices } from './services.ts';
 
+/** An `http.Server` running the BFF: `/api/*` to the streaming proxy, everything else to Hono. The caller listens. */
+export function createBffServer(deps: AppDeps): http.Server {
+  const vite =
+    deps.config.mode === 'development' && deps.config.viteDevUrl
+      ? createViteDevProxy(deps.config.viteDevUrl, deps.config.publicOrigin, deps.logger)
+      : undefined;
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, createBffListener(deps, vite));
+  server.on('upgrade', (req, socket, head) => {
+    // Only Vite's HMR channel (path `/`, subprotocol vite-hmr) is ever upgraded, and only in development.
+    const isHmr =
+      (req.url ?? '').split('?')[0] === '/' &&
+      /\bvite-hmr\b/.test(req.headers['sec-websocket-protocol'] ?? '');
+    if (vite && isHmr) vite.upgrade(req, socket, head);
+    else
+      refuseSocket(
+        socket,
+        400,
+        'Bad Request',
+        'bad_request',
+        'This server does not upgrade connections here.',
+      );
+  });
+  // CONNECT never reaches the request listener: answer it here rather than dropping the socket.
+  server.on('connect', (_req, socket) =>
+    refuseSocket(socket, 405, 'Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported.'),
+  );
+  return server;
+}
+
 /**
- * The BFF's request listener: `/api/*` goes to the streaming proxy, everything else to the Hono
- * app. Both share one set of services (session cache, refresh coordinator).
+ * The BFF's request listener. Both paths share one set of services (session store, refresh
+ * coordinator). In development, GET and HEAD requests for paths the BFF does not answer itself go
+ * to Vite (`vite`, created once by the server, which also relays its websocket).
  */
-export function createBffListener(deps: AppDeps): RequestListener {
+export function createBffListener(deps: AppDeps, vite?: ViteDevProxy): RequestListener {
   const services = createServices(deps.config, deps.idp, deps.logger);
   const app = createApp(deps, services);
   const honoListener = getRequestListener(app.fetch);
   const proxy = createApiProxy({
     upstreamUrl: deps.config.apiUpstreamUrl,
     timeoutMs: deps.config.apiUpstreamTimeoutMs,
-    publicOrigin: deps.config.publicOrigin,
     logger: deps.logger,
-    services,
+    auth: services,
   });
-  const vite =
-    deps.config.mode === 'development' && deps.config.viteDevUrl
-      ? createViteDevProxy(deps.config.viteDevUrl, deps.config.publicOrigin, deps.logger)
-      : undefined;
-  const ownsPath = (url: string | undefined) => isBffPath(url, deps.config.callbackPath);
+  const ownsPath = vite ? bffPathsOf(app) : () => true;
 
   return function bffListener(req: IncomingMessage, res: ServerResponse) {
     if (!isApiRequest(req.url)) {
@@ -39,49 +67,39 @@ export function createBffListener(deps: AppDeps): RequestListener {
     }
     proxy(req, res).catch((error: unknown) => {
       deps.logger.error({ err: describeError(error) }, 'unhandled error in the API proxy');
-      if (!res.headersSent) {
-        res.writeHead(500, {
-          'content-type': 'application/json; charset=utf-8',
-          'cache-control': 'no-store',
-        });
-        res.end(JSON.stringify({ error: 'internal_error', message: 'Something went wrong on our side.' }));
-      } else {
+      if (res.headersSent) {
         res.destroy();
+        return;
       }
+      const e = errorResponse(500, 'internal_error', 'Something went wrong on our side.');
+      res.writeHead(e.status, e.headers);
+      res.end(e.body);
     });
   };
 }
 
-/** An `http.Server` running the BFF; the caller listens. */
-export function createBffServer(deps: AppDeps): http.Server {
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, createBffListener(deps));
-  const refuse = (socket: Duplex, status: string, code: ErrorCode, message: string) => {
-    const body = JSON.stringify({ error: code, message } satisfies ErrorBody);
-    socket.end(
-      `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+/**
+ * Which request targets the Hono app answers itself, read from its own route table: every
+ * concrete path it registered, and everything under `/auth/`.
+ */
+export function bffPathsOf(app: Hono<AppEnv>): (url: string | undefined) => boolean {
+  const paths = new Set(app.routes.map((r) => r.path).filter((p) => !p.includes('*') && !p.includes(':')));
+  return (url) => {
+    const path = (url ?? '/').split('?')[0] ?? '/';
+    return paths.has(path) || path.startsWith(AUTH_PREFIX);
   };
-  const vite =
-    deps.config.mode === 'development' && deps.config.viteDevUrl
-      ? createViteDevProxy(deps.config.viteDevUrl, deps.config.publicOrigin, deps.logger)
-      : undefined;
-  server.on('upgrade', (req, socket, head) => {
-    // Only Vite's HMR channel (path `/`, subprotocol vite-hmr) is ever upgraded, and only in development.
-    const isHmr =
-      (req.url ?? '').split('?')[0] === '/' &&
-      /\bvite-hmr\b/.test(req.headers['sec-websocket-protocol'] ?? '');
-    if (vite && isHmr) vite.upgrade(req, socket, head);
-    else refuse(socket, '400 Bad Request', 'bad_request', 'This server does not upgrade connections here.');
-  });
-  // CONNECT never reaches the request listener: answer it here rather than dropping the socket.
-  server.on('connect', (_req, socket) =>
-    refuse(socket, '405 Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported.'),
-  );
-  return server;
 }
 
-/** Paths the BFF answers itself in development too (everything else GET goes to Vite). */
-function isBffPath(url: string | undefined, callbackPath: string): boolean {
-  const path = (url ?? '/').split('?')[0] ?? '/';
-  return path.startsWith('/auth/') || path === callbackPath || path === '/healthz' || path === '/readyz';
+function refuseSocket(
+  socket: Duplex,
+  status: number,
+  reason: string,
+  code: ErrorCode,
+  message: string,
+): void {
+  const e = errorResponse(status, code, message);
+  const headers = Object.entries({ ...e.headers, connection: 'close' })
+    .map(([name, value]) => `${name}: ${value}`)
+    .join('\r\n');
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${headers}\r\n\r\n${e.body}`);
 }

@@ -2,6 +2,30 @@ import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
+/** Field names whose values never reach a log line, whoever passes them. */
+const REDACTED_FIELDS = [
+  'authorization',
+  'cookie',
+  'cookies',
+  '["set-cookie"]',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'code_verifier',
+  'client_secret',
+  'client_assertion',
+  'logout_token',
+  'accessToken',
+  'refreshToken',
+  'idToken',
+  'codeVerifier',
+  'clientSecret',
+  'sessionSecrets',
+  'nonce',
+  'password',
+  'handle',
+];
+
 /**
  * The BFF's structured JSON logger. Redaction is a second line of defence: the first is that no
  * code passes a token, code, verifier, nonce, cookie value or the client secret to the logger.
@@ -12,14 +36,11 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'bff' },
       redact: {
-        paths: [
-          '*.authorization',
-          '*.cookie',
-          '*["set-cookie"]',
-          '*.access_token',
-          '*.refresh_token',
-          '*.id_token',
-        ],
+        // Wire names and this code's own names for every secret, at the top level and one level down.
+        paths: REDACTED_FIELDS.flatMap((field) => [
+          field,
+          field.startsWith('[') ? `*${field}` : `*.${field}`,
+        ]),
         censor: '[redacted]',
       },
       serializers: { cause: describeError, err: describeError },

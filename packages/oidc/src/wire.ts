@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'not_found',
   'method_not_allowed',
   'payload_too_large',
+  'session_store_unavailable',
+  'rate_limited',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -44,6 +46,11 @@ export const LOGIN_ERROR_CODES = [
   'token_exchange_failed',
   /** The IdP could not be reached in time. */
   'idp_unavailable',
+  /**
+   * The signed-in session does not fit the browser's cookies even compressed (a user in very many
+   * groups): the deployment needs the server-side store, `SESSION_STORE=redis`.
+   */
+  'session_too_large',
 ] as const;
 export type LoginErrorCode = (typeof LOGIN_ERROR_CODES)[number];
 

@@ -1,17 +1,26 @@
-import { createHash } from 'node:crypto';
-import type { AuthUserBody, BffConfig, LoginErrorCode, LogoutBody } from '@okta-bff/oidc';
+import {
+  type AuthUserBody,
+  type BffConfig,
+  LOGIN_ERROR_CODES,
+  type LoginErrorCode,
+  type LogoutBody,
+} from '@okta-bff/oidc';
+import { BffError } from '../errors.ts';
+import type { CookieToSet } from '../http/cookie-header.ts';
 import type { Idp } from '../oidc/idp.ts';
-import { buildAuthorizationRequest, completeAuthorization, LoginError } from '../oidc/login.ts';
+import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.ts';
 import { safeReturnTo } from '../oidc/return-to.ts';
 import { buildEndSessionUrl, revokeToken } from '../oidc/tokens.ts';
+import { CookieBudgetError, type CookieNames, deletion } from '../session/cookies.ts';
+import type { RefreshCoordinator } from '../session/refresh.ts';
+import { newSessionId, type Session } from '../session/session.ts';
+import type { SessionStore } from '../session/store.ts';
 import {
-  type CookieNames,
-  type CookieToSet,
-  chunkNamesPresent,
-  deletion,
-  writeChunkedCookie,
-} from '../session/cookies.ts';
-import { newSessionId, type Session, type SessionCodec } from '../session/session.ts';
+  type TransactionCodec,
+  TXN_COOKIE_MAX_AGE_S,
+  transactionAttributes,
+  transactionCookieName,
+} from './transaction.ts';
 
 /**
  * The sign-in, callback and sign-out steps as functions from plain inputs to a description of
@@ -25,43 +34,23 @@ export interface ActionResult {
   readonly cookies: readonly CookieToSet[];
 }
 
+/** What the actions work with, built once per process (`services.ts`). */
 export interface AuthContext {
   readonly config: BffConfig;
-  readonly codec: SessionCodec;
   readonly names: CookieNames;
+  readonly sessions: SessionStore;
+  readonly transactions: TransactionCodec;
+  readonly refresher: RefreshCoordinator;
   /** Where failures that the user only sees as a code are explained. */
   readonly log: (event: string, details: Record<string, unknown>) => void;
+  /** Epoch milliseconds. */
   readonly now?: () => number;
 }
 
-/** Logins older than this cannot complete: the transaction cookie and its sealed payload expire. */
-export const TXN_COOKIE_MAX_AGE_S = 600;
 /** Revocation at logout may delay the answer by at most this long. */
 export const REVOKE_TIMEOUT_MS = 2_000;
 
 const nowS = (ctx: AuthContext) => Math.floor((ctx.now?.() ?? Date.now()) / 1000);
-
-/**
- * Names the transaction cookie after a hash of its `state`, so several logins (tabs) can be in
- * flight at once and the callback finds its own without trusting anything else from the URL.
- */
-export function transactionCookieName(names: CookieNames, state: string): string {
-  return `${names.txnPrefix}${createHash('sha256').update(state).digest('base64url').slice(0, 22)}`;
-}
-
-/**
- * The transaction cookie must come back on the IdP's redirect: a top-level GET (query mode)
- * carries `SameSite=Lax` cookies, a cross-site POST (form_post) only `SameSite=None; Secure` ones.
- */
-function transactionAttributes(ctx: AuthContext, maxAgeS: number): Omit<CookieToSet, 'name' | 'value'> {
-  return ctx.config.responseMode === 'form_post'
-    ? { maxAgeS, sameSite: 'None', secure: true }
-    : { maxAgeS, sameSite: 'Lax', secure: ctx.names.secure };
-}
-
-function sessionAttributes(ctx: AuthContext, maxAgeS: number): Omit<CookieToSet, 'name' | 'value'> {
-  return { maxAgeS, sameSite: 'Lax', secure: ctx.names.secure };
-}
 
 /** `GET /auth/login`: a fresh transaction bound to this browser, and the redirect to the IdP. */
 export async function startLogin(
@@ -75,7 +64,7 @@ export async function startLogin(
     responseMode: ctx.config.responseMode,
     returnTo: safeReturnTo(returnTo, ctx.config.publicOrigin),
   });
-  const sealed = await ctx.codec.sealTransaction(transaction, nowS(ctx) + TXN_COOKIE_MAX_AGE_S);
+  const sealed = await ctx.transactions.seal(transaction, nowS(ctx) + TXN_COOKIE_MAX_AGE_S);
   return {
     status: 302,
     redirect: url.href,
@@ -83,7 +72,7 @@ export async function startLogin(
       {
         name: transactionCookieName(ctx.names, transaction.state),
         value: sealed,
-        ...transactionAttributes(ctx, TXN_COOKIE_MAX_AGE_S),
+        ...transactionAttributes(ctx.config.responseMode, ctx.names, TXN_COOKIE_MAX_AGE_S),
       },
     ],
   };
@@ -91,8 +80,8 @@ export async function startLogin(
 
 /**
  * The callback at `REDIRECT_URL`: validates the response against this browser's transaction,
- * exchanges the code and mints a fresh session. Any failure: no session, the transaction
- * cleared, and a redirect to `/?login_error=<code>`; never a 5xx.
+ * exchanges the code and mints a fresh session. Any failure: no session, the transaction named by
+ * `state` cleared (other tabs' logins left alone), and a redirect to `/?login_error=<code>`.
  */
 export async function completeLogin(
   ctx: AuthContext,
@@ -104,7 +93,9 @@ export async function completeLogin(
   const txnName = state ? transactionCookieName(ctx.names, state) : undefined;
   const txnCookie = txnName ? cookies[txnName] : undefined;
   const clearTxn =
-    txnName && txnCookie !== undefined ? [deletion(txnName, transactionAttributes(ctx, 0))] : [];
+    txnName && txnCookie !== undefined
+      ? [deletion(txnName, transactionAttributes(ctx.config.responseMode, ctx.names, 0))]
+      : [];
   const fail = (code: LoginErrorCode, reason: string, cause?: unknown): ActionResult => {
     ctx.log('login_failed', { code, reason, cause });
     return { status: 302, redirect: `/?login_error=${code}`, cookies: clearTxn };
@@ -117,62 +108,43 @@ export async function completeLogin(
       ? fail('state_mismatch', 'no transaction of this browser has that state')
       : fail('login_expired', 'no transaction cookie: not started here, expired, or already used');
   }
-  const transaction = await ctx.codec.unsealTransaction(txnCookie);
+  const transaction = await ctx.transactions.unseal(txnCookie);
   if (!transaction) return fail('login_expired', 'the transaction cookie did not open (expired or tampered)');
   if (transaction.state !== state) return fail('state_mismatch', 'state does not match the transaction');
 
-  let result: Awaited<ReturnType<typeof completeAuthorization>>;
   try {
-    result = await completeAuthorization(idp, transaction, params, () => nowS(ctx));
+    const result = await completeAuthorization(idp, transaction, params, () => nowS(ctx));
+    const session: Session = {
+      sid: newSessionId(),
+      idpSid: result.idpSid,
+      user: result.user,
+      accessToken: result.accessToken,
+      accessTokenExpiresAt: result.accessTokenExpiresAt,
+      refreshToken: result.refreshToken,
+      idToken: result.idToken,
+      scope: result.scope,
+      expiresAt: nowS(ctx) + ctx.config.sessionMaxAgeS,
+    };
+    const sessionCookies = await ctx.sessions.write(session, cookies);
+    ctx.log('login_succeeded', { sid: session.sid, sub: session.user.sub });
+    return { status: 302, redirect: transaction.returnTo, cookies: [...clearTxn, ...sessionCookies] };
   } catch (error) {
-    if (error instanceof LoginError) return fail(error.code, error.message, error.cause);
-    throw error;
+    if (error instanceof CookieBudgetError) {
+      return fail(
+        'session_too_large',
+        'the session does not fit in cookies even compressed; set SESSION_STORE=redis to keep sessions server-side',
+        error,
+      );
+    }
+    if (error instanceof BffError && isLoginErrorCode(error.code))
+      return fail(error.code, error.message, error.cause);
+    // Anything unexpected still ends this login cleanly: the user gets a code, the log the cause.
+    return fail('token_exchange_failed', 'the sign-in failed unexpectedly', error);
   }
-
-  const now = nowS(ctx);
-  const session: Session = {
-    sid: newSessionId(),
-    user: result.user,
-    accessToken: result.accessToken,
-    accessTokenExpiresAt: result.accessTokenExpiresAt,
-    refreshToken: result.refreshToken,
-    idToken: result.idToken,
-    scope: result.scope,
-    expiresAt: now + ctx.config.sessionMaxAgeS,
-  };
-  ctx.log('login_succeeded', { sid: session.sid, sub: session.user.sub });
-  return {
-    status: 302,
-    redirect: transaction.returnTo,
-    cookies: [...clearTxn, ...(await sessionCookies(ctx, session, cookies))],
-  };
 }
 
-/** The cookies that store `session`, replacing whatever session cookies the browser sent. */
-export async function sessionCookies(
-  ctx: AuthContext,
-  session: Session,
-  cookies: Readonly<Record<string, string>>,
-): Promise<CookieToSet[]> {
-  const sealed = await ctx.codec.sealSession(session);
-  const maxAgeS = Math.max(0, session.expiresAt - nowS(ctx));
-  return writeChunkedCookie(
-    ctx.names.session,
-    sealed,
-    sessionAttributes(ctx, maxAgeS),
-    chunkNamesPresent(cookies, ctx.names.session),
-  );
-}
-
-/** Deletions for every session cookie (and chunk) the browser sent. */
-export function clearSessionCookies(
-  ctx: AuthContext,
-  cookies: Readonly<Record<string, string>>,
-): CookieToSet[] {
-  return chunkNamesPresent(cookies, ctx.names.session).map((name) =>
-    deletion(name, sessionAttributes(ctx, 0)),
-  );
-}
+const isLoginErrorCode = (code: string): code is LoginErrorCode =>
+  (LOGIN_ERROR_CODES as readonly string[]).includes(code);
 
 /** `GET /auth/user`: who is signed in, never a token. */
 export function describeUser(session: Session | undefined): { status: 200 | 401; json: AuthUserBody } {
@@ -184,7 +156,26 @@ export function describeUser(session: Session | undefined): { status: 200 | 401;
 }
 
 /**
- * `POST /auth/logout`: clears the session cookies, revokes the refresh token (best effort,
+ * Revokes a refresh token, best effort and bounded in time: the session ends either way, and an
+ * unrevoked refresh token still expires at the IdP on its own.
+ */
+export async function revokeBestEffort(
+  ctx: AuthContext,
+  idp: Idp | undefined,
+  session: Session,
+  token = session.refreshToken,
+) {
+  if (!idp || !token) return;
+  try {
+    await revokeToken(idp, token, 'refresh_token', REVOKE_TIMEOUT_MS);
+  } catch (error) {
+    // Best effort by design (see above): logged, not rethrown.
+    ctx.log('revocation_failed', { sid: session.sid, cause: error });
+  }
+}
+
+/**
+ * `POST /auth/logout`: ends the session in its store, revokes the refresh token (best effort,
  * bounded), and answers the IdP's end-session URL for the SPA to navigate to.
  */
 export async function logout(
@@ -194,20 +185,15 @@ export async function logout(
   cookies: Readonly<Record<string, string>>,
 ): Promise<ActionResult> {
   const postLogoutRedirectUri = ctx.config.postLogoutRedirectUrl;
-  if (idp && session?.refreshToken) {
-    try {
-      await revokeToken(idp, session.refreshToken, 'refresh_token', REVOKE_TIMEOUT_MS);
-    } catch (error) {
-      // Revocation is best effort: the session cookie is cleared either way and the refresh
-      // token expires at the IdP on its own.
-      ctx.log('revocation_failed', { sid: session.sid, cause: error });
-    }
+  const cleared = await ctx.sessions.end(session, cookies);
+  if (session) {
+    await revokeBestEffort(ctx, idp, session);
+    ctx.log('logout', { sid: session.sid });
   }
   const body: LogoutBody = {
     logoutUrl: idp
       ? buildEndSessionUrl(idp, { idToken: session?.idToken, postLogoutRedirectUri })
       : postLogoutRedirectUri,
   };
-  if (session) ctx.log('logout', { sid: session.sid });
-  return { status: 200, json: body, cookies: clearSessionCookies(ctx, cookies) };
+  return { status: 200, json: body, cookies: cleared };
 }

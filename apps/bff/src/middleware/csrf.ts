@@ -1,24 +1,24 @@
-import { CSRF_HEADER, CSRF_HEADER_VALUE } from '@okta-bff/oidc';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { BffError } from '../errors.ts';
+import { CSRF_MESSAGE, checkRequestOrigin } from '../http/request-origin.ts';
 
 /**
- * Requires `X-CSRF: 1` and refuses `Sec-Fetch-Site: cross-site`. A custom header cannot be sent
- * cross-origin without a CORS preflight, which this BFF never grants, so its presence proves the
- * request came from our own origin's script (Duende BFF's anti-forgery rule).
- *
- * @see https://docs.duendesoftware.com/bff/fundamentals/session/handlers/ (anti-forgery header)
+ * The anti-forgery rule (`http/request-origin.ts`, shared with the `/api` proxy) as middleware:
+ * a request it refuses ends in 403 `csrf_required` before any handler runs.
  */
-export function requireCsrfHeader(): MiddlewareHandler<AppEnv> {
-  return async function requireCsrfHeaderMiddleware(c, next) {
-    if (c.req.header(CSRF_HEADER) !== CSRF_HEADER_VALUE || c.req.header('sec-fetch-site') === 'cross-site') {
-      throw new BffError(
-        'csrf_required',
-        403,
-        `This call needs the ${CSRF_HEADER}: ${CSRF_HEADER_VALUE} header from the app's own origin.`,
-      );
-    }
+export function requireSameOrigin(publicOrigin: string): MiddlewareHandler<AppEnv> {
+  return async function requireSameOriginMiddleware(c, next) {
+    const verdict = checkRequestOrigin(
+      {
+        csrf: c.req.header('x-csrf'),
+        origin: c.req.header('origin'),
+        secFetchSite: c.req.header('sec-fetch-site'),
+      },
+      publicOrigin,
+    );
+    if (!verdict.ok)
+      throw new BffError('csrf_required', 403, CSRF_MESSAGE, { cause: new Error(verdict.reason) });
     await next();
   };
 }

@@ -1,33 +1,30 @@
-import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { logRequest, requestIdFrom } from '../http/request-log.ts';
 import type { Logger } from '../logger.ts';
-
-const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
 /**
  * Gives every request an id (the caller's `X-Request-Id` when well-formed) and a child logger,
- * and writes one JSON line when it ends: method, path (never the query, which can carry an
- * authorization code), status and duration.
+ * and writes the one line per request when it ends (`http/request-log.ts`, shared with the
+ * `/api` proxy): method, path (never the query), status and duration.
  */
 export function requestContext(logger: Logger): MiddlewareHandler<AppEnv> {
+  const logRequests = logger.isLevelEnabled('info');
   return async function requestContextMiddleware(c, next) {
     const start = performance.now();
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const log = logger.child({ reqId: requestId });
+    const requestId = requestIdFrom(c.req.header('x-request-id'));
     c.set('requestId', requestId);
-    c.set('log', log);
+    c.set('log', logger.child({ reqId: requestId }));
     await next();
     c.header('X-Request-Id', requestId);
-    log.info(
-      {
+    if (logRequests) {
+      logRequest(logger, {
+        reqId: requestId,
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,
-        ms: Math.round((performance.now() - start) * 10) / 10,
-      },
-      'request',
-    );
+        start,
+      });
+    }
   };
 }

@@ -1,16 +1,28 @@
 import type { MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
 import type { AppEnv } from '../app-env.ts';
+import { parseCookieHeader } from '../http/cookie-header.ts';
 
 /**
- * Opens the session cookie, if any, into `c.var.session`. A cookie that does not open (tampered,
- * truncated, sealed under a retired key, expired, garbage) is no session: never an error.
+ * Parses the request's cookies (with the parser shared with the `/api` proxy) into
+ * `c.var.cookies`. The callback needs only this: its transaction cookie, not a session.
+ */
+export function cookieParser(): MiddlewareHandler<AppEnv> {
+  return async function cookieParserMiddleware(c, next) {
+    c.set('cookies', parseCookieHeader(c.req.header('cookie')));
+    await next();
+  };
+}
+
+/**
+ * Parses the cookies and opens the session, if any, into `c.var.session`. A cookie that does not
+ * open (tampered, truncated, sealed under a retired key, expired, ended, garbage) is no session:
+ * never an error.
  */
 export function sessionLoader(): MiddlewareHandler<AppEnv> {
   return async function sessionLoaderMiddleware(c, next) {
-    const cookies = getCookie(c);
+    const cookies = parseCookieHeader(c.req.header('cookie'));
     c.set('cookies', cookies);
-    c.set('session', await c.var.readSession(cookies));
+    c.set('session', await c.var.auth.sessions.read(cookies));
     await next();
   };
 }

@@ -1,18 +1,22 @@
 import type { LoginErrorCode, Prompt, ResponseMode, UserClaims } from '@okta-bff/oidc';
-import { jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { isTimeoutError } from '../errors.ts';
-import type { Transaction } from '../session/session.ts';
+import { BffError } from '../errors.ts';
+import { verifyIdToken } from './id-token.ts';
 import { type Idp, requestOptions } from './idp.ts';
+import { classifyIdpFailure } from './idp-failure.ts';
+
+/** A login in flight, bound to one browser by its transaction cookie. */
+export interface Transaction {
+  readonly state: string;
+  readonly nonce: string;
+  readonly codeVerifier: string;
+  readonly returnTo: string;
+}
 
 /** A failed sign-in: the code goes to `/?login_error=<code>`, the cause to the log only. */
-export class LoginError extends Error {
-  readonly code: LoginErrorCode;
-  constructor(code: LoginErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LoginError';
-    this.code = code;
-  }
+export function loginFailure(code: LoginErrorCode, message: string, cause?: unknown): BffError {
+  const status = code === 'idp_unavailable' ? 503 : code === 'token_exchange_failed' ? 502 : 400;
+  return new BffError(code, status, message, { cause });
 }
 
 export interface AuthorizationRequestOptions {
@@ -61,11 +65,14 @@ export interface LoginResult {
   readonly accessTokenExpiresAt: number;
   readonly refreshToken: string | undefined;
   readonly idToken: string;
+  /** The IdP's session id (`sid` of the ID token), for front- and back-channel logout. */
+  readonly idpSid: string | undefined;
   readonly scope: string | undefined;
 }
 
-/** ID-token claims that describe the protocol exchange, not the user: kept out of the session. */
-const PROTOCOL_CLAIMS = new Set([
+/** ID-token claims that describe the protocol exchange, not the user: kept out of the session's user. */
+export const PROTOCOL_CLAIMS: ReadonlySet<string> = new Set([
+  'iss',
   'aud',
   'exp',
   'iat',
@@ -85,11 +92,11 @@ const PROTOCOL_CLAIMS = new Set([
 
 /**
  * Completes the authorization response bound to `transaction`: validates it (state, RFC 9207
- * `iss`, `error=`), exchanges the code with the PKCE verifier (client_secret_basic), validates
- * the ID token (claims by oauth4webapi; signature, `iss` and an exact `aud` by jose against the
- * discovered JWKS), then calls userinfo and requires the same `sub`.
+ * `iss`, `error=`), exchanges the code with the PKCE verifier, validates the ID token (claims by
+ * oauth4webapi; signature, `iss`, an exact `aud` and its age by jose against the discovered
+ * JWKS), then calls userinfo and requires the same `sub`.
  *
- * @throws {LoginError} with the code the user is sent back with.
+ * @throws {BffError} with the `login_error` code the user is sent back with.
  * @see OpenID Connect Core §3.1.3.7 (ID token validation), §5.3.2 (userinfo `sub`)
  */
 export async function completeAuthorization(
@@ -123,9 +130,8 @@ export async function completeAuthorization(
 
   const idToken = tokens.id_token;
   const claims = oauth.getValidatedIdTokenClaims(tokens);
-  if (!idToken || !claims)
-    throw new LoginError('token_exchange_failed', 'the token response has no ID token');
-  await verifyIdTokenSignature(idp, idToken);
+  if (!idToken || !claims) throw loginFailure('token_exchange_failed', 'the token response has no ID token');
+  await guardIdpCall(() => verifyIdToken(idp, idToken, now()));
 
   const userinfo = await guardIdpCall(async () => {
     const response = await oauth.userInfoRequest(
@@ -147,44 +153,12 @@ export async function completeAuthorization(
     accessTokenExpiresAt: now() + (tokens.expires_in ?? 3600),
     refreshToken: tokens.refresh_token,
     idToken,
+    idpSid: typeof claims.sid === 'string' ? claims.sid : undefined,
     scope: tokens.scope,
   };
 }
 
-/**
- * oauth4webapi validates the claims of a token-endpoint ID token but not its signature (the TLS
- * channel authenticates it, OIDC Core §3.1.3.7 step 6); we check it anyway, and refuse any `aud`
- * other than exactly our client id.
- */
-/** Clock difference tolerated between us and the IdP for `iat`. */
-const ID_TOKEN_CLOCK_SKEW_S = 60;
-
-async function verifyIdTokenSignature(idp: Idp, idToken: string): Promise<void> {
-  try {
-    const { payload } = await jwtVerify(idToken, idp.jwks, {
-      algorithms: ['RS256'],
-      issuer: idp.as.issuer,
-      audience: idp.client.client_id,
-    });
-    if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + ID_TOKEN_CLOCK_SKEW_S) {
-      throw new Error('the ID token was issued in the future');
-    }
-    const aud = payload.aud;
-    if (
-      Array.isArray(aud) ? aud.length !== 1 || aud[0] !== idp.client.client_id : aud !== idp.client.client_id
-    ) {
-      throw new Error('the ID token has audiences other than this client');
-    }
-  } catch (error) {
-    if (isTimeoutError(error))
-      throw new LoginError('idp_unavailable', 'the IdP keys could not be fetched', { cause: error });
-    throw new LoginError('token_exchange_failed', 'the ID token signature did not validate', {
-      cause: error,
-    });
-  }
-}
-
-function authorizationResponseFailure(error: unknown): LoginError {
+function authorizationResponseFailure(error: unknown): BffError {
   if (error instanceof oauth.AuthorizationResponseError) {
     const code: LoginErrorCode =
       error.error === 'access_denied'
@@ -192,41 +166,25 @@ function authorizationResponseFailure(error: unknown): LoginError {
         : ['login_required', 'consent_required', 'interaction_required'].includes(error.error)
           ? 'login_required'
           : 'idp_error';
-    return new LoginError(code, `the IdP answered error=${error.error}`, { cause: error });
+    return loginFailure(code, `the IdP answered error=${error.error}`, error);
   }
-  return new LoginError('idp_error', 'the authorization response is not valid', { cause: error });
+  return loginFailure('idp_error', 'the authorization response is not valid', error);
 }
 
 /**
- * Runs one call to the IdP and classifies its failure: unreachable, timed out or 5xx → the IdP
- * is unavailable; anything else it said → the exchange failed.
+ * Runs one step of the sign-in that talks to the IdP and turns its failure into the login code:
+ * unavailable → `idp_unavailable`; refused or an answer we cannot accept → `token_exchange_failed`.
  */
-export async function guardIdpCall<T>(call: () => Promise<T>): Promise<T> {
+async function guardIdpCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof LoginError) throw error;
-    throw new LoginError(
-      isIdpUnavailable(error) ? 'idp_unavailable' : 'token_exchange_failed',
-      'the IdP call failed',
-      { cause: error },
+    if (error instanceof BffError) throw error;
+    const unavailable = classifyIdpFailure(error) === 'unavailable';
+    throw loginFailure(
+      unavailable ? 'idp_unavailable' : 'token_exchange_failed',
+      unavailable ? 'the IdP could not be reached' : 'the IdP answer did not validate',
+      error,
     );
   }
-}
-
-/**
- * Network failure, timeout, or an HTTP 5xx/429 answer from the IdP: "try again later", as
- * opposed to the IdP (or its tokens) refusing the sign-in.
- */
-export function isIdpUnavailable(error: unknown): boolean {
-  if (isTimeoutError(error)) return true;
-  if (error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError) {
-    return error.status >= 500 || error.status === 429;
-  }
-  if (error instanceof oauth.OperationProcessingError) {
-    return error.cause instanceof Response && (error.cause.status >= 500 || error.cause.status === 429);
-  }
-  // fetch() rejects with a plain TypeError when no HTTP answer arrives (refused, reset, DNS);
-  // oauth4webapi's own TypeErrors are programmer errors and carry an ERR_* code.
-  return error instanceof TypeError && !(typeof (error as { code?: unknown }).code === 'string');
 }

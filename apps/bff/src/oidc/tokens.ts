@@ -10,61 +10,33 @@ export interface RefreshedTokens {
   readonly scope: string | undefined;
 }
 
-/** Why a refresh failed: the grant is gone (end the session), or the IdP is unavailable (keep it). */
-export class RefreshError extends Error {
-  readonly code: 'invalid_grant' | 'idp_unavailable';
-  constructor(code: RefreshError['code'], message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RefreshError';
-    this.code = code;
-  }
-}
-
 /**
- * True when the IdP itself answered with an OAuth error (RFC 6749 §5.2, or a `WWW-Authenticate`
- * challenge) and a 4xx status other than 429: the grant is refused and retrying cannot help.
- */
-function isRefusal(error: unknown): boolean {
-  if (error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError) {
-    return error.status >= 400 && error.status < 500 && error.status !== 429;
-  }
-  return false;
-}
-
-/**
- * Redeems a refresh token. A refused grant (`invalid_grant`, or any other OAuth error the IdP
- * states) means the session cannot continue; an unreachable or failing IdP does not. Anything
- * that is not a statement from the IdP (a network error of whatever shape, a timeout, a 5xx or
- * 429, an answer that is not OAuth) counts as unavailable: ending a session is not undone.
+ * Redeems a refresh token. oauth4webapi checks the answer's shape and the claims of an ID token in
+ * it; its signature and its match with the session's are for `verifyRefreshedIdToken`.
  *
+ * @throws whatever the exchange threw: classify it with `classifyIdpFailure`.
  * @see RFC 6749 §6; Okta "Refresh access tokens" (refresh token rotation)
  */
-export async function refreshTokens(
+export async function redeemRefreshToken(
   idp: Idp,
   refreshToken: string,
   now = () => Math.floor(Date.now() / 1000),
 ): Promise<RefreshedTokens> {
-  try {
-    const response = await oauth.refreshTokenGrantRequest(
-      idp.as,
-      idp.client,
-      idp.clientAuth,
-      refreshToken,
-      requestOptions(idp),
-    );
-    const tokens = await oauth.processRefreshTokenResponse(idp.as, idp.client, response);
-    return {
-      accessToken: tokens.access_token,
-      accessTokenExpiresAt: now() + (tokens.expires_in ?? 3600),
-      refreshToken: tokens.refresh_token ?? refreshToken,
-      idToken: tokens.id_token,
-      scope: tokens.scope,
-    };
-  } catch (error) {
-    if (isRefusal(error))
-      throw new RefreshError('invalid_grant', 'the IdP refused the refresh token', { cause: error });
-    throw new RefreshError('idp_unavailable', 'the IdP is unavailable', { cause: error });
-  }
+  const response = await oauth.refreshTokenGrantRequest(
+    idp.as,
+    idp.client,
+    idp.clientAuth,
+    refreshToken,
+    requestOptions(idp),
+  );
+  const tokens = await oauth.processRefreshTokenResponse(idp.as, idp.client, response);
+  return {
+    accessToken: tokens.access_token,
+    accessTokenExpiresAt: now() + (tokens.expires_in ?? 3600),
+    refreshToken: tokens.refresh_token ?? refreshToken,
+    idToken: tokens.id_token,
+    scope: tokens.scope,
+  };
 }
 
 /**

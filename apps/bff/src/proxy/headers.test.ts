@@ -55,6 +55,6 @@ describe('clientResponseHeaders', () => {
       'transfer-encoding': 'chunked',
       etag: '"1"',
     });
-    expect(out).toEqual({ 'content-type': 'application/json', etag: '"1"' });
+    expect(out).toEqual({ 'content-type': 'application/json', etag: '"1"', 'cache-control': 'no-store' });
   });
 });

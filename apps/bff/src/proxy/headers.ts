@@ -1,12 +1,15 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /**
- * Header hygiene for the `/api` proxy, as plain functions over Node's header objects.
- *
- * @see RFC 9110 §7.6.1 (Connection and hop-by-hop fields); RFC 7239 (Forwarded)
+ * Header hygiene for the `/api` proxy, as plain functions over Node's header objects, and the
+ * rules as tables with the reason beside each entry.
  */
 
-const HOP_BY_HOP = new Set([
+/**
+ * Hop-by-hop fields: they describe one connection, never the end-to-end message, and a proxy
+ * must not forward them (RFC 9110 §7.6.1), nor any field its `Connection` header names.
+ */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-authenticate',
@@ -16,27 +19,80 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
-  'http2-settings',
+  'http2-settings', // RFC 7540 §3.2.1: a connection-specific h2c field
 ]);
 
-/** Request headers the upstream must never see from the browser: credentials and spoofable origin data. */
-const REQUEST_DROP = new Set([
-  'host',
-  'cookie',
-  'authorization',
-  'x-csrf',
-  'forwarded',
-  'x-real-ip',
-  'x-request-id',
+/**
+ * Request fields the client must never get to the upstream: credentials (the BFF's bearer is the
+ * only one), and anything an API or a proxy in front of it might trust for who the caller is, where
+ * it connects from, or which path or method it "really" asked for. Exact names.
+ */
+const REQUEST_DROP_EXACT: ReadonlyMap<string, string> = new Map([
+  ['host', 'set from the upstream URL; a client Host is a routing/cache-poisoning vector'],
+  ['cookie', 'the BFF session is for the BFF; the upstream authenticates by bearer only'],
+  ['authorization', 'replaced by the session access token (DESIGN.md)'],
+  ['dpop', 'a client-supplied DPoP proof (RFC 9449) would bind to a key the BFF does not hold'],
+  ['x-csrf', 'the anti-forgery header is between the SPA and the BFF'],
+  ['x-api-key', 'a credential; the upstream trusts the bearer only'],
+  ['x-request-id', 'set by the BFF (its own or a validated one)'],
+  ['forwarded', 'RFC 7239: client-supplied for/host/proto are spoofable; the BFF sets X-Forwarded-*'],
+  ['x-real-ip', 'nginx-style client address, spoofable'],
+  ['x-client-ip', 'client address, spoofable'],
+  ['x-cluster-client-ip', 'client address, spoofable'],
+  ['true-client-ip', 'Akamai/Cloudflare client address, spoofable'],
+  ['fastly-client-ip', 'Fastly client address, spoofable'],
+  ['x-originating-ip', 'client address, spoofable'],
+  ['x-remote-ip', 'client address, spoofable'],
+  ['x-remote-addr', 'client address, spoofable'],
+  ['x-host', 'host override honoured by some frameworks (host header injection)'],
+  ['x-http-host-override', 'host override honoured by some frameworks'],
+  ['x-original-url', 'path override (IIS/Symfony; CVE-2018-14773): bypasses path rules'],
+  ['x-rewrite-url', 'path override (IIS/Symfony; CVE-2018-14773): bypasses path rules'],
+  ['x-http-method-override', 'method override: turns an allowed method into another'],
+  ['x-http-method', 'method override'],
+  ['x-method-override', 'method override'],
+  ['remote-user', 'identity asserted by a trusted front proxy (Apache REMOTE_USER)'],
+  ['x-remote-user', 'identity asserted by a trusted front proxy'],
+  ['x-forwarded-user', 'oauth2-proxy identity header'],
+  ['x-forwarded-email', 'oauth2-proxy identity header'],
+  ['x-forwarded-access-token', 'oauth2-proxy token header'],
 ]);
 
-/** Response headers the browser must never get from the upstream. */
-const RESPONSE_DROP = new Set(['set-cookie', 'set-cookie2']);
+/** The same, by prefix: whole families of identity and routing fields. */
+const REQUEST_DROP_PREFIXES: readonly (readonly [string, string])[] = [
+  ['x-forwarded-', 'X-Forwarded-* from the client is spoofable; the BFF sets For/Proto/Host itself'],
+  ['x-original-', 'X-Original-Host/-URI/-Forwarded-For: routing/address overrides'],
+  ['x-user', 'X-User, X-User-Id, X-Userinfo…: identity asserted by a gateway'],
+  ['x-auth', 'X-Auth-Request-*, X-Auth-User, X-Authorization…: identity asserted by a gateway'],
+  ['x-authenticated-', 'X-Authenticated-User/-Userid: identity asserted by a gateway'],
+  ['x-remote-', 'X-Remote-User/-Group/-Email: identity asserted by a gateway'],
+  ['x-amzn-oidc-', 'AWS ALB OIDC identity and token headers'],
+  ['x-ms-client-principal', 'Azure App Service authentication identity'],
+  ['x-ms-token-', 'Azure App Service authentication tokens'],
+  ['x-goog-authenticated-user-', 'Google IAP identity headers'],
+  ['x-envoy-', 'Envoy internal routing and identity headers (x-envoy-original-path…)'],
+  ['cf-', 'Cloudflare-set fields (CF-Connecting-IP…), spoofable when not behind Cloudflare'],
+];
 
-function connectionListed(headers: IncomingHttpHeaders): Set<string> {
+/** Response fields the browser must never get from the upstream. */
+const RESPONSE_DROP: ReadonlyMap<string, string> = new Map([
+  ['set-cookie', 'the upstream must not plant cookies on the BFF origin'],
+  ['set-cookie2', 'obsolete cookie field, same reason'],
+]);
+/** Response field prefixes dropped: the BFF origin grants no CORS. */
+const RESPONSE_DROP_PREFIXES = ['access-control-'];
+
+function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined {
   const value = headers.connection;
-  if (!value) return new Set();
+  if (!value) return undefined;
   return new Set(value.split(',').map((v) => v.trim().toLowerCase()));
+}
+
+/** True when the client's request field `name` (lower case) must not reach the upstream. */
+export function isDroppedRequestHeader(name: string): boolean {
+  if (HOP_BY_HOP.has(name) || REQUEST_DROP_EXACT.has(name)) return true;
+  for (const [prefix] of REQUEST_DROP_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
 }
 
 export interface ForwardedFor {
@@ -47,9 +103,8 @@ export interface ForwardedFor {
 }
 
 /**
- * The headers to send upstream: the client's, minus hop-by-hop ones (and those its `Connection`
- * names), cookies, `X-CSRF`, any client `Authorization`, `Forwarded` and `X-Forwarded-*`; plus
- * our own bearer, `X-Forwarded-For/Proto/Host` and the request id.
+ * The headers to send upstream: the client's, minus the dropped ones (tables above) and those its
+ * `Connection` names; plus our own bearer, `X-Forwarded-For/Proto/Host` and the request id.
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
@@ -59,8 +114,7 @@ export function upstreamRequestHeaders(
   const listed = connectionListed(incoming);
   const out: OutgoingHttpHeaders = {};
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || REQUEST_DROP.has(name) || listed.has(name) || name.startsWith('x-forwarded-'))
-      continue;
+    if (isDroppedRequestHeader(name) || listed?.has(name)) continue;
     out[name] = incoming[name];
   }
   out.authorization = `Bearer ${accessToken}`;
@@ -72,21 +126,20 @@ export function upstreamRequestHeaders(
 }
 
 /**
- * The upstream's response headers to pass to the browser: minus hop-by-hop ones, `Set-Cookie`
- * (the upstream must not plant cookies on our origin) and CORS headers (this origin grants none).
+ * The upstream's response headers to pass to the browser: minus hop-by-hop ones, cookies and CORS
+ * grants; and `Cache-Control: no-store` when the upstream said nothing about caching, since the
+ * answer is for one signed-in user and no shared cache may keep it.
+ *
+ * @see RFC 9111 §3 (a shared cache may store a response without Cache-Control by heuristics)
  */
 export function clientResponseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
   const listed = connectionListed(upstream);
   const out: OutgoingHttpHeaders = {};
   for (const name in upstream) {
-    if (
-      HOP_BY_HOP.has(name) ||
-      RESPONSE_DROP.has(name) ||
-      listed.has(name) ||
-      name.startsWith('access-control-')
-    )
-      continue;
+    if (HOP_BY_HOP.has(name) || RESPONSE_DROP.has(name) || listed?.has(name)) continue;
+    if (RESPONSE_DROP_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
     out[name] = upstream[name];
   }
+  if (out['cache-control'] === undefined) out['cache-control'] = 'no-store';
   return out;
 }

@@ -1,7 +1,7 @@
 import { driveIdpLogin, driveIdpLogout } from '@okta-bff/dev-idp/testing';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSessionCodec } from '../session/session.ts';
+import { sessionCodecFor } from '../services.ts';
 import {
   CookieJar,
   createHarness,
@@ -22,7 +22,7 @@ afterAll(async () => {
 /** Every string in a session that must never reach the browser or a log line. */
 async function secretsOf(jar: CookieJar, cookieName = 'bff_session'): Promise<string[]> {
   const sealed = jar.get(cookieName);
-  const session = sealed ? await createSessionCodec([TEST_SESSION_SECRET]).unsealSession(sealed) : undefined;
+  const session = sealed ? await sessionCodecFor([TEST_SESSION_SECRET]).unsealSession(sealed) : undefined;
   if (!session) throw new Error('no session in the jar');
   return [session.accessToken, session.refreshToken, session.idToken].filter((s): s is string => !!s);
 }
@@ -52,7 +52,7 @@ describe('sign-in journey against the embedded IdP', () => {
     expect(callback.headers.get('referrer-policy')).toBe('no-referrer');
     const setCookies = callback.headers.getSetCookie();
     const sessionCookie = setCookies.find((c) => c.startsWith('bff_session='));
-    expect(sessionCookie).toMatch(/; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+$/);
+    expect(sessionCookie).toMatch(/^bff_session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);
     expect(setCookies.some((c) => c.startsWith('bff_txn.') && c.includes('Max-Age=0'))).toBe(true);
     expect(jar.names().filter((n) => n.startsWith('bff_txn.'))).toEqual([]);
 
@@ -150,7 +150,7 @@ describe('sign-in journey against the embedded IdP', () => {
     const r1 = await bff.fetch(new URL(cb1.url).pathname + new URL(cb1.url).search, { jar });
     expect(r1.headers.get('location')).toBe('/one');
     expect(jar.get('bff_session')).not.toBe(session2);
-    const codec = createSessionCodec([TEST_SESSION_SECRET]);
+    const codec = sessionCodecFor([TEST_SESSION_SECRET]);
     const s1 = await codec.unsealSession(jar.get('bff_session')!);
     const s2 = await codec.unsealSession(session2!);
     expect(s1?.sid).not.toBe(s2?.sid);
@@ -164,7 +164,9 @@ describe('sign-in journey against the embedded IdP', () => {
     const authorizeUrl = new URL(login.headers.get('location')!);
     expect(authorizeUrl.searchParams.get('response_mode')).toBe('form_post');
     expect(authorizeUrl.searchParams.get('prompt')).toBe('login');
-    expect(login.headers.getSetCookie()[0]).toMatch(/SameSite=None; Max-Age=600; Secure$/);
+    expect(login.headers.getSetCookie()[0]).toMatch(
+      /; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=None$/,
+    );
     const user = DEV_USERS[0]!;
     const cb = await driveIdpLogin({ authorizeUrl, username: user.login, password: user.password });
     expect(cb.method).toBe('POST');

@@ -1,16 +1,18 @@
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { getCookie } from 'hono/cookie';
 import type { AppEnv } from '../app-env.ts';
-import { clearSessionCookies, completeLogin, describeUser, logout, startLogin } from '../auth/actions.ts';
+import { completeLogin, describeUser, logout, startLogin } from '../auth/actions.ts';
 import { BffError } from '../errors.ts';
-import { requireCsrfHeader } from '../middleware/csrf.ts';
-import { sessionLoader } from '../middleware/session.ts';
+import { requireSameOrigin } from '../middleware/csrf.ts';
+import { cookieParser, sessionLoader } from '../middleware/session.ts';
 import type { IdpLoader } from '../oidc/idp.ts';
 import { respond, setCookies } from './respond.ts';
 
 /** A form_post callback is a handful of short parameters; anything larger is not from the IdP. */
 const CALLBACK_BODY_LIMIT_BYTES = 32 * 1024;
+
+/** Every path below this belongs to the BFF (in development too, where other pages go to Vite). */
+export const AUTH_PREFIX = '/auth/';
 
 function requireIdp(idp: IdpLoader) {
   const current = idp.current();
@@ -29,7 +31,7 @@ function requireIdp(idp: IdpLoader) {
  *
  * @see shared/DESIGN.md, "HTTP contract of the BFF"
  */
-export function authRoutes(idp: IdpLoader, callbackPath: string): Hono<AppEnv> {
+export function authRoutes(idp: IdpLoader, callbackPath: string, publicOrigin: string): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use('*', async function noStore(c, next) {
@@ -51,15 +53,16 @@ export function authRoutes(idp: IdpLoader, callbackPath: string): Hono<AppEnv> {
       );
       return c.redirect('/?login_error=idp_unavailable', 302);
     }
-    return respond(c, await completeLogin(c.var.auth, current, params, getCookie(c)));
+    return respond(c, await completeLogin(c.var.auth, current, params, c.var.cookies));
   };
-  app.get(callbackPath, (c) => callback(c, new URL(c.req.url).searchParams));
+  app.get(callbackPath, cookieParser(), (c) => callback(c, new URL(c.req.url).searchParams));
   app.post(
     callbackPath,
     bodyLimit({
       maxSize: CALLBACK_BODY_LIMIT_BYTES,
       onError: (c) => c.redirect('/?login_error=idp_error', 302),
     }),
+    cookieParser(),
     async (c) => {
       const type = c.req.header('content-type') ?? '';
       if (!type.startsWith('application/x-www-form-urlencoded'))
@@ -71,11 +74,11 @@ export function authRoutes(idp: IdpLoader, callbackPath: string): Hono<AppEnv> {
   app.get('/auth/user', sessionLoader(), (c) => {
     const { status, json } = describeUser(c.var.session);
     // A cookie that no longer opens (old key, expired, tampered) is dropped rather than resent forever.
-    if (!c.var.session) setCookies(c, clearSessionCookies(c.var.auth, c.var.cookies));
+    if (!c.var.session) setCookies(c, c.var.auth.sessions.clear(c.var.cookies));
     return c.json(json, status);
   });
 
-  app.post('/auth/logout', requireCsrfHeader(), sessionLoader(), async (c) =>
+  app.post('/auth/logout', requireSameOrigin(publicOrigin), sessionLoader(), async (c) =>
     respond(c, await logout(c.var.auth, idp.current(), c.var.session, c.var.cookies)),
   );
 

@@ -302,7 +302,7 @@ describe('session cookies', () => {
     const res = await sendCallback(s.bff, s.jar, s.callback);
     const session = res.headers.getSetCookie().find((c) => c.startsWith('__Host-bff_session='));
     expect(session).toMatch(
-      /^__Host-bff_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/,
+      /^__Host-bff_session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
     );
   });
 

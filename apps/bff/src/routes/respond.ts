@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import type { ActionResult } from '../auth/actions.ts';
-import { type CookieToSet, serializeCookie } from '../session/cookies.ts';
+import { type CookieToSet, serializeCookie } from '../http/cookie-header.ts';
 
 /** Appends one `Set-Cookie` header per cookie. */
 export function setCookies(c: Context<AppEnv>, cookies: readonly CookieToSet[]): void {

@@ -9,7 +9,12 @@ import { pageSecurityHeaders } from './security-headers.ts';
  * Development only: pages, modules and the HMR websocket come from Vite's dev server, so that the
  * browser uses the BFF's origin alone (cookies, CSP and `/api` behave as in production).
  */
-export function createViteDevProxy(viteUrl: string, publicOrigin: string, logger: Logger) {
+export interface ViteDevProxy {
+  forward(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+export function createViteDevProxy(viteUrl: string, publicOrigin: string, logger: Logger): ViteDevProxy {
   const vite = new URL(viteUrl);
   const agent = new http.Agent({ keepAlive: true });
   const headers = pageSecurityHeaders('development', publicOrigin);

@@ -1,35 +1,33 @@
+import type { CookieToSet } from '../http/cookie-header.ts';
+
 /**
- * Cookie names, attributes and chunking, as plain data. Routes turn {@link CookieToSet} into
- * `Set-Cookie` headers with {@link serializeCookie}; nothing here touches HTTP objects.
+ * Cookie names and the splitting of a long value over several cookies, as plain data.
  *
- * @see RFC 6265bis §4.1.3 (cookie name prefixes) and §5.6 (4096-byte limit per cookie)
+ * @see RFC 6265bis §4.1.3 (cookie name prefixes), §5.6 (user agents store at least 4096 bytes per
+ *   cookie, name and attributes included); common proxies accept request headers up to 8 KB.
  */
-
-export type SameSite = 'Lax' | 'None' | 'Strict';
-
-export interface CookieToSet {
-  readonly name: string;
-  /** Empty with `maxAgeS: 0` to delete. */
-  readonly value: string;
-  readonly maxAgeS: number;
-  readonly sameSite: SameSite;
-  readonly secure: boolean;
-}
 
 /** Names of the BFF's cookies for one public origin. */
 export interface CookieNames {
   readonly session: string;
-  /** Transaction cookies are `${txnPrefix}${transactionId}`: one per login in flight. */
+  /** Transaction cookies are `${txnPrefix}${id}`: one per login in flight. */
   readonly txnPrefix: string;
   readonly secure: boolean;
 }
 
 const SESSION_BASE = 'bff_session';
 const TXN_BASE = 'bff_txn.';
-/** Chunk size for a cookie's value: leaves room for the name and attributes under 4096 bytes. */
+
+/** One cookie's value at most: leaves room for the name and attributes under 4096 bytes. */
 export const COOKIE_CHUNK_CHARS = 3_800;
-/** A sealed session larger than this many chunks is refused rather than sent. */
-export const MAX_SESSION_CHUNKS = 5;
+/**
+ * All session chunks together at most: with their names (`bff_session.0=`…) this keeps the
+ * session's share of the `Cookie` header near 7 KB, leaving room under 8 KB for a login in flight
+ * and the other cookies of the origin.
+ */
+export const SESSION_COOKIE_BUDGET_CHARS = 6_900;
+/** Chunk names read back: enough for the budget, and a bound on what a crafted header can make us join. */
+const MAX_CHUNKS = Math.ceil(SESSION_COOKIE_BUDGET_CHARS / COOKIE_CHUNK_CHARS);
 
 /**
  * `__Host-` prefixed names whenever the public origin is https: the browser then guarantees
@@ -43,9 +41,7 @@ export function cookieNames(secure: boolean): CookieNames {
 /** Base names, used as HKDF salts so each kind of cookie has its own key. */
 export const COOKIE_PURPOSE = { session: SESSION_BASE, transaction: 'bff_txn' } as const;
 
-/**
- * Reads a possibly chunked cookie: `name` alone, or `name.0`, `name.1`, ... concatenated.
- */
+/** Reads a possibly chunked cookie: `name` alone, or `name.0`, `name.1`, ... concatenated. */
 export function readChunkedCookie(
   cookies: Readonly<Record<string, string>>,
   name: string,
@@ -53,7 +49,7 @@ export function readChunkedCookie(
   const whole = cookies[name];
   if (whole !== undefined) return whole;
   let value = '';
-  for (let i = 0; i < MAX_SESSION_CHUNKS; i++) {
+  for (let i = 0; i < MAX_CHUNKS; i++) {
     const chunk = cookies[`${name}.${i}`];
     if (chunk === undefined) break;
     value += chunk;
@@ -68,11 +64,19 @@ export function chunkNamesPresent(cookies: Readonly<Record<string, string>>, nam
   );
 }
 
+/** Thrown when a value does not fit {@link SESSION_COOKIE_BUDGET_CHARS}: the caller ends the login or session. */
+export class CookieBudgetError extends RangeError {
+  constructor(readonly chars: number) {
+    super(`the sealed session needs ${chars} characters; cookies hold ${SESSION_COOKIE_BUDGET_CHARS}`);
+    this.name = 'CookieBudgetError';
+  }
+}
+
 /**
  * The cookies that store `value` under `name`, split into chunks when it does not fit one
- * cookie, plus deletions for chunks of an earlier, longer value that would otherwise linger.
+ * cookie, plus deletions for chunks of an earlier value that would otherwise linger.
  *
- * @throws {RangeError} when the value needs more than {@link MAX_SESSION_CHUNKS} cookies.
+ * @throws {CookieBudgetError} when the value exceeds {@link SESSION_COOKIE_BUDGET_CHARS}.
  */
 export function writeChunkedCookie(
   name: string,
@@ -80,6 +84,7 @@ export function writeChunkedCookie(
   attributes: Omit<CookieToSet, 'name' | 'value'>,
   present: readonly string[],
 ): CookieToSet[] {
+  if (value.length > SESSION_COOKIE_BUDGET_CHARS) throw new CookieBudgetError(value.length);
   const out: CookieToSet[] = [];
   const written = new Set<string>();
   if (value.length <= COOKIE_CHUNK_CHARS) {
@@ -87,7 +92,6 @@ export function writeChunkedCookie(
     written.add(name);
   } else {
     const count = Math.ceil(value.length / COOKIE_CHUNK_CHARS);
-    if (count > MAX_SESSION_CHUNKS) throw new RangeError(`cookie ${name} would need ${count} chunks`);
     for (let i = 0; i < count; i++) {
       const chunkName = `${name}.${i}`;
       out.push({
@@ -107,14 +111,4 @@ export function writeChunkedCookie(
 /** A cookie that makes the browser forget `name` now. */
 export function deletion(name: string, attributes: Pick<CookieToSet, 'sameSite' | 'secure'>): CookieToSet {
   return { name, value: '', maxAgeS: 0, sameSite: attributes.sameSite, secure: attributes.secure };
-}
-
-/**
- * One `Set-Cookie` header value. Always `HttpOnly` and `Path=/`, never `Domain` (host-only).
- */
-export function serializeCookie(cookie: CookieToSet): string {
-  let header = `${cookie.name}=${cookie.value}; Path=/; HttpOnly; SameSite=${cookie.sameSite}; Max-Age=${cookie.maxAgeS}`;
-  if (cookie.maxAgeS === 0) header += '; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
-  if (cookie.secure) header += '; Secure';
-  return header;
 }

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { RefreshError, type RefreshedTokens } from '../oidc/tokens.ts';
-import { createInProcessRefresh } from './refresh.ts';
+import {
+  createInProcessRefresh,
+  type RefreshFunction,
+  type RefreshResult,
+  ROTATED_RESULT_GRACE_S,
+  type SessionTokens,
+} from './refresh.ts';
 import type { Session } from './session.ts';
 
 const NOW = 1_000_000;
 const base: Session = {
   sid: 's1',
+  idpSid: undefined,
   user: { sub: 'u1' },
   accessToken: 'at-0',
   accessTokenExpiresAt: NOW + 30,
@@ -15,23 +21,25 @@ const base: Session = {
   expiresAt: NOW + 3600,
 };
 
-function counter(result: (rt: string, n: number) => Promise<RefreshedTokens>) {
+/** A refresh function that records the refresh tokens it was given. */
+function counter(result: (rt: string, n: number) => Promise<RefreshResult>) {
   const calls: string[] = [];
-  return {
-    calls,
-    refresh: (rt: string) => {
-      calls.push(rt);
-      return result(rt, calls.length);
-    },
+  const refresh: RefreshFunction = (session) => {
+    calls.push(session.refreshToken);
+    return result(session.refreshToken, calls.length);
   };
+  return { calls, refresh };
 }
 
-const rotated = (n: number): RefreshedTokens => ({
-  accessToken: `at-${n}`,
-  accessTokenExpiresAt: NOW + 3600,
-  refreshToken: `rt-${n}`,
-  idToken: undefined,
-  scope: undefined,
+const rotated = (n: number): RefreshResult => ({
+  ok: true,
+  tokens: {
+    accessToken: `at-${n}`,
+    accessTokenExpiresAt: NOW + 3600,
+    refreshToken: `rt-${n}`,
+    idToken: undefined,
+    scope: undefined,
+  } satisfies SessionTokens,
 });
 
 describe('in-process refresh', () => {
@@ -39,7 +47,7 @@ describe('in-process refresh', () => {
     const c = counter(async (_, n) => rotated(n));
     const r = createInProcessRefresh({ refresh: c.refresh, now: () => NOW });
     const out = await r.ensureFresh({ ...base, accessTokenExpiresAt: NOW + 61 });
-    expect(out.changed).toBe(false);
+    expect(out).toMatchObject({ kind: 'fresh', changed: false });
     expect(c.calls).toEqual([]);
   });
 
@@ -53,6 +61,7 @@ describe('in-process refresh', () => {
     expect(c.calls).toEqual(['rt-0']);
     for (const out of results)
       expect(out).toMatchObject({
+        kind: 'fresh',
         changed: true,
         session: {
           accessToken: 'at-1',
@@ -63,34 +72,62 @@ describe('in-process refresh', () => {
         },
       });
     const late = await r.ensureFresh(base);
-    expect(late.session.refreshToken).toBe('rt-1');
+    expect(late).toMatchObject({ kind: 'fresh', session: { refreshToken: 'rt-1' } });
     expect(c.calls).toHaveLength(1);
   });
 
-  it('ends the session on a refused grant, and on an expired token without a refresh token', async () => {
-    const refused = createInProcessRefresh({
-      refresh: () => Promise.reject(new RefreshError('invalid_grant', 'no')),
-      now: () => NOW,
-    });
-    await expect(refused.ensureFresh(base)).rejects.toMatchObject({ code: 'invalid_grant' });
+  it('shares a rotation with the pre-rotation cookie for 30 s at most, then asks the IdP again', async () => {
+    let now = NOW;
+    const c = counter(async (rt, n) =>
+      n === 1 ? rotated(n) : { ok: false, failure: 'refused', cause: new Error(`${rt} was rotated`) },
+    );
+    const r = createInProcessRefresh({ refresh: c.refresh, now: () => now });
+    expect(ROTATED_RESULT_GRACE_S).toBeLessThanOrEqual(30);
+    await r.ensureFresh(base);
+    now = NOW + ROTATED_RESULT_GRACE_S - 1;
+    expect(await r.ensureFresh(base)).toMatchObject({ kind: 'fresh', session: { refreshToken: 'rt-1' } });
+    expect(c.calls).toEqual(['rt-0']);
+    now = NOW + ROTATED_RESULT_GRACE_S + 1;
+    expect(await r.ensureFresh(base)).toMatchObject({ kind: 'ended', reason: 'refused' });
+    expect(c.calls).toEqual(['rt-0', 'rt-0']);
+  });
+
+  it('ends the session on a refused grant, an invalid answer, and an expired token without a refresh token', async () => {
+    for (const failure of ['refused', 'invalid_response'] as const) {
+      const r = createInProcessRefresh({
+        refresh: async () => ({ ok: false, failure, cause: 'x' }),
+        now: () => NOW,
+      });
+      expect(await r.ensureFresh(base)).toMatchObject({ kind: 'ended', reason: failure });
+      // Even while the old access token still has seconds left: the IdP's answer was not believable.
+      expect(await r.ensureFresh({ ...base, accessTokenExpiresAt: NOW + 5 })).toMatchObject({
+        kind: 'ended',
+      });
+    }
     const none = createInProcessRefresh({
       refresh: () => Promise.reject(new Error('not called')),
       now: () => NOW,
     });
-    await expect(
-      none.ensureFresh({ ...base, refreshToken: undefined, accessTokenExpiresAt: NOW - 1 }),
-    ).rejects.toMatchObject({ code: 'invalid_grant' });
-    expect((await none.ensureFresh({ ...base, refreshToken: undefined })).changed).toBe(false);
+    expect(
+      await none.ensureFresh({ ...base, refreshToken: undefined, accessTokenExpiresAt: NOW - 1 }),
+    ).toEqual({
+      kind: 'ended',
+      reason: 'no_refresh_token',
+    });
+    expect(await none.ensureFresh({ ...base, refreshToken: undefined })).toMatchObject({
+      kind: 'fresh',
+      changed: false,
+    });
   });
 
-  it('keeps using a still-valid token while the IdP is down, and fails an expired one', async () => {
+  it('keeps using a still-valid token while the IdP is down, and reports an expired one as unavailable', async () => {
     const down = createInProcessRefresh({
-      refresh: () => Promise.reject(new RefreshError('idp_unavailable', 'down')),
+      refresh: async () => ({ ok: false, failure: 'unavailable', cause: new Error('down') }),
       now: () => NOW,
     });
-    expect(await down.ensureFresh(base)).toEqual({ session: base, changed: false });
-    await expect(down.ensureFresh({ ...base, accessTokenExpiresAt: NOW - 1 })).rejects.toMatchObject({
-      code: 'idp_unavailable',
+    expect(await down.ensureFresh(base)).toEqual({ kind: 'fresh', session: base, changed: false });
+    expect(await down.ensureFresh({ ...base, accessTokenExpiresAt: NOW - 1 })).toMatchObject({
+      kind: 'unavailable',
     });
   });
 });

@@ -1,52 +1,101 @@
 import { createHash } from 'node:crypto';
-import { RefreshError, type RefreshedTokens } from '../oidc/tokens.ts';
 import type { Session } from './session.ts';
 
 /** Refresh when the access token has less than this left (DESIGN.md: within 60 s). */
 export const REFRESH_MARGIN_S = 60;
 /**
- * For this long after a rotation, a request that still carries the previous cookie gets the
- * fresh result instead of redeeming the old refresh token again: Okta treats reuse past its
- * grace period as theft and revokes the whole grant.
+ * For this long after a rotation, a request that still carries the previous cookie (sent before
+ * the browser stored the new one) shares that rotation's result instead of redeeming the old
+ * refresh token again. It must not exceed the IdP's own reuse leeway (Okta's default: 30 s), or
+ * the BFF would accept a replay the IdP itself would refuse. After it, the old refresh token goes
+ * to the IdP like any other, and a refusal ends that session.
+ *
+ * @see https://developer.okta.com/docs/guides/refresh-tokens/main/#refresh-token-reuse-detection
  */
-export const ROTATED_RESULT_TTL_S = 60;
+export const ROTATED_RESULT_GRACE_S = 30;
 const MAX_REMEMBERED_RESULTS = 10_000;
 
-export interface FreshSession {
-  readonly session: Session;
-  /** True when `session` differs from the one passed in: the caller must send new cookies. */
-  readonly changed: boolean;
-}
+/** The tokens a refresh yields. */
+export type SessionTokens = Pick<
+  Session,
+  'accessToken' | 'accessTokenExpiresAt' | 'refreshToken' | 'idToken' | 'scope'
+>;
+
+/**
+ * What redeeming a refresh token came to, as a tagged value (the IdP's failures are classified by
+ * whoever talks to it, not here):
+ * - `unavailable`: try later; the session stays.
+ * - `refused`: the IdP refused the grant; `invalid_response`: its answer did not validate. Either
+ *   way the session ends.
+ */
+export type RefreshResult =
+  | { readonly ok: true; readonly tokens: SessionTokens }
+  | {
+      readonly ok: false;
+      readonly failure: 'unavailable' | 'refused' | 'invalid_response';
+      readonly cause: unknown;
+    };
+
+/** Redeems the session's refresh token at the IdP. Never throws: failures are results. */
+export type RefreshFunction = (
+  session: Session & { readonly refreshToken: string },
+) => Promise<RefreshResult>;
+
+/** What {@link RefreshCoordinator.ensureFresh} decided for a request. */
+export type FreshSession =
+  /** Use `session`; when `changed`, the caller must store it (new cookies). */
+  | { readonly kind: 'fresh'; readonly session: Session; readonly changed: boolean }
+  /** The session cannot continue: clear it, answer 401 `session_expired`. */
+  | {
+      readonly kind: 'ended';
+      readonly reason: 'refused' | 'invalid_response' | 'no_refresh_token';
+      readonly cause?: unknown;
+    }
+  /** The access token is expired and the IdP cannot be reached: keep the session, answer 503. */
+  | { readonly kind: 'unavailable'; readonly cause: unknown };
 
 /**
  * Keeps sessions' access tokens fresh, with one refresh per session at a time. An interface so a
  * Redis-backed coordinator (one refresh across instances) can replace the in-process one.
  */
 export interface RefreshCoordinator {
-  /**
-   * The session, refreshed when its access token expires within {@link REFRESH_MARGIN_S}.
-   * @throws {RefreshError} `invalid_grant` when the session cannot continue (end it),
-   *   `idp_unavailable` when the token is expired and the IdP cannot be reached (keep it).
-   */
+  /** The session, refreshed when its access token expires within {@link REFRESH_MARGIN_S}. */
   ensureFresh(session: Session): Promise<FreshSession>;
 }
 
 export interface InProcessRefreshOptions {
-  /** Redeems a refresh token at the IdP. */
-  readonly refresh: (refreshToken: string) => Promise<RefreshedTokens>;
+  readonly refresh: RefreshFunction;
+  /** Epoch seconds. */
   readonly now?: () => number;
+}
+
+/** The session with the refreshed tokens; the rest (user, sid, absolute end) never changes. */
+export function applyTokens(session: Session, tokens: SessionTokens): Session {
+  return {
+    ...session,
+    accessToken: tokens.accessToken,
+    accessTokenExpiresAt: tokens.accessTokenExpiresAt,
+    refreshToken: tokens.refreshToken,
+    idToken: tokens.idToken ?? session.idToken,
+    scope: tokens.scope ?? session.scope,
+  };
+}
+
+/** True when `session`'s access token must be refreshed before use at `nowS`. */
+export function needsRefresh(session: Session, nowS: number): boolean {
+  return session.accessTokenExpiresAt - nowS <= REFRESH_MARGIN_S;
 }
 
 /**
  * Single-flight refresh in this process, keyed by a hash of the session's current refresh token:
  * concurrent requests of one session share one IdP call, and a request that arrives with the
- * pre-rotation cookie shortly after reuses the result.
+ * pre-rotation cookie within {@link ROTATED_RESULT_GRACE_S} shares the result.
  */
 export function createInProcessRefresh({
   refresh,
   now = () => Date.now() / 1000,
 }: InProcessRefreshOptions): RefreshCoordinator {
-  const inFlight = new Map<string, Promise<Session>>();
+  const inFlight = new Map<string, Promise<RefreshResult>>();
   const recent = new Map<string, { session: Session; until: number }>();
 
   const remember = (key: string, session: Session) => {
@@ -54,56 +103,44 @@ export function createInProcessRefresh({
       const oldest = recent.keys().next().value;
       if (oldest !== undefined) recent.delete(oldest);
     }
-    recent.set(key, { session, until: now() + ROTATED_RESULT_TTL_S });
-  };
-
-  const run = async (key: string, session: Session, refreshToken: string): Promise<Session> => {
-    try {
-      const tokens = await refresh(refreshToken);
-      const next: Session = {
-        ...session,
-        accessToken: tokens.accessToken,
-        accessTokenExpiresAt: tokens.accessTokenExpiresAt,
-        refreshToken: tokens.refreshToken,
-        idToken: tokens.idToken ?? session.idToken,
-        scope: tokens.scope ?? session.scope,
-      };
-      remember(key, next);
-      return next;
-    } finally {
-      inFlight.delete(key);
-    }
+    recent.set(key, { session, until: now() + ROTATED_RESULT_GRACE_S });
   };
 
   return {
     async ensureFresh(session) {
       const t = now();
-      if (session.accessTokenExpiresAt - t > REFRESH_MARGIN_S) return { session, changed: false };
+      if (!needsRefresh(session, t)) return { kind: 'fresh', session, changed: false };
       const stillValid = session.accessTokenExpiresAt > t;
-      if (!session.refreshToken) {
-        if (stillValid) return { session, changed: false };
-        throw new RefreshError(
-          'invalid_grant',
-          'the access token expired and the session has no refresh token',
-        );
+      const refreshToken = session.refreshToken;
+      if (refreshToken === undefined) {
+        return stillValid
+          ? { kind: 'fresh', session, changed: false }
+          : { kind: 'ended', reason: 'no_refresh_token' };
       }
-      const key = createHash('sha256').update(session.refreshToken).digest('base64url');
+      const key = createHash('sha256').update(refreshToken).digest('base64url');
       const remembered = recent.get(key);
-      if (remembered && remembered.until > t) return { session: remembered.session, changed: true };
+      if (remembered) {
+        if (remembered.until > t) return { kind: 'fresh', session: remembered.session, changed: true };
+        recent.delete(key);
+      }
       let pending = inFlight.get(key);
       if (!pending) {
-        pending = run(key, session, session.refreshToken);
+        pending = refresh({ ...session, refreshToken }).finally(() => inFlight.delete(key));
         inFlight.set(key, pending);
       }
-      try {
-        return { session: await pending, changed: true };
-      } catch (error) {
-        // The IdP is down but the token has a few seconds left: use them rather than fail.
-        if (error instanceof RefreshError && error.code === 'idp_unavailable' && stillValid) {
-          return { session, changed: false };
-        }
-        throw error;
+      const result = await pending;
+      if (result.ok) {
+        const next = applyTokens(session, result.tokens);
+        if (!recent.has(key)) remember(key, next);
+        return { kind: 'fresh', session: next, changed: true };
       }
+      if (result.failure === 'unavailable') {
+        // The IdP is down but the token has a few seconds left: use them rather than fail.
+        return stillValid
+          ? { kind: 'fresh', session, changed: false }
+          : { kind: 'unavailable', cause: result.cause };
+      }
+      return { kind: 'ended', reason: result.failure, cause: result.cause };
     },
   };
 }

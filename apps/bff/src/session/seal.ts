@@ -1,31 +1,35 @@
-import { EncryptJWT, type JWTPayload, jwtDecrypt } from 'jose';
+import { CompactEncrypt, compactDecrypt } from 'jose';
 import type { KeyRing } from './keys.ts';
 
 const ALG = 'dir';
 const ENC = 'A256GCM';
 
 /**
- * Encrypts `payload` as a compact JWE (`dir` + `A256GCM`) under the ring's current key, with
- * `exp` so an expired cookie cannot be replayed even if the browser kept it.
+ * Encrypts `plaintext` as a compact JWE (`dir` + `A256GCM`) under the ring's current key. The
+ * expiry travels in the protected header, which AES-GCM authenticates, so an expired value cannot
+ * be replayed even if the browser kept it; the payload itself can then be any bytes (a
+ * compressed session), which a JWT's JSON claims set could not be without a second base64 layer.
  *
- * @see RFC 7516 (JWE); shared/STYLE.md §6
+ * @see RFC 7516 (JWE) §4.1 (header parameters), §5.1 (the protected header is AAD); STYLE.md §6
  */
-export async function seal(payload: JWTPayload, ring: KeyRing, expiresAtS: number): Promise<string> {
-  return new EncryptJWT(payload)
-    .setProtectedHeader({ alg: ALG, enc: ENC, kid: ring.current.kid })
-    .setIssuedAt()
-    .setExpirationTime(expiresAtS)
+export async function seal(plaintext: Uint8Array, ring: KeyRing, expiresAtS: number): Promise<string> {
+  return new CompactEncrypt(plaintext)
+    .setProtectedHeader({ alg: ALG, enc: ENC, kid: ring.current.kid, exp: expiresAtS })
     .encrypt(await ring.current.key);
 }
 
 /**
  * Decrypts a value sealed by {@link seal} under any key of the ring. Algorithms are pinned; an
- * unknown `kid`, a tampered or truncated value, garbage or an expired payload all give `undefined`:
+ * unknown `kid`, a tampered or truncated value, garbage or an expired value all give `undefined`:
  * the caller treats that as "no session", never as a server error.
  */
-export async function unseal(value: string, ring: KeyRing): Promise<JWTPayload | undefined> {
+export async function unseal(
+  value: string,
+  ring: KeyRing,
+  nowS = Date.now() / 1000,
+): Promise<Uint8Array | undefined> {
   try {
-    const { payload } = await jwtDecrypt(
+    const { plaintext, protectedHeader } = await compactDecrypt(
       value,
       async (header) => {
         const key = header.kid === undefined ? undefined : ring.byKid.get(header.kid);
@@ -34,9 +38,11 @@ export async function unseal(value: string, ring: KeyRing): Promise<JWTPayload |
       },
       { keyManagementAlgorithms: [ALG], contentEncryptionAlgorithms: [ENC] },
     );
-    return payload;
+    const exp = protectedHeader.exp;
+    if (typeof exp !== 'number' || exp <= nowS) return undefined;
+    return plaintext;
   } catch {
-    // Any failure to open means the cookie is not ours (or no longer valid): no session. The
+    // Any failure to open means the value is not ours (or no longer valid): no session. The
     // caller clears it; there is nothing to log that would not echo attacker-controlled input.
     return undefined;
   }

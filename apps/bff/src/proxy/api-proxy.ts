@@ -1,23 +1,24 @@
-import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { CSRF_HEADER_VALUE, type ErrorBody, type ErrorCode } from '@okta-bff/oidc';
-import { clearSessionCookies, sessionCookies } from '../auth/actions.ts';
+import type { ErrorCode } from '@okta-bff/oidc';
+import type { AuthContext } from '../auth/actions.ts';
+import { type Admission, admitApiRequest } from '../auth/api-admission.ts';
+import { BffError } from '../errors.ts';
+import { parseCookieHeader, serializeCookie } from '../http/cookie-header.ts';
+import { errorResponse } from '../http/error-response.ts';
+import { logRequest, requestIdFrom } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
-import { RefreshError } from '../oidc/tokens.ts';
-import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.ts';
-import { resolveUpstreamPath } from '../proxy/upstream-path.ts';
-import type { Services } from '../services.ts';
-import { serializeCookie } from '../session/cookies.ts';
-import { parseCookieHeader } from '../session/session-reader.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { resolveUpstreamPath } from './upstream-path.ts';
 
 /**
  * `/api/<path>`: forwards the SPA's calls to `API_UPSTREAM_URL` with the session's access token
- * as a bearer, refreshing it first when it is about to expire.
+ * as a bearer, once the admission action (`auth/api-admission.ts`) has let the request through.
  *
- * This route is a plain `node:http` handler, not a Hono route: it is the hot path, and piping
- * Node streams both ways over a keep-alive pool avoids converting every request and response
- * to and from Web streams (see bench/RESULTS.md).
+ * A plain `node:http` handler, not a Hono route: it is the hot path, and piping Node streams
+ * both ways over a keep-alive pool avoids converting every request and response to and from Web
+ * streams (bench/FINDINGS.md). It shares the cookie parser, the anti-forgery rule, the request
+ * id and log line and the JSON error writer with the Hono routes (`http/`).
  *
  * @see shared/DESIGN.md, "HTTP contract of the BFF", `/api/<path>`
  */
@@ -29,9 +30,8 @@ const ALLOW_HEADER = [...ALLOWED_METHODS].join(', ');
 export interface ApiProxyOptions {
   readonly upstreamUrl: string;
   readonly timeoutMs: number;
-  readonly publicOrigin: string;
   readonly logger: Logger;
-  readonly services: Services;
+  readonly auth: AuthContext;
 }
 
 /** True when `url` (a request target) is `/api` or below it. */
@@ -39,7 +39,9 @@ export function isApiRequest(url: string | undefined): boolean {
   return !!url && url.startsWith(API_PREFIX) && (url.length === 4 || url[4] === '/' || url[4] === '?');
 }
 
-export function createApiProxy({ upstreamUrl, timeoutMs, publicOrigin, logger, services }: ApiProxyOptions) {
+const headerValue = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
+
+export function createApiProxy({ upstreamUrl, timeoutMs, logger, auth }: ApiProxyOptions) {
   const upstream = new URL(upstreamUrl);
   const transport = upstream.protocol === 'https:' ? https : http;
   const agent = new transport.Agent({
@@ -48,36 +50,30 @@ export function createApiProxy({ upstreamUrl, timeoutMs, publicOrigin, logger, s
     maxFreeSockets: 64,
     scheduling: 'lifo',
   });
-  const publicUrl = new URL(publicOrigin);
+  const publicUrl = new URL(auth.config.publicOrigin);
   const forwardedProto = publicUrl.protocol.slice(0, -1);
-  const { auth, readSession, refresher } = services;
   const logRequests = logger.isLevelEnabled('info');
 
   return async function apiProxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const start = performance.now();
-    const incomingId = req.headers['x-request-id'];
-    const requestId =
-      typeof incomingId === 'string' && /^[\w.:-]{1,64}$/.test(incomingId) ? incomingId : randomUUID();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
     const target = req.url ?? '/';
     const queryAt = target.indexOf('?');
     const rawPath = (queryAt < 0 ? target : target.slice(0, queryAt)).slice(API_PREFIX.length);
     const query = queryAt < 0 ? '' : target.slice(queryAt);
-    const setCookie: string[] = [];
+    let setCookie: string[] | undefined;
 
     // One line per request at `info` (the production default); nothing is built when it is off.
     if (logRequests) {
-      res.once('close', () => {
-        logger.info(
-          {
-            reqId: requestId,
-            method: req.method,
-            path: `${API_PREFIX}${rawPath}`,
-            status: res.statusCode,
-            ms: Math.round((performance.now() - start) * 10) / 10,
-          },
-          'request',
-        );
-      });
+      res.once('close', () =>
+        logRequest(logger, {
+          reqId: requestId,
+          method: req.method ?? '',
+          path: `${API_PREFIX}${rawPath}`,
+          status: res.statusCode,
+          start,
+        }),
+      );
     }
 
     const fail = (status: number, code: ErrorCode, message: string, extra: Record<string, string> = {}) => {
@@ -85,17 +81,14 @@ export function createApiProxy({ upstreamUrl, timeoutMs, publicOrigin, logger, s
         res.destroy();
         return;
       }
-      const body = JSON.stringify({ error: code, message } satisfies ErrorBody);
-      res.writeHead(status, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
+      const error = errorResponse(status, code, message);
+      res.writeHead(error.status, {
+        ...error.headers,
         'x-request-id': requestId,
-        ...(setCookie.length > 0 ? { 'set-cookie': setCookie } : {}),
+        ...(setCookie ? { 'set-cookie': setCookie } : {}),
         ...extra,
       });
-      res.end(body);
+      res.end(error.body);
     };
 
     const method = req.method ?? 'GET';
@@ -105,46 +98,27 @@ export function createApiProxy({ upstreamUrl, timeoutMs, publicOrigin, logger, s
       });
     }
 
-    const cookies = parseCookieHeader(req.headers.cookie);
-    let session = await readSession(cookies);
-    if (!session) {
-      setCookie.push(...clearSessionCookies(auth, cookies).map(serializeCookie));
-      return fail(401, 'unauthenticated', 'Sign in to use the API.');
+    let admission: Admission;
+    try {
+      admission = await admitApiRequest(auth, {
+        cookies: parseCookieHeader(req.headers.cookie),
+        origin: {
+          csrf: headerValue(req.headers['x-csrf']),
+          origin: headerValue(req.headers.origin),
+          secFetchSite: headerValue(req.headers['sec-fetch-site']),
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof BffError)) throw error;
+      logger.warn({ reqId: requestId, code: error.code, cause: describeError(error.cause) }, error.message);
+      return fail(error.status, error.code as ErrorCode, error.message);
     }
-    if (req.headers['x-csrf'] !== CSRF_HEADER_VALUE || req.headers['sec-fetch-site'] === 'cross-site') {
-      return fail(403, 'csrf_required', "This call needs the X-CSRF: 1 header from the app's own origin.");
-    }
+    if (admission.cookies.length > 0) setCookie = admission.cookies.map(serializeCookie);
+    if (!admission.ok) return fail(admission.status, admission.code, admission.message);
+
     const path = resolveUpstreamPath(upstream.pathname, rawPath);
     if (!path.ok) return fail(400, 'bad_request', `This API path is not allowed: ${path.reason}.`);
 
-    try {
-      const fresh = await refresher.ensureFresh(session);
-      if (fresh.changed) {
-        session = fresh.session;
-        setCookie.push(...(await sessionCookies(auth, session, cookies)).map(serializeCookie));
-      }
-    } catch (error) {
-      if (error instanceof RefreshError && error.code === 'idp_unavailable') {
-        logger.warn(
-          { reqId: requestId, sid: session.sid, cause: describeError(error) },
-          'refresh failed: IdP unavailable',
-        );
-        return fail(503, 'idp_unavailable', 'The identity provider is not reachable. Try again in a moment.');
-      }
-      logger.info(
-        { reqId: requestId, sid: session.sid, cause: describeError(error) },
-        'session ended: refresh refused',
-      );
-      setCookie.push(...clearSessionCookies(auth, cookies).map(serializeCookie));
-      return fail(401, 'session_expired', 'Your session has ended. Sign in again.');
-    }
-
-    const headers = upstreamRequestHeaders(req.headers, session.accessToken, {
-      clientAddress: req.socket.remoteAddress,
-      proto: forwardedProto,
-      host: publicUrl.host,
-      requestId,
-    });
     const upstreamReq = transport.request({
       agent,
       method,
@@ -152,7 +126,12 @@ export function createApiProxy({ upstreamUrl, timeoutMs, publicOrigin, logger, s
       hostname: upstream.hostname,
       port: upstream.port,
       path: `${path.path}${query}`,
-      headers,
+      headers: upstreamRequestHeaders(req.headers, admission.session.accessToken, {
+        clientAddress: req.socket.remoteAddress,
+        proto: forwardedProto,
+        host: publicUrl.host,
+        requestId,
+      }),
     });
 
     // Two clocks: the whole wait for the status line once the request body is sent (a slow
@@ -174,7 +153,7 @@ export function createApiProxy({ upstreamUrl, timeoutMs, publicOrigin, logger, s
       responded = true;
       clearTimeout(timer);
       const outHeaders = clientResponseHeaders(upstreamRes.headers);
-      if (setCookie.length > 0) outHeaders['set-cookie'] = setCookie;
+      if (setCookie) outHeaders['set-cookie'] = setCookie;
       res.writeHead(upstreamRes.statusCode ?? 502, outHeaders);
       // `.pipe()` with explicit teardown, not `stream.pipeline()`: on Node 20 pipeline allocates
       // an AbortController per call and aborts it on success (a DOMException with a stack trace),

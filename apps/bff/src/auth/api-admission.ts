@@ -1,0 +1,85 @@
+import type { ErrorCode } from '@okta-bff/oidc';
+import type { CookieToSet } from '../http/cookie-header.ts';
+import { CSRF_MESSAGE, checkRequestOrigin, type OriginHeaders } from '../http/request-origin.ts';
+import { CookieBudgetError } from '../session/cookies.ts';
+import type { Session } from '../session/session.ts';
+import type { AuthContext } from './actions.ts';
+
+/**
+ * May this `/api` request go upstream, and with which session? The answer of the gateway's
+ * admission step, with the cookies to send back either way.
+ */
+export type Admission =
+  | { readonly ok: true; readonly session: Session; readonly cookies: readonly CookieToSet[] }
+  | {
+      readonly ok: false;
+      readonly status: 401 | 403 | 503;
+      readonly code: ErrorCode;
+      readonly message: string;
+      readonly cookies: readonly CookieToSet[];
+    };
+
+export interface ApiRequestFacts {
+  readonly cookies: Readonly<Record<string, string>>;
+  readonly origin: OriginHeaders;
+}
+
+const refuse = (
+  status: 401 | 403 | 503,
+  code: ErrorCode,
+  message: string,
+  cookies: readonly CookieToSet[] = [],
+): Admission => ({ ok: false, status, code, message, cookies });
+
+const SESSION_ENDED = 'Your session has ended. Sign in again.';
+
+/**
+ * The gateway's rule, as an action: a session (else 401 `unauthenticated`, and a cookie that did
+ * not open is cleared), the anti-forgery rule (else 403 `csrf_required`), then an access token
+ * that is fresh, refreshed once per session at a time. A refresh the IdP refused or answered
+ * wrongly ends the session (401 `session_expired`, cookies cleared); an unreachable IdP with an
+ * expired token is 503 `idp_unavailable` and the session stays.
+ *
+ * @see shared/DESIGN.md, "HTTP contract of the BFF", `/api/<path>`
+ */
+export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts): Promise<Admission> {
+  const { cookies } = request;
+  // A store that cannot answer throws `BffError` 503 `session_store_unavailable`: the caller's
+  // error writer answers it like any other.
+  const session = await ctx.sessions.read(cookies);
+  if (!session) return refuse(401, 'unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(cookies));
+
+  const origin = checkRequestOrigin(request.origin, ctx.config.publicOrigin);
+  if (!origin.ok) {
+    ctx.log('csrf_refused', { sid: session.sid, reason: origin.reason });
+    return refuse(403, 'csrf_required', CSRF_MESSAGE);
+  }
+
+  const fresh = await ctx.refresher.ensureFresh(session);
+  switch (fresh.kind) {
+    case 'fresh': {
+      if (!fresh.changed) return { ok: true, session, cookies: [] };
+      try {
+        return {
+          ok: true,
+          session: fresh.session,
+          cookies: await ctx.sessions.write(fresh.session, cookies),
+        };
+      } catch (error) {
+        if (!(error instanceof CookieBudgetError)) throw error;
+        ctx.log('session_ended', {
+          sid: session.sid,
+          reason: 'the refreshed session does not fit in cookies; set SESSION_STORE=redis',
+          cause: error,
+        });
+        return refuse(401, 'session_expired', SESSION_ENDED, await ctx.sessions.end(session, cookies));
+      }
+    }
+    case 'ended':
+      ctx.log('session_ended', { sid: session.sid, reason: fresh.reason, cause: fresh.cause });
+      return refuse(401, 'session_expired', SESSION_ENDED, await ctx.sessions.end(session, cookies));
+    case 'unavailable':
+      ctx.log('refresh_unavailable', { sid: session.sid, cause: fresh.cause });
+      return refuse(503, 'idp_unavailable', 'The identity provider is not reachable. Try again in a moment.');
+  }
+}

@@ -1,0 +1,66 @@
+import { verifyRefreshedIdToken } from '../oidc/id-token.ts';
+import type { IdpLoader } from '../oidc/idp.ts';
+import { classifyIdpFailure } from '../oidc/idp-failure.ts';
+import { redeemRefreshToken, revokeToken } from '../oidc/tokens.ts';
+import type { RefreshFunction } from '../session/refresh.ts';
+import { REVOKE_TIMEOUT_MS } from './actions.ts';
+
+export interface RefreshSessionOptions {
+  readonly idp: IdpLoader;
+  readonly log: (event: string, details: Record<string, unknown>) => void;
+  /** Epoch seconds. */
+  readonly now?: () => number;
+}
+
+/**
+ * The refresh step the coordinator runs: redeems the session's refresh token and classifies any
+ * failure (one classification, `classifyIdpFailure`, as at login). When the answer carries an ID
+ * token that does not verify or names another issuer, subject or audience (OIDC Core §12.2), the
+ * refresh token it came with is revoked (best effort) and the session ends.
+ */
+export function createRefreshSession({
+  idp,
+  log,
+  now = () => Date.now() / 1000,
+}: RefreshSessionOptions): RefreshFunction {
+  return async function refreshSession(session) {
+    const current = idp.current();
+    if (!current)
+      return { ok: false, failure: 'unavailable', cause: new Error('the IdP metadata is not loaded') };
+    let tokens: Awaited<ReturnType<typeof redeemRefreshToken>>;
+    try {
+      tokens = await redeemRefreshToken(current, session.refreshToken, () => Math.floor(now()));
+    } catch (error) {
+      return { ok: false, failure: classifyIdpFailure(error), cause: error };
+    }
+    if (tokens.idToken !== undefined) {
+      try {
+        await verifyRefreshedIdToken(
+          current,
+          tokens.idToken,
+          { idToken: session.idToken, sub: session.user.sub },
+          now(),
+        );
+      } catch (error) {
+        const kind = classifyIdpFailure(error);
+        if (kind !== 'unavailable') {
+          await revokeToken(
+            current,
+            tokens.refreshToken ?? session.refreshToken,
+            'refresh_token',
+            REVOKE_TIMEOUT_MS,
+          ).catch((revocationError: unknown) => {
+            // Best effort: the session ends either way; the token expires at the IdP on its own.
+            log('revocation_failed', { sid: session.sid, cause: revocationError });
+          });
+        }
+        return {
+          ok: false,
+          failure: kind === 'unavailable' ? 'unavailable' : 'invalid_response',
+          cause: error,
+        };
+      }
+    }
+    return { ok: true, tokens };
+  };
+}

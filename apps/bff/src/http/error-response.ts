@@ -1,0 +1,25 @@
+import type { ErrorBody, ErrorCode } from '@okta-bff/oidc';
+
+/**
+ * The one JSON error writer: `{"error": <code>, "message": <sentence>}` with the headers every
+ * error answer carries. Both request paths turn this description into their own response.
+ */
+export interface ErrorResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export function errorResponse(status: number, code: ErrorCode, message: string): ErrorResponse {
+  const body = JSON.stringify({ error: code, message } satisfies ErrorBody);
+  return {
+    status,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    },
+    body,
+  };
+}

@@ -1,0 +1,37 @@
+import { errors as jose } from 'jose';
+import * as oauth from 'oauth4webapi';
+import { isTimeoutError } from '../errors.ts';
+
+/**
+ * What went wrong in a call to the IdP, as the one classification that sign-in, refresh and
+ * revocation share:
+ *
+ * - `unavailable`: no answer (refused, reset, DNS, timeout) or one that says "later" (5xx, 429).
+ *   Retrying later may succeed; nothing about the user's grant is known.
+ * - `refused`: the IdP stated an OAuth error with a 4xx status (RFC 6749 §5.2, or a
+ *   `WWW-Authenticate` challenge): the grant or code is not good. Retrying cannot help.
+ * - `invalid_response`: the IdP answered, but not with something we can accept (a body that is
+ *   not OAuth, a token that does not validate, a claim that does not match). The IdP (or whatever
+ *   answers in its place) is misbehaving: never treated as "unavailable", which would keep a
+ *   session going on an answer we refused to believe.
+ */
+export type IdpFailureKind = 'unavailable' | 'refused' | 'invalid_response';
+
+const isLaterStatus = (status: number) => status >= 500 || status === 429;
+
+export function classifyIdpFailure(error: unknown): IdpFailureKind {
+  if (isTimeoutError(error) || error instanceof jose.JWKSTimeout) return 'unavailable';
+  if (error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError) {
+    return isLaterStatus(error.status) ? 'unavailable' : 'refused';
+  }
+  if (error instanceof oauth.OperationProcessingError) {
+    return error.cause instanceof Response && isLaterStatus(error.cause.status)
+      ? 'unavailable'
+      : 'invalid_response';
+  }
+  // fetch() rejects with a plain TypeError when no HTTP answer arrives (refused, reset, DNS);
+  // oauth4webapi's own TypeErrors are programmer errors and carry an ERR_* code.
+  if (error instanceof TypeError && typeof (error as { code?: unknown }).code !== 'string')
+    return 'unavailable';
+  return 'invalid_response';
+}
