@@ -21,6 +21,21 @@ const E2E_SESSION_SECRET = 'e2e-session-secret-0123456789abcdefghij';
 
 const WEB_VITE_CONFIG = fileURLToPath(new URL('../../apps/web/vite.config.ts', import.meta.url));
 
+/** Options of {@link startStack}; every one has a default. */
+export interface StackOptions {
+  /**
+   * Extra BFF environment (e.g. `OKTA_RESPONSE_MODE: 'form_post'`), applied over the stack's own
+   * variables, as `pnpm start` would read them.
+   */
+  readonly bffEnv?: Readonly<Record<string, string>>;
+  /**
+   * Host name of the IdP's issuer. The default `localhost` is the same site as the BFF (ports do
+   * not count for SameSite); `127.0.0.1` makes the IdP a different site, so its redirects and
+   * form posts back to the BFF are cross-site, as with a real Okta domain.
+   */
+  readonly idpPublicHost?: 'localhost' | '127.0.0.1';
+}
+
 /** A running stack. */
 export interface Stack {
   /** `http://localhost:<port>`: the only origin the SPA talks to. */
@@ -56,7 +71,10 @@ function closeServer(server: http.Server): Promise<void> {
  * installed last), because the IdP's client registration needs the callback URL up front; the
  * same pattern as `apps/bff/src/testing/harness.ts`.
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack({
+  bffEnv = {},
+  idpPublicHost = 'localhost',
+}: StackOptions = {}): Promise<Stack> {
   const cleanups: (() => Promise<void> | void)[] = [];
   const close = async () => {
     // Reverse order of start; keep going on failure so nothing is left listening.
@@ -87,6 +105,7 @@ export async function startStack(): Promise<Stack> {
 
     const idp = await startDevIdp({
       port: 0,
+      publicHost: idpPublicHost,
       clients: [createDevClientFor(bffOrigin)],
     });
     cleanups.push(() => idp.close());
@@ -110,6 +129,7 @@ export async function startStack(): Promise<Stack> {
       SESSION_SECRET: E2E_SESSION_SECRET,
       API_UPSTREAM_URL: apiOrigin,
       LOG_LEVEL: 'warn',
+      ...bffEnv,
     });
     if (config.mode !== 'production')
       throw new TypeError('the e2e stack must run the BFF in production mode');

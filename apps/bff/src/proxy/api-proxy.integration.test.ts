@@ -5,9 +5,9 @@
  * msw is switched on only for the IdP-fault tests, so the streaming tests run on plain sockets.
  */
 import { randomBytes } from 'node:crypto';
-import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { setTimeout } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -17,33 +17,37 @@ import { DEV_IDP } from '@okta-bff/oidc';
 import { HttpResponse, http as mswHttp } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { serializeCookie } from '../http/cookie-header.ts';
-import { sessionCodecFor } from '../services.ts';
-import { chunkNamesPresent, readChunkedCookie, writeChunkedCookie } from '../session/cookies.ts';
-import type { Session } from '../session/session.ts';
 import {
-  type Bff,
-  CookieJar,
-  createHarness,
-  DEV_USERS,
-  type Harness,
-  signIn,
-  TEST_SESSION_SECRET,
-} from '../testing/harness.ts';
-import { type RecordingUpstream, startRecordingUpstream, zeroStream } from '../testing/recording-upstream.ts';
+  API_HEADERS,
+  clearsSession,
+  closedPort,
+  errorOf,
+  type Gateway,
+  SESSION_COOKIE,
+  sessionCookiesSet,
+  startGateway,
+} from '../testing/gateway.ts';
+import { CookieJar, DEV_USERS, type Harness } from '../testing/harness.ts';
+import { type RecordingUpstream, zeroStream } from '../testing/recording-upstream.ts';
 
-const SESSION = 'bff_session';
+const SESSION = SESSION_COOKIE;
 const MB = 1024 * 1024;
-const codec = sessionCodecFor([TEST_SESSION_SECRET]);
 
+let g: Gateway;
 let h: Harness;
+let rec: RecordingUpstream;
+let raw: Gateway['raw'];
+let apiHeaders: Gateway['apiHeaders'];
+let sessionIn: Gateway['sessionIn'];
+let putSession: Gateway['putSession'];
+let expireAccessToken: Gateway['expireAccessToken'];
+let signedIn: Gateway['signedIn'];
 let api: ServerType;
 let apiOrigin: string;
-let rec: RecordingUpstream;
 
 beforeAll(async () => {
-  h = await createHarness();
-  rec = await startRecordingUpstream();
+  g = await startGateway();
+  ({ h, rec, raw, apiHeaders, sessionIn, putSession, expireAccessToken, signedIn } = g);
   const app = createApiApp({ issuer: h.idp.issuer, audience: DEV_IDP.audience, logError: () => {} });
   await new Promise<void>((resolve) => {
     api = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
@@ -54,125 +58,12 @@ afterEach(() => {
   rec.requests.length = 0;
 });
 afterAll(async () => {
-  await rec?.close();
   await new Promise((resolve) => api?.close(resolve));
-  await h?.close();
+  await g?.close();
 });
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-interface RawResponse {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  /** The body as text (only its first 64 KiB are kept). */
-  readonly text: string;
-  /** Every body byte, counted as it streamed. */
-  readonly bytes: number;
-}
-
-/**
- * A request sent with `node:http`, byte for byte as given: fetch would normalize `..` in the
- * path and refuse hop-by-hop headers. The body is counted as it arrives, never buffered whole.
- */
-function raw(
-  path: string,
-  {
-    method = 'GET',
-    headers = {},
-    body,
-  }: { method?: string; headers?: OutgoingHttpHeaders; body?: Readable | string } = {},
-): Promise<RawResponse> {
-  const { hostname, port } = new URL(h.origin);
-  return new Promise((resolve, reject) => {
-    // Node frames a DELETE/OPTIONS body only when told its length.
-    const framing = typeof body === 'string' ? { 'content-length': Buffer.byteLength(body) } : {};
-    const options = { host: hostname, port, method, path, headers: { ...framing, ...headers }, agent: false };
-    const req = http.request(options, (res) => {
-      const kept: Buffer[] = [];
-      let keptBytes = 0;
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (keptBytes < 64 * 1024) {
-          kept.push(chunk);
-          keptBytes += chunk.length;
-        }
-      });
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          text: Buffer.concat(kept).toString('utf8'),
-          bytes,
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (typeof body === 'string') req.end(body);
-    else if (body) body.pipe(req);
-    else req.end();
-  });
-}
-
-const API_HEADERS = { 'x-csrf': '1' } as const;
-
-/** Everything `/api` calls need from a signed-in browser. */
-const apiHeaders = (jar: CookieJar, extra: OutgoingHttpHeaders = {}): OutgoingHttpHeaders => ({
-  ...API_HEADERS,
-  cookie: jar.header(h.origin),
-  ...extra,
-});
-
-/** The jar's session, opened as only the BFF could. */
-async function sessionIn(jar: CookieJar): Promise<Session> {
-  const cookies = Object.fromEntries(jar.names().map((name) => [name, jar.get(name) ?? '']));
-  const sealed = readChunkedCookie(cookies, SESSION);
-  const session = sealed ? await codec.unsealSession(sealed) : undefined;
-  if (!session) throw new Error('no session in the jar');
-  return session;
-}
-
-/** Reseals `session` into the jar, as if the BFF had set it. */
-async function putSession(jar: CookieJar, session: Session): Promise<void> {
-  const cookies = Object.fromEntries(jar.names().map((name) => [name, '']));
-  const sealed = await codec.sealSession(session);
-  const toSet = writeChunkedCookie(
-    SESSION,
-    sealed,
-    { maxAgeS: 3600, sameSite: 'Lax', secure: false },
-    chunkNamesPresent(cookies, SESSION),
-  );
-  jar.store(h.origin, new Response(null, { headers: toSet.map((c) => ['set-cookie', serializeCookie(c)]) }));
-}
-
-/** Moves the jar's access-token expiry to `secondsFromNow` (negative: already expired). */
-async function expireAccessToken(jar: CookieJar, secondsFromNow = -10): Promise<Session> {
-  const session = await sessionIn(jar);
-  const changed = { ...session, accessTokenExpiresAt: Math.floor(Date.now() / 1000) + secondsFromNow };
-  await putSession(jar, changed);
-  return changed;
-}
-
-/** A freshly configured BFF (the recording upstream unless `env` says otherwise) and a browser signed in to it. */
-async function signedIn(env: Record<string, string> = {}): Promise<{ bff: Bff; jar: CookieJar }> {
-  const bff = await h.startBff({ API_UPSTREAM_URL: rec.origin, ...env });
-  const jar = new CookieJar();
-  await signIn(bff, jar);
-  return { bff, jar };
-}
-
-/** The status and the `{ error }` code of a JSON error answer. */
-function errorOf(res: RawResponse): { status: number; error: unknown } {
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
-  return { status: res.status, error: (JSON.parse(res.text) as { error: unknown }).error };
-}
-
-const sessionCookiesSet = (res: { headers: IncomingHttpHeaders }) =>
-  (res.headers['set-cookie'] ?? []).filter((c) => /^bff_session(\.\d+)?=/.test(c));
-const clearsSession = (res: { headers: IncomingHttpHeaders }) =>
-  sessionCookiesSet(res).length > 0 && sessionCookiesSet(res).every((c) => /^[^=]+=;.*Max-Age=0/.test(c));
 
 /**
  * Live memory of this process (heap + array buffers) right after a full GC, so garbage that is
@@ -206,15 +97,6 @@ async function peakGrowthDuring<T>(work: () => Promise<T>): Promise<{ result: T;
   } finally {
     clearInterval(sampler);
   }
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 // ---------------------------------------------------------------------------------------------

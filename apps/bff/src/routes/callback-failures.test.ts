@@ -144,6 +144,10 @@ describe('ID token validation', () => {
       'an iat in the future',
       (s) => sign(idTokenClaims(s, { iat: unix() + 3600, exp: unix() + 7200 }), signingKey),
     ],
+    [
+      'an iat ten minutes old while exp is still valid',
+      (s) => sign(idTokenClaims(s, { iat: unix() - 600, exp: unix() + 3000 }), signingKey),
+    ],
     ['a bad signature', (s) => sign(idTokenClaims(s), otherKey)],
     ['an unknown kid', (s) => sign(idTokenClaims(s), otherKey, 'RS256', 'unknown-kid')],
     [
@@ -238,15 +242,72 @@ describe('authorization response checks', () => {
     expect(res.headers.getSetCookie().filter((c) => c.includes('bff_session'))).toEqual([]);
   });
 
-  it('refuses a state that is not this browser’s transaction', async () => {
+  it('refuses a state that is not this browser’s transaction, and leaves its own login alone', async () => {
     const s = await startLogin();
     const url = callbackUrl(s);
     url.searchParams.set('state', 'forged-state-value-000000000000');
     const res = await s.bff.fetch(pathOf(url), { jar: s.jar });
     expect(res.headers.get('location')).toBe('/?login_error=state_mismatch');
-    expect(res.headers.getSetCookie().filter((c) => c.includes('bff_session'))).toEqual([]);
+    expect(res.headers.getSetCookie()).toEqual([]);
     expect((await s.bff.fetch('/auth/user', { jar: s.jar })).status).toBe(401);
+    // The real callback still completes: nothing of the login in flight was touched.
+    expect((await sendCallback(s.bff, s.jar, s.callback)).headers.get('location')).toBe('/');
   });
+
+  it.each<[string, (tab: Started) => Promise<Response>]>([
+    [
+      'error=access_denied',
+      (tab) => {
+        const url = new URL(new URL(tab.callback.url).pathname, tab.bff.origin);
+        url.searchParams.set('state', new URL(tab.callback.url).searchParams.get('state') ?? '');
+        url.searchParams.set('iss', h.idp.issuer);
+        url.searchParams.set('error', 'access_denied');
+        return tab.bff.fetch(pathOf(url), { jar: tab.jar });
+      },
+    ],
+    [
+      'a token endpoint failure',
+      (tab) => {
+        msw.use(
+          http.post(endpoint('token'), () => HttpResponse.json({ error: 'invalid_grant' }, { status: 400 })),
+        );
+        return sendCallback(tab.bff, tab.jar, tab.callback);
+      },
+    ],
+    [
+      'an invalid ID token',
+      async (tab) => {
+        serveJwksWithTestKey();
+        answerTokenWith(await sign(idTokenClaims(tab, { nonce: 'another' }), signingKey));
+        return sendCallback(tab.bff, tab.jar, tab.callback);
+      },
+    ],
+  ])(
+    'clears only the failed login’s transaction on %s; a login in another tab completes',
+    async (_, fail) => {
+      const a = await startLogin();
+      // A second tab of the same browser: same jar and BFF, its own transaction.
+      const login = await a.bff.fetch('/auth/login', { jar: a.jar });
+      const b: Started = {
+        ...a,
+        callback: await driveIdpLogin({
+          authorizeUrl: new URL(login.headers.get('location') ?? ''),
+          username: user.login,
+          password: user.password,
+        }),
+        nonce: new URL(login.headers.get('location') ?? '').searchParams.get('nonce') ?? '',
+      };
+      expect(a.jar.names().filter((n) => n.startsWith('bff_txn.'))).toHaveLength(2);
+      const res = await fail(b);
+      expect(res.headers.get('location')).toMatch(/^\/\?login_error=/);
+      const cleared = res.headers.getSetCookie().filter((c) => /^bff_txn\.[^=]+=;.*Max-Age=0/.test(c));
+      expect(cleared).toHaveLength(1);
+      expect(a.jar.names().filter((n) => n.startsWith('bff_txn.'))).toHaveLength(1);
+      msw.resetHandlers();
+      expect((await sendCallback(a.bff, a.jar, a.callback)).headers.get('location')).toBe('/');
+      expect(a.jar.names().filter((n) => n.startsWith('bff_txn.'))).toEqual([]);
+    },
+  );
 
   it('refuses a callback in a browser that never started the login (login CSRF)', async () => {
     const s = await startLogin();
@@ -310,29 +371,32 @@ describe('session cookies', () => {
     const s = await startLogin();
     await sendCallback(s.bff, s.jar, s.callback);
     const good = s.jar.get('bff_session') ?? '';
-    expect((await s.bff.fetch('/auth/user', { headers: { cookie: `bff_session=${good}` } })).status).toBe(
-      200,
-    );
-    const other = await h.startBff({ SESSION_SECRET: 'another-secret-another-secret-1234' });
+    const userWith = (bff: Bff, value: string) =>
+      bff.fetch('/auth/user', { headers: { cookie: `bff_session=${value}` } });
+    // The same BFF, whose key opens the good cookie: only the damage can make it fail.
+    expect((await userWith(s.bff, good)).status).toBe(200);
     const flip = (v: string, i: number) => `${v.slice(0, i)}${v[i] === 'A' ? 'B' : 'A'}${v.slice(i + 1)}`;
     for (const value of [
       flip(good, good.length - 30),
+      flip(good, 5),
+      flip(good, Math.floor(good.length / 2)),
       good.slice(0, 200),
+      `${good}x`,
       'garbage',
       '..',
       '%%%',
-      flip(good, 5),
     ]) {
-      const res = await other.fetch('/auth/user', { headers: { cookie: `bff_session=${value}` } });
-      expect(res.status).toBe(401);
+      const res = await userWith(s.bff, value);
+      expect(res.status, value.slice(0, 40)).toBe(401);
+      expect(res.headers.getSetCookie().some((c) => /^bff_session=;.*Max-Age=0/.test(c))).toBe(true);
+      const api = await s.bff.fetch('/api/items', {
+        headers: { cookie: `bff_session=${value}`, 'x-csrf': '1' },
+      });
+      expect(api.status).toBe(401);
     }
-    // `other` is sealed under another key: the good cookie does not open there either.
-    expect((await other.fetch('/auth/user', { headers: { cookie: `bff_session=${good}` } })).status).toBe(
-      401,
-    );
-    expect(
-      (await other.fetch('/api/items', { headers: { cookie: `bff_session=${good}`, 'x-csrf': '1' } })).status,
-    ).toBe(401);
+    // A BFF with another key refuses the good cookie too.
+    const other = await h.startBff({ SESSION_SECRET: 'another-secret-another-secret-1234' });
+    expect((await userWith(other, good)).status).toBe(401);
   });
 
   it('open under a rotated key list and are resealed with the new key', async () => {

@@ -6,6 +6,7 @@
  * What it answers, by the last path segment:
  * - `hang`: accepts the request and never answers (until {@link RecordingUpstream.close}).
  * - `bytes?n=<count>`: streams `count` zero bytes, chunk by chunk.
+ * - `cache?cc=<value>`: 200 JSON with `Cache-Control: <value>`.
  * - anything else: 200 JSON `{"ok":true}` once the body is read, with a `Set-Cookie`, CORS and
  *   hop-by-hop headers that the proxy must not pass on.
  */
@@ -76,6 +77,14 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     req.on('end', () => {
       record.bodyDone = true;
       if (last === 'hang') return;
+      if (last === 'cache') {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'cache-control': url.searchParams.get('cc') ?? '',
+        });
+        res.end('{}');
+        return;
+      }
       if (last === 'bytes') {
         const size = Number(url.searchParams.get('n') ?? '0');
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
