@@ -54,6 +54,8 @@ describe('authorization code flow', () => {
     });
     expect(at).toMatchObject({ sub: alice.claims.sub, cid: DEV_IDP.clientId, uid: alice.claims.sub, ver: 1 });
     expect(at.scp).toEqual(['openid', 'profile', 'email', 'groups', 'offline_access']);
+    // Okta admins add the groups claim to access tokens too, for the API's authorization.
+    expect(at.groups).toEqual(['Everyone', 'Admins']);
 
     const { payload: id } = await jwtVerify(String(tokens.id_token), jwks, {
       issuer: idp.issuer,
@@ -81,6 +83,7 @@ describe('authorization code flow', () => {
     const { tokens } = await login(idp, { scope: 'openid profile' });
     expect(tokens.refresh_token).toBeUndefined();
     expect(decodeJwt(String(tokens.id_token)).groups).toBeUndefined();
+    expect(decodeJwt(String(tokens.access_token)).groups).toBeUndefined();
     expect(decodeJwt(String(tokens.id_token)).email).toBeUndefined();
   });
 

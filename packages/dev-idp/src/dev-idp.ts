@@ -128,6 +128,14 @@ async function generateSigningKey() {
   return { signingJwk: { ...jwk, kid, alg: 'RS256', use: 'sig' }, publicKey };
 }
 
+/**
+ * Node's default limit on a request's head is 16 KiB, and a logout URL whose `id_token_hint`
+ * carries the many-groups user's ID token is already about 12.5 KB before the IdP's cookies are
+ * added; a few more groups and Node would answer 431 before oidc-provider saw the request.
+ * Browsers send URLs far longer than that, so the IdP accepts such requests.
+ */
+const MAX_REQUEST_HEAD_BYTES = 64 * 1024;
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -155,7 +163,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const { issuerPath, users, audience } = resolved;
   const clients = options.clients ?? [createDevClient()];
 
-  const server = createServer();
+  const server = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES });
   const port = await listen(server, resolved.port, resolved.host);
   const origin = `http://${resolved.publicHost}:${port}`;
   const issuer = `${origin}${issuerPath}`;

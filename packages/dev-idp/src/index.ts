@@ -20,4 +20,12 @@ export type {
   TokenGrantRecord,
 } from './events.ts';
 export { OKTA_ROUTES } from './provider-config.ts';
-export { CLAIMS_BY_SCOPE, DEV_USERS, type DevUser, type DevUserClaims, SUPPORTED_SCOPES } from './users.ts';
+export {
+  CLAIMS_BY_SCOPE,
+  DEV_USERS,
+  type DevUser,
+  type DevUserClaims,
+  MANY_GROUPS_COUNT,
+  MANY_GROUPS_USER,
+  SUPPORTED_SCOPES,
+} from './users.ts';

@@ -36,6 +36,15 @@ ${body}
 </html>`;
 }
 
+/** Groups listed by name per user on the login page; the rest are counted. */
+const LISTED_GROUPS = 3;
+
+/** `Everyone, Admins`, or for a user in hundreds of groups `Everyone, a, b and 297 more`. */
+function describeGroups(groups: readonly string[]): string {
+  if (groups.length <= LISTED_GROUPS) return groups.join(', ');
+  return `${groups.slice(0, LISTED_GROUPS).join(', ')} and ${groups.length - LISTED_GROUPS} more`;
+}
+
 /** What the login page shows. */
 export interface LoginPageInput {
   /** Where the form posts to. */
@@ -55,7 +64,7 @@ export function renderLoginPage({ action, users, username = '', error }: LoginPa
     .map(
       (user) =>
         `<tr><td>${escapeHtml(user.login)}</td><td><code>${escapeHtml(user.password)}</code></td>` +
-        `<td>${escapeHtml(user.claims.groups.join(', '))}</td></tr>`,
+        `<td>${escapeHtml(describeGroups(user.claims.groups))}</td></tr>`,
     )
     .join('\n');
   const errorHtml = error ? `<p class="error" role="alert" id="login-error">${escapeHtml(error)}</p>` : '';

@@ -1,7 +1,8 @@
 /**
  * oidc-provider configuration that makes it behave like an Okta custom authorization server for
  * a first-party web app: Okta's `/v1/...` paths, PKCE required, JWT access tokens for one
- * audience with Okta's `scp`/`cid`/`uid`/`ver` claims, rotated refresh tokens, and no consent page.
+ * audience with Okta's `scp`/`cid`/`uid`/`ver` claims (and `groups` when that scope is granted),
+ * rotated refresh tokens, and no consent page.
  *
  * @see https://github.com/panva/node-oidc-provider/blob/v9.x/docs/README.md
  * @see https://developer.okta.com/docs/concepts/auth-servers/#custom-authorization-server
@@ -100,8 +101,19 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
     },
     async extraTokenClaims(_ctx, token) {
       if (token.kind !== 'AccessToken') return undefined;
+      const scopes = token.scope?.split(' ') ?? [];
       // Okta's access token claims; `scp` is an array, unlike RFC 9068's `scope` string.
-      return { ver: 1, cid: token.clientId, uid: token.accountId, scp: token.scope?.split(' ') ?? [] };
+      const claims: Record<string, unknown> = {
+        ver: 1,
+        cid: token.clientId,
+        uid: token.accountId,
+        scp: scopes,
+      };
+      // Okta admins usually add the groups claim to access tokens too, so the API can authorize
+      // by group; it is what makes a large directory's access tokens large.
+      const user = scopes.includes('groups') ? findDevUser(users, token.accountId) : undefined;
+      if (user) claims.groups = [...user.claims.groups];
+      return claims;
     },
     interactions: {
       url: (_ctx, interaction) => `${input.issuerPath}/interaction/${interaction.uid}`,

@@ -6,6 +6,7 @@
  * > These passwords are public and exist only for `pnpm dev` and tests. The dev IdP must never be
  * > reachable from anything but the developer's machine.
  */
+import { generateGroupNames } from './group-names.ts';
 
 /** Profile claims of a test user, spelled as OIDC Core spells them on the wire. */
 export interface DevUserClaims {
@@ -27,6 +28,31 @@ export interface DevUser {
   readonly password: string;
   readonly claims: DevUserClaims;
 }
+
+/** How many groups {@link MANY_GROUPS_USER} is in: enough to make every token carrying them large. */
+export const MANY_GROUPS_COUNT = 300;
+
+/**
+ * A user in {@link MANY_GROUPS_COUNT} groups, as in a large directory: with the `groups` scope
+ * her ID token, JWT access token and userinfo answer each carry all of them, so clients can
+ * test that a big token still fits (session cookies, headers, logout URLs).
+ */
+export const MANY_GROUPS_USER: DevUser = Object.freeze({
+  login: 'carol@example.com',
+  password: 'carol-dev-password',
+  claims: Object.freeze({
+    sub: '00ucarol0devidp00003',
+    name: 'Carol Example',
+    given_name: 'Carol',
+    family_name: 'Example',
+    preferred_username: 'carol@example.com',
+    email: 'carol@example.com',
+    email_verified: true,
+    locale: 'de-DE',
+    zoneinfo: 'Europe/Berlin',
+    groups: Object.freeze(generateGroupNames(MANY_GROUPS_COUNT)),
+  }),
+});
 
 /**
  * The test users, listed on the login page. Ids follow Okta's `00u` + 17 characters shape so code
@@ -67,6 +93,7 @@ export const DEV_USERS: readonly DevUser[] = Object.freeze([
       groups: Object.freeze(['Everyone']),
     }),
   }),
+  MANY_GROUPS_USER,
 ]);
 
 /**
