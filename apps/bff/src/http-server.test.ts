@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { loadBffConfig } from '@okta-bff/oidc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBffServer } from './http-server.ts';
+import { createApp } from './app.ts';
+import { bffPathsOf, createBffServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
 import type { IdpLoader } from './oidc/idp.ts';
 
@@ -50,6 +51,37 @@ describe('connections the BFF refuses', () => {
       );
       expect(answer, path).toMatch(/^HTTP\/1.1 400 /);
       expect(answer).toContain('"error":"bad_request"');
+    }
+  });
+});
+
+describe('paths the BFF answers itself in development (the rest goes to Vite)', () => {
+  it('come from the app’s own route table: every registered path, and everything under /auth/', () => {
+    const config = loadBffConfig({
+      NODE_ENV: 'development',
+      REDIRECT_URL: 'http://localhost:8000/custom/callback/path',
+    });
+    const owns = bffPathsOf(createApp({ config, idp: notReady, logger: createLogger('silent') }));
+    for (const path of [
+      '/healthz',
+      '/readyz',
+      '/custom/callback/path?code=x',
+      '/auth/login',
+      '/auth/user',
+      '/auth/diagnostics',
+      '/auth/unknown',
+    ]) {
+      expect(owns(path), path).toBe(true);
+    }
+    for (const path of [
+      '/',
+      '/items',
+      '/profile',
+      '/src/main.tsx',
+      '/@vite/client',
+      '/authorization-code/callback',
+    ]) {
+      expect(owns(path), path).toBe(false);
     }
   });
 });

@@ -5,14 +5,16 @@
  * answers that a real provider will not produce on demand. Every refusal shows that nothing
  * reached the upstream.
  */
+import { randomBytes } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
+import { MANY_GROUPS_COUNT, MANY_GROUPS_USER } from '@okta-bff/dev-idp';
 import { DEV_IDP } from '@okta-bff/oidc';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import { bypass, HttpResponse, http as mswHttp } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearsSession, errorOf, type Gateway, sessionCookiesSet, startGateway } from '../testing/gateway.ts';
-import { DEV_USERS } from '../testing/harness.ts';
+import { CookieJar, DEV_USERS, signIn } from '../testing/harness.ts';
 
 let g: Gateway;
 const msw = setupServer();
@@ -249,5 +251,60 @@ describe('refreshed ID tokens (OpenID Connect Core §12.2)', () => {
     expect(errorOf(res)).toEqual({ status: 401, error: 'session_expired' });
     expect(clearsSession(res)).toBe(true);
     expect(g.rec.requests).toEqual([]);
+  });
+});
+
+describe('a user in 300 groups, in the cookie store', () => {
+  const GROUPS_SCOPES = { OKTA_SCOPES: 'openid profile email offline_access groups' };
+
+  it('signs in, calls the API and refreshes, with every cookie ≤ 4096 bytes and the Cookie header ≤ 8 KB', async () => {
+    const { bff, jar } = await g.signedIn(GROUPS_SCOPES, { user: MANY_GROUPS_USER });
+    const session = await g.sessionIn(jar);
+    expect(session.user.groups).toHaveLength(MANY_GROUPS_COUNT);
+    expect(session.idToken!.length).toBeGreaterThan(10_000);
+    expect(session.accessToken.length).toBeGreaterThan(10_000);
+    const cookieHeader = jar.header(g.h.origin);
+    expect(cookieHeader.length).toBeLessThanOrEqual(8 * 1024);
+    for (const name of jar.names()) expect(name.length + (jar.get(name)?.length ?? 0)).toBeLessThan(4096);
+
+    const user = (await (await bff.fetch('/auth/user', { jar })).json()) as { user: { groups: string[] } };
+    expect(user.user.groups).toHaveLength(MANY_GROUPS_COUNT);
+    const first = await g.raw('/api/things', { headers: g.apiHeaders(jar) });
+    expect(first.status).toBe(200);
+    expect(g.rec.requests[0]!.headers.authorization).toBe(`Bearer ${session.accessToken}`);
+
+    await g.expireAccessToken(jar);
+    const refreshed = await g.raw('/api/things', { headers: g.apiHeaders(jar) });
+    expect(refreshed.status).toBe(200);
+    for (const cookie of sessionCookiesSet(refreshed))
+      expect(Buffer.byteLength(cookie)).toBeLessThanOrEqual(4096);
+    jar.store(
+      g.h.origin,
+      new Response(null, { headers: sessionCookiesSet(refreshed).map((c) => ['set-cookie', c]) }),
+    );
+    expect(jar.header(g.h.origin).length).toBeLessThanOrEqual(8 * 1024);
+    expect((await g.sessionIn(jar)).accessToken).not.toBe(session.accessToken);
+    expect((await g.raw('/api/things', { headers: g.apiHeaders(jar) })).status).toBe(200);
+  });
+
+  it('ends a login that cannot fit with login_error=session_too_large and a log line naming SESSION_STORE=redis', async () => {
+    // Claims that do not compress (random), far beyond what cookies hold.
+    const blob = randomBytes(8 * 1024).toString('hex');
+    msw.use(
+      mswHttp.get(`${g.h.idp.issuer}/v1/userinfo`, async ({ request }) => {
+        const real = (await (await fetch(bypass(request))).json()) as Record<string, unknown>;
+        return HttpResponse.json({ ...real, profile_blob: blob });
+      }),
+    );
+    const bff = await g.h.startBff();
+    const jar = new CookieJar();
+    const { callback } = await signIn(bff, jar);
+    expect(callback.status).toBe(302);
+    expect(callback.headers.get('location')).toBe('/?login_error=session_too_large');
+    expect(callback.headers.getSetCookie().filter((c) => /^bff_session[.\d]*=[^;]/.test(c))).toEqual([]);
+    expect(jar.names().filter((n) => n.startsWith('bff_'))).toEqual([]);
+    expect(bff.logs.join('')).toMatch(/"code":"session_too_large".*SESSION_STORE=redis/);
+    // The next request is an ordinary signed-out one, never a 431.
+    expect((await bff.fetch('/auth/user', { jar })).status).toBe(401);
   });
 });

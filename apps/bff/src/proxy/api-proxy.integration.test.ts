@@ -132,9 +132,10 @@ describe('through the BFF to the sample API, with real tokens', () => {
   });
 
   it('refuses to forward without a session: the API is never asked', async () => {
-    await h.startBff({ API_UPSTREAM_URL: apiOrigin });
+    await h.startBff({ API_UPSTREAM_URL: rec.origin });
     const res = await raw('/api/items', { headers: API_HEADERS });
     expect(errorOf(res)).toEqual({ status: 401, error: 'unauthenticated' });
+    expect(rec.requests).toEqual([]);
   });
 });
 
