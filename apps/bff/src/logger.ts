@@ -49,6 +49,23 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
+const accessLoggers = new WeakMap<Logger, Logger>();
+
+/**
+ * The logger for the one line per request: same stream, level and base fields as `logger`, but no
+ * redaction pass. Only for lines whose every field is chosen by our code (method, path without
+ * query, status, duration, request id): never pass it anything that came from a token or a body.
+ */
+export function accessLogger(logger: Logger): Logger {
+  let access = accessLoggers.get(logger);
+  if (!access) {
+    const stream = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
+    access = pino({ level: logger.level, base: { service: 'bff' } }, stream);
+    accessLoggers.set(logger, access);
+  }
+  return access;
+}
+
 /**
  * The `log(event, details)` of the sign-in steps: one `info` line named after the event, with any
  * `cause` reduced by {@link describeError}.

@@ -23,9 +23,14 @@ export function createServices(config: BffConfig, idp: IdpLoader, logger: Logger
   return {
     config,
     names,
-    sessions: createCookieStore({ codec, names }),
+    sessions: createCookieStore({
+      codec,
+      names,
+      idleTimeoutS: config.sessionIdleTimeoutS,
+      maxAgeS: config.sessionMaxAgeS,
+      refresher: createInProcessRefresh({ refresh: createRefreshSession({ idp, log }) }),
+    }),
     transactions: createTransactionCodec(config.sessionSecrets, COOKIE_PURPOSE.transaction),
-    refresher: createInProcessRefresh({ refresh: createRefreshSession({ idp, log }) }),
     log,
   };
 }

@@ -152,3 +152,52 @@ describe('issuerFromEnv', () => {
     expect(issuerFromEnv({})).toBeUndefined();
   });
 });
+
+describe('session store configuration', () => {
+  it('defaults to the cookie store with Okta’s 2-hour idle timeout', () => {
+    expect(loadBffConfig(PROD)).toMatchObject({
+      sessionStore: 'cookie',
+      redisUrl: undefined,
+      redisCluster: false,
+      sessionIdleTimeoutS: 7200,
+    });
+  });
+
+  it('accepts Redis with a URL, TLS, a database number and cluster mode', () => {
+    expect(
+      loadBffConfig({
+        ...PROD,
+        SESSION_STORE: 'redis',
+        REDIS_URL: 'rediss://user:pw@redis.internal:6380/2',
+        REDIS_CLUSTER: 'true',
+      }),
+    ).toMatchObject({
+      sessionStore: 'redis',
+      redisUrl: 'rediss://user:pw@redis.internal:6380/2',
+      redisCluster: true,
+    });
+  });
+
+  it('names every bad store variable, never echoing a REDIS_URL that may hold a password', () => {
+    expect(problemsOf({ ...PROD, SESSION_STORE: 'redis' })).toEqual({
+      REDIS_URL: ['is required with SESSION_STORE=redis, e.g. redis://localhost:6379'],
+    });
+    const bad = problemsOf({
+      ...PROD,
+      SESSION_STORE: 'memcached',
+      REDIS_URL: 'http://:hunter2@host',
+      REDIS_CLUSTER: 'yes',
+      SESSION_IDLE_TIMEOUT_S: '5',
+    });
+    expect(Object.keys(bad).sort()).toEqual([
+      'REDIS_CLUSTER',
+      'REDIS_URL',
+      'SESSION_IDLE_TIMEOUT_S',
+      'SESSION_STORE',
+    ]);
+    expect(JSON.stringify(bad)).not.toContain('hunter2');
+    expect(
+      problemsOf({ ...PROD, SESSION_STORE: 'redis', REDIS_URL: 'not a url :hunter2' }).REDIS_URL?.[0],
+    ).not.toContain('hunter2');
+  });
+});

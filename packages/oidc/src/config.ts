@@ -12,6 +12,7 @@ import { isAllowedIssuerUrl, isLoopbackHost, issuerFromEnv } from './urls.ts';
 export type ResponseMode = 'query' | 'form_post';
 export type Prompt = 'none' | 'login' | 'consent' | 'login consent';
 export type RunMode = 'development' | 'production';
+export type SessionStoreKind = 'cookie' | 'redis';
 
 export interface BffConfig {
   readonly mode: RunMode;
@@ -37,6 +38,14 @@ export interface BffConfig {
   readonly sessionSecrets: readonly string[];
   /** Absolute lifetime of a session from sign-in. */
   readonly sessionMaxAgeS: number;
+  /** A session unused this long ends (`SESSION_IDLE_TIMEOUT_S`). */
+  readonly sessionIdleTimeoutS: number;
+  /** Where sessions live: sealed in the cookie, or in Redis with a handle in the cookie. */
+  readonly sessionStore: SessionStoreKind;
+  /** `REDIS_URL` (with `SESSION_STORE=redis`); may carry credentials, so it is never logged. */
+  readonly redisUrl: string | undefined;
+  /** `REDIS_CLUSTER=true`: `redisUrl` is a seed node of a Redis Cluster. */
+  readonly redisCluster: boolean;
   readonly apiUpstreamUrl: string;
   readonly apiUpstreamTimeoutMs: number;
   /** Time allowed for each call to the IdP (discovery, token, userinfo, revocation). */
@@ -76,6 +85,9 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const SESSION_SECRET_MIN_LENGTH = 32;
 const DEFAULT_SCOPES = 'openid profile email offline_access';
 const DEFAULT_SESSION_MAX_AGE_S = 8 * 60 * 60;
+/** Okta's default idle session lifetime. */
+const DEFAULT_SESSION_IDLE_TIMEOUT_S = 2 * 60 * 60;
+const SESSION_STORES: readonly SessionStoreKind[] = ['cookie', 'redis'];
 const DEFAULT_API_UPSTREAM_TIMEOUT_MS = 30_000;
 const DEFAULT_IDP_TIMEOUT_MS = 10_000;
 const DEFAULT_VITE_DEV_URL = 'http://localhost:5173';
@@ -155,6 +167,24 @@ export function loadBffConfig(env: Env): BffConfig {
     400 * 24 * 60 * 60,
     problem,
   );
+  const sessionIdleTimeoutS = parseInteger(
+    'SESSION_IDLE_TIMEOUT_S',
+    read('SESSION_IDLE_TIMEOUT_S'),
+    DEFAULT_SESSION_IDLE_TIMEOUT_S,
+    60,
+    400 * 24 * 60 * 60,
+    problem,
+  );
+  const sessionStore = (read('SESSION_STORE') ?? 'cookie') as SessionStoreKind;
+  if (!SESSION_STORES.includes(sessionStore)) {
+    problem('SESSION_STORE', `must be "cookie" or "redis"; got "${sessionStore}"`);
+  }
+  const redisUrl = checkRedisUrl(read('REDIS_URL'), sessionStore === 'redis', problem);
+  const redisClusterValue = read('REDIS_CLUSTER') ?? 'false';
+  if (redisClusterValue !== 'true' && redisClusterValue !== 'false') {
+    problem('REDIS_CLUSTER', `must be "true" or "false"; got "${redisClusterValue}"`);
+  }
+
   const apiUpstreamTimeoutMs = parseInteger(
     'API_UPSTREAM_TIMEOUT_MS',
     read('API_UPSTREAM_TIMEOUT_MS'),
@@ -202,6 +232,10 @@ export function loadBffConfig(env: Env): BffConfig {
     postLogoutRedirectUrl: postLogoutUrl?.href ?? `${publicOrigin}/`,
     sessionSecrets: Object.freeze(sessionSecrets),
     sessionMaxAgeS,
+    sessionIdleTimeoutS,
+    sessionStore,
+    redisUrl,
+    redisCluster: redisClusterValue === 'true',
     apiUpstreamUrl: upstream.href,
     apiUpstreamTimeoutMs,
     idpTimeoutMs,
@@ -255,6 +289,29 @@ function checkSessionSecrets(value: string | undefined, dev: boolean, problem: R
     }
   });
   return secrets;
+}
+
+function checkRedisUrl(value: string | undefined, required: boolean, problem: Report): string | undefined {
+  if (!value) {
+    if (required) problem('REDIS_URL', 'is required with SESSION_STORE=redis, e.g. redis://localhost:6379');
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Never echo the value: it may carry a password.
+    problem('REDIS_URL', 'is not a valid URL (redis://[user:password@]host:port[/db] or rediss://)');
+    return undefined;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    problem('REDIS_URL', 'must start with redis:// or rediss:// (TLS)');
+  } else if (!url.hostname) {
+    problem('REDIS_URL', 'must name a host');
+  } else if (url.pathname && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname)) {
+    problem('REDIS_URL', 'may end only with a database number, e.g. /0');
+  }
+  return value;
 }
 
 function parsePrompt(value: string): Prompt | undefined {

@@ -12,7 +12,6 @@ import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.
 import { safeReturnTo } from '../oidc/return-to.ts';
 import { buildEndSessionUrl, revokeToken } from '../oidc/tokens.ts';
 import { CookieBudgetError, type CookieNames, deletion } from '../session/cookies.ts';
-import type { RefreshCoordinator } from '../session/refresh.ts';
 import { newSessionId, type Session } from '../session/session.ts';
 import type { SessionStore } from '../session/store.ts';
 import {
@@ -40,7 +39,6 @@ export interface AuthContext {
   readonly names: CookieNames;
   readonly sessions: SessionStore;
   readonly transactions: TransactionCodec;
-  readonly refresher: RefreshCoordinator;
   /** Where failures that the user only sees as a code are explained. */
   readonly log: (event: string, details: Record<string, unknown>) => void;
   /** Epoch milliseconds. */
@@ -123,6 +121,8 @@ export async function completeLogin(
       refreshToken: result.refreshToken,
       idToken: result.idToken,
       scope: result.scope,
+      createdAt: nowS(ctx),
+      lastSeenAt: nowS(ctx),
       expiresAt: nowS(ctx) + ctx.config.sessionMaxAgeS,
     };
     const sessionCookies = await ctx.sessions.write(session, cookies);

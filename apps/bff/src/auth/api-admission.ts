@@ -46,8 +46,9 @@ export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts
   const { cookies } = request;
   // A store that cannot answer throws `BffError` 503 `session_store_unavailable`: the caller's
   // error writer answers it like any other.
-  const session = await ctx.sessions.read(cookies);
-  if (!session) return refuse(401, 'unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(cookies));
+  const opened = await ctx.sessions.read(cookies);
+  if (!opened) return refuse(401, 'unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(cookies));
+  const { session } = opened;
 
   const origin = checkRequestOrigin(request.origin, ctx.config.publicOrigin);
   if (!origin.ok) {
@@ -55,10 +56,10 @@ export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts
     return refuse(403, 'csrf_required', CSRF_MESSAGE);
   }
 
-  const fresh = await ctx.refresher.ensureFresh(session);
+  const fresh = await ctx.sessions.refresher.ensureFresh(session);
   switch (fresh.kind) {
     case 'fresh': {
-      if (!fresh.changed) return { ok: true, session, cookies: [] };
+      if (!fresh.changed) return { ok: true, session: fresh.session, cookies: opened.cookies };
       try {
         return {
           ok: true,

@@ -78,7 +78,7 @@ export function authRoutes(idp: IdpLoader, callbackPath: string, publicOrigin: s
     return c.json(json, status);
   });
 
-  app.post('/auth/logout', requireSameOrigin(publicOrigin), sessionLoader(), async (c) =>
+  app.post('/auth/logout', requireSameOrigin(publicOrigin), sessionLoader({ renew: false }), async (c) =>
     respond(c, await logout(c.var.auth, idp.current(), c.var.session, c.var.cookies)),
   );
 

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { createCookieStore } from './cookie-store.ts';
+import { type CookieStoreOptions, createCookieStore } from './cookie-store.ts';
 import { cookieNames } from './cookies.ts';
+import type { RefreshCoordinator } from './refresh.ts';
 import type { Session, SessionCodec } from './session.ts';
 
 const NOW = 1_000_000;
 const names = cookieNames(false);
+const noRefresh: RefreshCoordinator = {
+  ensureFresh: async (session) => ({ kind: 'fresh', session, changed: false }),
+};
 
 /** A codec that counts how often it really opens a value ("sealed" is the session id in clear). */
 function countingCodec(sessions: Record<string, Session>) {
@@ -19,72 +23,126 @@ function countingCodec(sessions: Record<string, Session>) {
   return { codec, opened: () => opened };
 }
 
-const session = (sid: string, expiresAt = NOW + 3600): Session => ({
+const store = (codec: SessionCodec, now: () => number, more: Partial<CookieStoreOptions> = {}) =>
+  createCookieStore({
+    codec,
+    names,
+    idleTimeoutS: 7200,
+    maxAgeS: 28_800,
+    refresher: noRefresh,
+    now,
+    ...more,
+  });
+
+const session = (sid: string, more: Partial<Session> = {}): Session => ({
   sid,
   idpSid: undefined,
   user: { sub: 'u' },
   accessToken: 'at',
-  accessTokenExpiresAt: expiresAt,
+  accessTokenExpiresAt: NOW + 3600,
   refreshToken: undefined,
   idToken: undefined,
   scope: undefined,
-  expiresAt,
+  createdAt: NOW - 10,
+  lastSeenAt: NOW,
+  expiresAt: NOW + 3600,
+  ...more,
 });
 
 describe('cookie store cache', () => {
   it('opens a byte-identical cookie once, and holds at most `cacheEntries` sessions, oldest out first', async () => {
     const all = Object.fromEntries(['a', 'b', 'c'].map((sid) => [sid, session(sid)]));
     const c = countingCodec(all);
-    const store = createCookieStore({ codec: c.codec, names, cacheEntries: 2, now: () => NOW });
-    for (let i = 0; i < 3; i++) expect(await store.read({ bff_session: 'a' })).toMatchObject({ sid: 'a' });
+    const s = store(c.codec, () => NOW, { cacheEntries: 2 });
+    for (let i = 0; i < 3; i++)
+      expect((await s.read({ bff_session: 'a' }))?.session).toMatchObject({ sid: 'a' });
     expect(c.opened()).toBe(1);
-    await store.read({ bff_session: 'b' });
-    await store.read({ bff_session: 'c' });
-    expect(store.cacheSize()).toBe(2);
-    await store.read({ bff_session: 'a' }); // evicted: opened again
+    await s.read({ bff_session: 'b' });
+    await s.read({ bff_session: 'c' });
+    expect(s.cacheSize()).toBe(2);
+    await s.read({ bff_session: 'a' }); // evicted: opened again
     expect(c.opened()).toBe(4);
-    await store.read({ bff_session: 'c' }); // still cached
+    await s.read({ bff_session: 'c' }); // still cached
     expect(c.opened()).toBe(4);
   });
 
   it('never returns a cached session past its end, and forgets it', async () => {
     let now = NOW;
-    const c = countingCodec({ a: session('a', NOW + 10) });
-    const store = createCookieStore({ codec: c.codec, names, now: () => now });
-    expect(await store.read({ bff_session: 'a' })).toBeDefined();
+    const s = store(countingCodec({ a: session('a', { expiresAt: NOW + 10 }) }).codec, () => now);
+    expect(await s.read({ bff_session: 'a' })).toBeDefined();
     now = NOW + 10;
-    expect(await store.read({ bff_session: 'a' })).toBeUndefined();
-    expect(store.cacheSize()).toBe(0);
+    expect(await s.read({ bff_session: 'a' })).toBeUndefined();
+    expect(s.cacheSize()).toBe(0);
   });
+});
 
-  it('refuses a session this instance ended until it would have expired, within a bounded memory', async () => {
+describe('cookie store idle timeout', () => {
+  it('ends a session left unused for the idle timeout, and renews the clock of one in use', async () => {
     let now = NOW;
-    const all = { a: session('a', NOW + 100), b: session('b'), c: session('c') };
-    const store = createCookieStore({
-      codec: countingCodec(all).codec,
-      names,
-      endedEntries: 2,
-      now: () => now,
-    });
-    const cleared = await store.end(all.a, { bff_session: 'a' });
+    const all: Record<string, Session> = { a: session('a'), b: session('b') };
+    const codec: SessionCodec = {
+      sealSession: async (x) => {
+        all[`${x.sid}@${x.lastSeenAt}`] = x;
+        return `${x.sid}@${x.lastSeenAt}`;
+      },
+      unsealSession: async (value) => all[value],
+    };
+    const s = store(codec, () => now, { idleTimeoutS: 600 });
+    // Within the renewal step: no new cookie.
+    now = NOW + 30;
+    expect(await s.read({ bff_session: 'a' })).toMatchObject({ cookies: [] });
+    // Used again after 50 s (past the renewal step, 600 / 12): a renewed cookie.
+    now = NOW + 50;
+    const renewed = await s.read({ bff_session: 'a' });
+    expect(renewed?.session.lastSeenAt).toBe(NOW + 50);
+    expect(renewed?.cookies).toEqual([
+      { name: 'bff_session', value: `a@${NOW + 50}`, maxAgeS: 3550, sameSite: 'Lax', secure: false },
+    ]);
+    // Activity kept `a` alive past the idle limit counted from sign-in; `b` was silent.
+    now = NOW + 620;
+    expect(await s.read({ bff_session: `a@${NOW + 50}` })).toBeDefined();
+    expect(await s.read({ bff_session: 'b' })).toBeUndefined();
+    now = NOW + 50 + 600;
+    expect(await s.read({ bff_session: `a@${NOW + 50}` })).toBeUndefined();
+  });
+});
+
+describe('cookie store: ended sessions', () => {
+  it('refuses a session this instance ended until it would have expired', async () => {
+    const all = { a: session('a'), b: session('b') };
+    const s = store(countingCodec(all).codec, () => NOW);
+    const cleared = await s.end(all.a, { bff_session: 'a' });
     expect(cleared).toEqual([{ name: 'bff_session', value: '', maxAgeS: 0, sameSite: 'Lax', secure: false }]);
-    expect(await store.read({ bff_session: 'a' })).toBeUndefined();
-    expect(await store.read({ bff_session: 'b' })).toBeDefined();
-    await store.end(all.b, {});
-    await store.end(all.c, {}); // the bound pushes out the oldest ended (a)
-    expect(await store.read({ bff_session: 'b' })).toBeUndefined();
-    now = NOW + 101;
-    expect(await store.read({ bff_session: 'a' })).toBeUndefined(); // expired by then anyway
+    expect(await s.read({ bff_session: 'a' })).toBeUndefined();
+    expect(await s.read({ bff_session: 'b' })).toBeDefined();
   });
 
-  it('writes the session into its cookie with the remaining lifetime as Max-Age', async () => {
-    const store = createCookieStore({ codec: countingCodec({}).codec, names, now: () => NOW });
-    expect(await store.write(session('z', NOW + 50), { 'bff_session.0': 'x', 'bff_session.1': 'y' })).toEqual(
-      [
-        { name: 'bff_session', value: 'z', maxAgeS: 50, sameSite: 'Lax', secure: false },
-        { name: 'bff_session.0', value: '', maxAgeS: 0, sameSite: 'Lax', secure: false },
-        { name: 'bff_session.1', value: '', maxAgeS: 0, sameSite: 'Lax', secure: false },
-      ],
-    );
+  it('ends by IdP session id, or every session of a user begun before the logout; a later login works', async () => {
+    let now = NOW;
+    const all = {
+      x: session('x', { idpSid: 'idp-1' }),
+      y: session('y', { idpSid: 'idp-2' }),
+      z: session('z', { idpSid: 'idp-3', user: { sub: 'other' } }),
+      later: session('later', { idpSid: 'idp-4', createdAt: NOW + 5 }),
+    };
+    const s = store(countingCodec(all).codec, () => now);
+    for (const k of Object.keys(all)) await s.read({ bff_session: k });
+    await s.endMatching({ idpSid: 'idp-1', beforeS: now });
+    expect(await s.read({ bff_session: 'x' })).toBeUndefined();
+    expect(await s.read({ bff_session: 'y' })).toBeDefined();
+    await s.endMatching({ sub: 'u', beforeS: now });
+    expect(await s.read({ bff_session: 'y' })).toBeUndefined();
+    expect(await s.read({ bff_session: 'z' })).toBeDefined();
+    now = NOW + 10;
+    expect(await s.read({ bff_session: 'later' })).toBeDefined();
+  });
+
+  it('records a logout token id once, in bounded memory', async () => {
+    const s = store(countingCodec({}).codec, () => NOW, { endedEntries: 2 });
+    expect(await s.claimOnce('j1', NOW + 60)).toBe(true);
+    expect(await s.claimOnce('j1', NOW + 60)).toBe(false);
+    await s.claimOnce('j2', NOW + 60);
+    await s.claimOnce('j3', NOW + 60);
+    expect(await s.claimOnce('j1', NOW + 60)).toBe(true); // pushed out by the bound
   });
 });

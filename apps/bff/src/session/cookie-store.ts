@@ -6,8 +6,10 @@ import {
   readChunkedCookie,
   writeChunkedCookie,
 } from './cookies.ts';
+import { BoundedExpiringSet } from './expiring-set.ts';
+import type { RefreshCoordinator } from './refresh.ts';
 import type { Session, SessionCodec } from './session.ts';
-import type { SessionStore } from './store.ts';
+import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from './store.ts';
 
 /**
  * Opened sessions kept in memory, keyed by the sealed cookie itself (a few KB each, so this
@@ -15,12 +17,18 @@ import type { SessionStore } from './store.ts';
  * cost ten times that on every `/api` call.
  */
 const DEFAULT_CACHE_ENTRIES = 1_000;
-/** Sessions this instance ended, remembered until their cookies would have expired. */
+/** Ended sessions, IdP sessions and users remembered by this instance, each kind at most. */
 const DEFAULT_ENDED_ENTRIES = 100_000;
+/** The idle clock in the cookie is renewed at most this often (a `Set-Cookie` on a busy session). */
+const MAX_IDLE_RENEWAL_S = 300;
 
 export interface CookieStoreOptions {
   readonly codec: SessionCodec;
   readonly names: CookieNames;
+  readonly idleTimeoutS: number;
+  /** The absolute lifetime: how long an ended session must be remembered. */
+  readonly maxAgeS: number;
+  readonly refresher: RefreshCoordinator;
   readonly cacheEntries?: number;
   readonly endedEntries?: number;
   /** Epoch seconds. */
@@ -31,24 +39,44 @@ export interface CookieStoreOptions {
  * The default store: the whole session, sealed, in the browser's cookie (split in chunks when
  * long). Any instance with the same `SESSION_SECRET` opens it.
  *
- * A cookie cannot be revoked: an ended session is refused by this instance until the cookie would
- * have expired (a bounded set of session ids); other instances learn of it only when the IdP
- * refuses its refresh token. Use the Redis store for logout that holds everywhere.
+ * A cookie cannot be revoked. An ended session (logout, back- or front-channel logout) is refused
+ * by the instance that ended it until the cookie would have expired, in bounded memory; other
+ * instances learn of it only when the IdP refuses its refresh token. Use the Redis store for
+ * logout that holds everywhere at once.
  */
-export function createCookieStore({
-  codec,
-  names,
-  cacheEntries = DEFAULT_CACHE_ENTRIES,
-  endedEntries = DEFAULT_ENDED_ENTRIES,
-  now = () => Date.now() / 1000,
-}: CookieStoreOptions): SessionStore & { readonly cacheSize: () => number } {
+export function createCookieStore(
+  options: CookieStoreOptions,
+): SessionStore & { readonly cacheSize: () => number } {
+  const { codec, names, idleTimeoutS, maxAgeS, refresher } = options;
+  const now = options.now ?? (() => Date.now() / 1000);
+  const cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
+  const endedEntries = options.endedEntries ?? DEFAULT_ENDED_ENTRIES;
+  const renewAfterS = Math.min(MAX_IDLE_RENEWAL_S, Math.floor(idleTimeoutS / 12));
   const cache = new Map<string, Session>();
-  /** Session id → its absolute end: ended here, refused until then. */
-  const ended = new Map<string, number>();
-  const attributes = (maxAgeS: number) => ({ maxAgeS, sameSite: 'Lax', secure: names.secure }) as const;
+  /** Session ids ended here. */
+  const endedSessions = new BoundedExpiringSet(endedEntries, now);
+  /** IdP session ids ended by a logout channel. */
+  const endedIdpSessions = new BoundedExpiringSet(endedEntries, now);
+  /** Users whose sessions begun before the recorded time were ended. */
+  const endedUsers = new Map<string, { before: number; until: number }>();
+  /** Logout tokens' `jti`s seen. */
+  const claimed = new BoundedExpiringSet(endedEntries, now);
+  const attributes = (maxAge: number) =>
+    ({ maxAgeS: maxAge, sameSite: 'Lax', secure: names.secure }) as const;
 
   const clear = (cookies: Readonly<Record<string, string>>): CookieToSet[] =>
     chunkNamesPresent(cookies, names.session).map((name) => deletion(name, attributes(0)));
+
+  const write = async (session: Session, cookies: Readonly<Record<string, string>>) => {
+    const sealed = await codec.sealSession(session);
+    const maxAge = Math.max(0, Math.floor(session.expiresAt - now()));
+    return writeChunkedCookie(
+      names.session,
+      sealed,
+      attributes(maxAge),
+      chunkNamesPresent(cookies, names.session),
+    );
+  };
 
   const remember = (key: string, session: Session) => {
     if (cache.size >= cacheEntries) {
@@ -58,16 +86,15 @@ export function createCookieStore({
     cache.set(key, session);
   };
 
-  const isEnded = (session: Session, t: number): boolean => {
-    const until = ended.get(session.sid);
-    if (until === undefined) return false;
-    if (until > t) return true;
-    ended.delete(session.sid);
-    return false;
+  const isEnded = (session: Session): boolean => {
+    if (endedSessions.has(session.sid)) return true;
+    if (session.idpSid !== undefined && endedIdpSessions.has(session.idpSid)) return true;
+    const user = endedUsers.get(session.user.sub);
+    return user !== undefined && user.until > now() && session.createdAt < user.before;
   };
 
   return {
-    async read(cookies) {
+    async read(cookies): Promise<OpenedSession | undefined> {
       const sealed = readChunkedCookie(cookies, names.session);
       if (!sealed) return undefined;
       let session = cache.get(sealed);
@@ -77,37 +104,50 @@ export function createCookieStore({
         remember(sealed, session);
       }
       const t = now();
-      if (session.expiresAt <= t || (ended.size > 0 && isEnded(session, t))) {
+      const idle = t - session.lastSeenAt;
+      if (session.expiresAt <= t || idle >= idleTimeoutS || isEnded(session)) {
         cache.delete(sealed);
         return undefined;
       }
-      return session;
+      if (idle < renewAfterS) return { session, cookies: [] };
+      const renewed = { ...session, lastSeenAt: Math.floor(t) };
+      return { session: renewed, cookies: await write(renewed, cookies) };
     },
 
-    async write(session, cookies) {
-      const sealed = await codec.sealSession(session);
-      const maxAgeS = Math.max(0, Math.floor(session.expiresAt - now()));
-      return writeChunkedCookie(
-        names.session,
-        sealed,
-        attributes(maxAgeS),
-        chunkNamesPresent(cookies, names.session),
-      );
-    },
+    write,
 
     async end(session, cookies) {
-      if (session) {
-        if (ended.size >= endedEntries) {
-          // Oldest first: Map keeps insertion order, and the oldest end soonest.
-          const oldest = ended.keys().next().value;
-          if (oldest !== undefined) ended.delete(oldest);
-        }
-        ended.set(session.sid, session.expiresAt);
-      }
+      if (session) endedSessions.add(session.sid, session.expiresAt);
       return clear(cookies);
     },
 
     clear,
+
+    async endMatching({ idpSid, sub, beforeS }: SessionMatch): Promise<EndedSessions> {
+      // The sessions themselves are in browsers' cookies: this instance can only refuse them, and
+      // has no refresh tokens to revoke.
+      const until = beforeS + maxAgeS;
+      if (idpSid !== undefined) endedIdpSessions.add(idpSid, until);
+      else if (sub !== undefined) {
+        if (endedUsers.size >= endedEntries) {
+          const oldest = endedUsers.keys().next().value;
+          if (oldest !== undefined) endedUsers.delete(oldest);
+        }
+        endedUsers.set(sub, { before: beforeS, until });
+      }
+      for (const [key, session] of cache) if (isEnded(session)) cache.delete(key);
+      return { count: 0, refreshTokens: [] };
+    },
+
+    async claimOnce(id, untilS) {
+      if (claimed.has(id)) return false;
+      claimed.add(id, untilS);
+      return true;
+    },
+
+    unavailableReason: async () => undefined,
+    refresher,
+    close: async () => {},
     cacheSize: () => cache.size,
   };
 }

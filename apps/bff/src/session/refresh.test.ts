@@ -18,6 +18,8 @@ const base: Session = {
   refreshToken: 'rt-0',
   idToken: 'id-0',
   scope: 'openid',
+  createdAt: NOW - 60,
+  lastSeenAt: NOW - 60,
   expiresAt: NOW + 3600,
 };
 

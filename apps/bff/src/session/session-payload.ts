@@ -23,7 +23,7 @@ import type { Session } from './session.ts';
  */
 
 /** Bumped when the layout changes: an older cookie then simply does not open (no session). */
-const FORMAT = 1;
+const FORMAT = 2;
 /** Refuses to inflate beyond this: a sealed payload is ours, but a bound costs nothing. */
 const MAX_PLAINTEXT_BYTES = 1024 * 1024;
 
@@ -40,6 +40,8 @@ interface Packed {
   it?: PackedToken;
   sc?: string;
   exp: number;
+  ca: number;
+  ls: number;
   /** `user` claims that differ from the ID token's (or all of them without an ID token). */
   u: Record<string, unknown>;
   /** Non-protocol ID-token claims that `user` does not have. */
@@ -99,6 +101,8 @@ export function encodeSession(session: Session, isUserClaim: (name: string) => b
     ...(it === undefined ? {} : { it }),
     ...(session.scope === undefined ? {} : { sc: session.scope }),
     exp: session.expiresAt,
+    ca: session.createdAt,
+    ls: session.lastSeenAt,
     u,
     ...(ud.length > 0 ? { ud } : {}),
   };
@@ -132,6 +136,8 @@ export function decodeSession(
     refreshToken: p.rt,
     idToken: p.it === undefined ? undefined : unpackToken(p.it),
     scope: p.sc,
+    createdAt: p.ca,
+    lastSeenAt: p.ls,
     expiresAt: p.exp,
   };
 }
@@ -154,6 +160,8 @@ function isPacked(p: unknown): p is Packed {
     (v.it === undefined || isToken(v.it)) &&
     isOptionalString(v.sc) &&
     typeof v.exp === 'number' &&
+    typeof v.ca === 'number' &&
+    typeof v.ls === 'number' &&
     typeof v.u === 'object' &&
     v.u !== null &&
     !Array.isArray(v.u) &&

@@ -99,6 +99,8 @@ async function oktaSession(
     refreshToken: 'rt-opaque-value-0123456789',
     idToken,
     scope: 'openid profile email offline_access groups',
+    createdAt: t - 10,
+    lastSeenAt: t,
     expiresAt: t + 3600,
     ...overrides,
   };

@@ -20,7 +20,14 @@ export interface Session {
   /** Kept for `id_token_hint` at logout (Okta requires it). */
   readonly idToken: string | undefined;
   readonly scope: string | undefined;
-  /** Absolute end of the session, epoch seconds: no refresh extends it. */
+  /** Sign-in time, epoch seconds: a back-channel logout by user ends the sessions begun before it. */
+  readonly createdAt: number;
+  /**
+   * Last use the store recorded, epoch seconds: the idle timeout counts from here. The cookie
+   * store renews it every few minutes of activity; the Redis store keeps idleness in the key's TTL.
+   */
+  readonly lastSeenAt: number;
+  /** Absolute end of the session, epoch seconds: no refresh or activity extends it. */
   readonly expiresAt: number;
 }
 
