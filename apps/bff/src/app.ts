@@ -2,12 +2,13 @@ import type { ErrorCode } from '@okta-bff/oidc';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from './app-env.ts';
 import { BffError } from './errors.ts';
-import { errorResponse } from './http/error-response.ts';
+import { errorAsResponse } from './http/error-response.ts';
 import { describeError, eventLogger } from './logger.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { authRoutes } from './routes/auth.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { healthRoutes } from './routes/health.ts';
+import { logoutChannelRoutes } from './routes/logout-channels.ts';
 import { spaRoutes } from './routes/spa.ts';
 import { createServices, type Services } from './services.ts';
 
@@ -28,22 +29,21 @@ export function createApp(
     await next();
   });
 
-  app.route('/', healthRoutes(idp));
+  app.route('/', healthRoutes(idp, services.sessions));
   app.route('/', authRoutes(idp, config.callbackPath, config.publicOrigin));
+  app.route('/', logoutChannelRoutes(idp, config.issuer));
   if (config.mode === 'development') app.route('/', diagnosticsRoutes());
   if (spaRoot) app.route('/', spaRoutes({ root: spaRoot, publicOrigin: config.publicOrigin }));
 
-  const reply = (e: { status: number; headers: Record<string, string>; body: string }) =>
-    new Response(e.body, { status: e.status, headers: e.headers });
-  app.notFound(() => reply(errorResponse(404, 'not_found', 'There is nothing at this address.')));
+  app.notFound(() => errorAsResponse(404, 'not_found', 'There is nothing at this address.'));
   app.onError((error, c) => {
     if (error instanceof BffError) {
       const level = error.status >= 500 ? 'warn' : 'info';
       c.var.log?.[level]({ code: error.code, cause: describeError(error.cause) }, error.message);
-      return reply(errorResponse(error.status, error.code as ErrorCode, error.message));
+      return errorAsResponse(error.status, error.code as ErrorCode, error.message);
     }
     (c.var.log ?? logger).error({ err: describeError(error) }, 'unhandled error');
-    return reply(errorResponse(500, 'internal_error', 'Something went wrong on our side.'));
+    return errorAsResponse(500, 'internal_error', 'Something went wrong on our side.');
   });
   return app;
 }

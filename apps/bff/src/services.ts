@@ -2,11 +2,13 @@ import type { BffConfig } from '@okta-bff/oidc';
 import type { AuthContext } from './auth/actions.ts';
 import { createRefreshSession } from './auth/refresh-session.ts';
 import { createTransactionCodec } from './auth/transaction.ts';
-import { eventLogger, type Logger } from './logger.ts';
+import { describeError, eventLogger, type Logger } from './logger.ts';
 import type { IdpLoader } from './oidc/idp.ts';
 import { PROTOCOL_CLAIMS } from './oidc/login.ts';
 import { createCookieStore } from './session/cookie-store.ts';
 import { COOKIE_PURPOSE, cookieNames } from './session/cookies.ts';
+import { connectRedis } from './session/redis-client.ts';
+import { createRedisStore } from './session/redis-store.ts';
 import { createInProcessRefresh } from './session/refresh.ts';
 import { createSessionCodec, type SessionCodec } from './session/session.ts';
 
@@ -19,27 +21,55 @@ export type Services = AuthContext;
 export function createServices(config: BffConfig, idp: IdpLoader, logger: Logger): Services {
   const names = cookieNames(config.secureCookies);
   const log = eventLogger(logger);
-  const codec = sessionCodecFor(config.sessionSecrets);
+  const refresh = createRefreshSession({ idp, log });
   return {
     config,
     names,
-    sessions: createCookieStore({
-      codec,
-      names,
-      idleTimeoutS: config.sessionIdleTimeoutS,
-      maxAgeS: config.sessionMaxAgeS,
-      refresher: createInProcessRefresh({ refresh: createRefreshSession({ idp, log }) }),
-    }),
+    sessions:
+      config.sessionStore === 'redis' && config.redisUrl
+        ? createRedisStore({
+            redis: connectRedis({
+              url: config.redisUrl,
+              cluster: config.redisCluster,
+              onError: throttledWarning(logger),
+            }),
+            codec: sessionCodecFor(config.sessionSecrets, COOKIE_PURPOSE.redisRecord),
+            names,
+            secrets: config.sessionSecrets,
+            idleTimeoutS: config.sessionIdleTimeoutS,
+            refresh,
+          })
+        : createCookieStore({
+            codec: sessionCodecFor(config.sessionSecrets),
+            names,
+            idleTimeoutS: config.sessionIdleTimeoutS,
+            maxAgeS: config.sessionMaxAgeS,
+            refresher: createInProcessRefresh({ refresh }),
+          }),
     transactions: createTransactionCodec(config.sessionSecrets, COOKIE_PURPOSE.transaction),
     log,
   };
 }
 
-/** The session codec for `SESSION_SECRET`'s entries: the session cookie's key, the user claims kept once. */
-export function sessionCodecFor(secrets: readonly string[]): SessionCodec {
+/** Redis connection errors: one warning per kind of error and minute, not one per retry. */
+function throttledWarning(logger: Logger): (error: Error) => void {
+  const last = new Map<string, number>();
+  return (error) => {
+    const kind = `${error.name}:${(error as { code?: string }).code ?? ''}`;
+    if (Date.now() - (last.get(kind) ?? 0) < 60_000) return;
+    last.set(kind, Date.now());
+    logger.warn({ err: describeError(error) }, 'Redis connection problem; commands fail until it is back');
+  };
+}
+
+/**
+ * The session codec for `SESSION_SECRET`'s entries, with the key of `purpose` (the session cookie,
+ * or Redis records), keeping the user claims once.
+ */
+export function sessionCodecFor(secrets: readonly string[], purpose: string = COOKIE_PURPOSE.session): SessionCodec {
   return createSessionCodec({
     secrets,
-    purpose: COOKIE_PURPOSE.session,
+    purpose,
     isUserClaim: (name) => !PROTOCOL_CLAIMS.has(name),
   });
 }

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'session_store_unavailable',
   'rate_limited',
+  'service_unavailable',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

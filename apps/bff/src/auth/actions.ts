@@ -12,7 +12,7 @@ import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.
 import { safeReturnTo } from '../oidc/return-to.ts';
 import { buildEndSessionUrl, revokeToken } from '../oidc/tokens.ts';
 import { CookieBudgetError, type CookieNames, deletion } from '../session/cookies.ts';
-import { newSessionId, type Session } from '../session/session.ts';
+import type { Session } from '../session/session.ts';
 import type { SessionStore } from '../session/store.ts';
 import {
   type TransactionCodec,
@@ -112,20 +112,21 @@ export async function completeLogin(
 
   try {
     const result = await completeAuthorization(idp, transaction, params, () => nowS(ctx));
-    const session: Session = {
-      sid: newSessionId(),
-      idpSid: result.idpSid,
-      user: result.user,
-      accessToken: result.accessToken,
-      accessTokenExpiresAt: result.accessTokenExpiresAt,
-      refreshToken: result.refreshToken,
-      idToken: result.idToken,
-      scope: result.scope,
-      createdAt: nowS(ctx),
-      lastSeenAt: nowS(ctx),
-      expiresAt: nowS(ctx) + ctx.config.sessionMaxAgeS,
-    };
-    const sessionCookies = await ctx.sessions.write(session, cookies);
+    const { session, cookies: sessionCookies } = await ctx.sessions.create(
+      {
+        idpSid: result.idpSid,
+        user: result.user,
+        accessToken: result.accessToken,
+        accessTokenExpiresAt: result.accessTokenExpiresAt,
+        refreshToken: result.refreshToken,
+        idToken: result.idToken,
+        scope: result.scope,
+        createdAt: nowS(ctx),
+        lastSeenAt: nowS(ctx),
+        expiresAt: nowS(ctx) + ctx.config.sessionMaxAgeS,
+      },
+      cookies,
+    );
     ctx.log('login_succeeded', { sid: session.sid, sub: session.user.sub });
     return { status: 302, redirect: transaction.returnTo, cookies: [...clearTxn, ...sessionCookies] };
   } catch (error) {
@@ -162,15 +163,15 @@ export function describeUser(session: Session | undefined): { status: 200 | 401;
 export async function revokeBestEffort(
   ctx: AuthContext,
   idp: Idp | undefined,
-  session: Session,
-  token = session.refreshToken,
-) {
+  token: string | undefined,
+  sid: string,
+): Promise<void> {
   if (!idp || !token) return;
   try {
     await revokeToken(idp, token, 'refresh_token', REVOKE_TIMEOUT_MS);
   } catch (error) {
     // Best effort by design (see above): logged, not rethrown.
-    ctx.log('revocation_failed', { sid: session.sid, cause: error });
+    ctx.log('revocation_failed', { sid, cause: error });
   }
 }
 
@@ -187,7 +188,7 @@ export async function logout(
   const postLogoutRedirectUri = ctx.config.postLogoutRedirectUrl;
   const cleared = await ctx.sessions.end(session, cookies);
   if (session) {
-    await revokeBestEffort(ctx, idp, session);
+    await revokeBestEffort(ctx, idp, session.refreshToken, session.sid);
     ctx.log('logout', { sid: session.sid });
   }
   const body: LogoutBody = {

@@ -23,3 +23,9 @@ export function errorResponse(status: number, code: ErrorCode, message: string):
     body,
   };
 }
+
+/** The same error as a Fetch API `Response` (what Hono handlers return). */
+export function errorAsResponse(status: number, code: ErrorCode, message: string): Response {
+  const e = errorResponse(status, code, message);
+  return new Response(e.body, { status: e.status, headers: e.headers });
+}

@@ -8,7 +8,7 @@ import {
 } from './cookies.ts';
 import { BoundedExpiringSet } from './expiring-set.ts';
 import type { RefreshCoordinator } from './refresh.ts';
-import type { Session, SessionCodec } from './session.ts';
+import { newSessionId, type Session, type SessionCodec } from './session.ts';
 import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from './store.ts';
 
 /**
@@ -112,6 +112,11 @@ export function createCookieStore(
       if (idle < renewAfterS) return { session, cookies: [] };
       const renewed = { ...session, lastSeenAt: Math.floor(t) };
       return { session: renewed, cookies: await write(renewed, cookies) };
+    },
+
+    async create(fields, cookies) {
+      const session = { ...fields, sid: newSessionId() };
+      return { session, cookies: await write(session, cookies) };
     },
 
     write,

@@ -38,8 +38,12 @@ export function cookieNames(secure: boolean): CookieNames {
   return { session: `${prefix}${SESSION_BASE}`, txnPrefix: `${prefix}${TXN_BASE}`, secure };
 }
 
-/** Base names, used as HKDF salts so each kind of cookie has its own key. */
-export const COOKIE_PURPOSE = { session: SESSION_BASE, transaction: 'bff_txn' } as const;
+/** Base names, used as HKDF salts so each kind of sealed value (cookie or Redis record) has its own key. */
+export const COOKIE_PURPOSE = {
+  session: SESSION_BASE,
+  transaction: 'bff_txn',
+  redisRecord: 'bff_session_redis',
+} as const;
 
 /** Reads a possibly chunked cookie: `name` alone, or `name.0`, `name.1`, ... concatenated. */
 export function readChunkedCookie(

@@ -37,7 +37,16 @@ export interface SessionStore {
   /** The request's session, or `undefined` (no cookie, or one that does not open, has expired, idled out or was ended). */
   read(cookies: Readonly<Record<string, string>>): Promise<OpenedSession | undefined>;
   /**
-   * Stores `session` (new at login, or refreshed) and returns the cookies that carry it.
+   * Stores a new session (at login: a fresh id, and a fresh handle where the store uses one),
+   * replacing whatever session the browser's cookies named, and returns it with its cookies.
+   * @throws {CookieBudgetError} when it does not fit the browser's cookies.
+   */
+  create(
+    fields: Omit<Session, 'sid'>,
+    cookies: Readonly<Record<string, string>>,
+  ): Promise<{ session: Session; cookies: CookieToSet[] }>;
+  /**
+   * Stores a changed session (refreshed, or its idle clock renewed) and returns the cookies that carry it.
    * @throws {CookieBudgetError} when it does not fit the browser's cookies.
    */
   write(session: Session, cookies: Readonly<Record<string, string>>): Promise<CookieToSet[]>;

@@ -1,0 +1,72 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppEnv } from '../app-env.ts';
+import { backchannelLogout, frontchannelLogout } from '../auth/logout-channels.ts';
+import { BffError } from '../errors.ts';
+import { errorAsResponse } from '../http/error-response.ts';
+import type { IdpLoader } from '../oidc/idp.ts';
+
+/** A logout token is one JWT; a form much larger is not from the IdP. */
+const LOGOUT_BODY_LIMIT_BYTES = 64 * 1024;
+
+function requireIdp(idp: IdpLoader) {
+  const current = idp.current();
+  if (!current) {
+    throw new BffError(
+      'idp_unavailable',
+      503,
+      'The identity provider metadata is not loaded yet. Try again.',
+    );
+  }
+  return current;
+}
+
+/**
+ * The IdP-initiated logout routes: OpenID Connect Back-Channel Logout 1.0 (server to server: no
+ * cookie, no `X-CSRF`) and Front-Channel Logout 1.0 (Okta's Single Logout: a hidden iframe on the
+ * IdP's page, so framable by the issuer's origin only).
+ *
+ * @see shared/DESIGN.md, "HTTP contract of the BFF"
+ */
+export function logoutChannelRoutes(idp: IdpLoader, issuer: string): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const issuerOrigin = new URL(issuer).origin;
+
+  app.post(
+    '/auth/backchannel-logout',
+    bodyLimit({
+      maxSize: LOGOUT_BODY_LIMIT_BYTES,
+      onError: () => errorAsResponse(413, 'payload_too_large', 'A logout token is smaller than this.'),
+    }),
+    async (c) => {
+      c.header('Cache-Control', 'no-store');
+      const type = c.req.header('content-type') ?? '';
+      if (!type.startsWith('application/x-www-form-urlencoded')) {
+        throw new BffError(
+          'bad_request',
+          400,
+          'Send logout_token as an application/x-www-form-urlencoded form.',
+        );
+      }
+      const token = new URLSearchParams(await c.req.text()).get('logout_token') ?? undefined;
+      const result = await backchannelLogout(c.var.auth, requireIdp(idp), token);
+      if (!result.ok)
+        throw new BffError('bad_request', 400, `The logout request was refused: ${result.reason}.`);
+      return c.json({}, 200);
+    },
+  );
+
+  app.get('/auth/frontchannel-logout', async (c) => {
+    await frontchannelLogout(c.var.auth, requireIdp(idp), {
+      iss: c.req.query('iss'),
+      sid: c.req.query('sid'),
+    });
+    c.header('Cache-Control', 'no-store');
+    c.header('Content-Security-Policy', `default-src 'none'; frame-ancestors ${issuerOrigin}`);
+    c.header('Referrer-Policy', 'no-referrer');
+    c.header('X-Content-Type-Options', 'nosniff');
+    return c.html('<!doctype html><title>Signed out</title>');
+  });
+
+  return app;
+}

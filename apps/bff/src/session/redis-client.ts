@@ -1,0 +1,184 @@
+import { type CommandParser, createClient, createCluster, defineScript } from 'redis';
+
+/**
+ * The Redis commands the session store uses, as one small port over node-redis, whether the
+ * deployment is one server or a Redis Cluster (`REDIS_CLUSTER=true`). Every multi-step change of
+ * a session's record is one Lua script on one key, so it is atomic and lands on one slot.
+ *
+ * Failure behaviour, chosen so that a request never hangs on Redis:
+ * - commands fail at once while the connection is down (no offline queue), and after
+ *   {@link REDIS_COMMAND_TIMEOUT_MS} when Redis does not answer;
+ * - the client reconnects by itself, with a capped backoff, forever: service resumes without a restart.
+ *
+ * @see https://redis.io/docs/latest/develop/interact/programmability/eval-intro/ (scripts and cluster: declare every key)
+ */
+
+/** A command that Redis does not answer in this time fails (the request answers 503). */
+export const REDIS_COMMAND_TIMEOUT_MS = 1_000;
+const RECONNECT_MAX_DELAY_MS = 2_000;
+
+/** Key names. One hash tag (`{…}`) per session, so its record and lock share a Redis Cluster slot. */
+export const redisKeys = {
+  session: (tag: string) => `bff:s:{${tag}}`,
+  lock: (tag: string) => `bff:l:{${tag}}`,
+  byUser: (hash: string) => `bff:u:{${hash}}`,
+  byIdpSession: (hash: string) => `bff:i:{${hash}}`,
+  claim: (hash: string) => `bff:j:{${hash}}`,
+};
+
+/** The record's version, sealed data and absolute end; slides the key's TTL (the idle timeout). */
+const READ_SESSION = `
+local r = redis.call('HMGET', KEYS[1], 'v', 'a')
+if not r[1] then return false end
+local left = tonumber(r[2]) - tonumber(ARGV[2])
+if left <= 0 then redis.call('DEL', KEYS[1]) return false end
+local want = math.min(tonumber(ARGV[3]), left)
+if redis.call('PTTL', KEYS[1]) < want - tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], want) end
+if r[1] == ARGV[1] then return {r[1]} end
+return {r[1], redis.call('HGET', KEYS[1], 'd')}`;
+
+/** A new record, expiring with the session (the earlier of idle and absolute end). */
+const CREATE_SESSION = `
+redis.call('HSET', KEYS[1], 'v', '1', 'd', ARGV[1], 'a', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+/** Replaces the data only if the version is still the one read (compare-and-set). */
+const SWAP_SESSION = `
+if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
+return 1`;
+
+/** Deletes a lock only when `ARGV[1]` still owns it. */
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** Adds to an index set and keeps it until at least `ARGV[2]` ms from now. */
+const INDEX_ADD = `
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1`;
+
+type Arg = string;
+const script = (source: string) =>
+  defineScript({
+    SCRIPT: source,
+    NUMBER_OF_KEYS: 1,
+    parseCommand(parser: CommandParser, key: Arg, ...args: Arg[]) {
+      parser.pushKey(key);
+      parser.push(...args);
+    },
+    transformReply: undefined as unknown as () => unknown,
+  });
+
+const SCRIPTS = {
+  bffReadSession: script(READ_SESSION),
+  bffCreateSession: script(CREATE_SESSION),
+  bffSwapSession: script(SWAP_SESSION),
+  bffReleaseLock: script(RELEASE_LOCK),
+  bffIndexAdd: script(INDEX_ADD),
+};
+
+/** What the store needs from Redis. */
+export interface RedisPort {
+  /** `[version]` when `knownVersion` is current, `[version, data]` otherwise, `undefined` when there is no record. */
+  readSession(
+    key: string,
+    knownVersion: string,
+    nowMs: number,
+    idleMs: number,
+    slideMs: number,
+  ): Promise<[string, string?] | undefined>;
+  createSession(key: string, data: string, absoluteEndMs: number, ttlMs: number): Promise<void>;
+  swapSession(key: string, expectedVersion: string, nextVersion: string, data: string): Promise<boolean>;
+  getData(key: string): Promise<{ version: string; data: string } | undefined>;
+  del(key: string): Promise<void>;
+  indexAdd(key: string, member: string, ttlMs: number): Promise<void>;
+  indexMembers(key: string): Promise<string[]>;
+  indexRemove(key: string, member: string): Promise<void>;
+  /** `SET key value NX PX ttl`: true when it was set. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  releaseLock(key: string, owner: string): Promise<void>;
+  ping(): Promise<void>;
+  readonly isReady: () => boolean;
+  close(): Promise<void>;
+}
+
+export interface RedisPortOptions {
+  readonly url: string;
+  readonly cluster: boolean;
+  /** Connection errors, for the log (throttled by the caller). */
+  readonly onError: (error: Error) => void;
+}
+
+/** Connects (in the background: the first connection failing is not fatal) and returns the port. */
+export function connectRedis({ url, cluster, onError }: RedisPortOptions): RedisPort {
+  const socket = {
+    connectTimeout: REDIS_COMMAND_TIMEOUT_MS * 2,
+    reconnectStrategy: (retries: number) => Math.min(RECONNECT_MAX_DELAY_MS, 50 * 2 ** Math.min(retries, 6)),
+  };
+  const common = { disableOfflineQueue: true, commandOptions: { timeout: REDIS_COMMAND_TIMEOUT_MS } };
+  const client = cluster
+    ? createCluster({ rootNodes: [{ url }], defaults: { socket, ...common }, scripts: SCRIPTS })
+    : createClient({ url, socket, ...common, scripts: SCRIPTS });
+  client.on('error', onError);
+  // The first connection may fail (Redis not up yet): the reconnect strategy keeps trying; until
+  // then commands fail fast and /readyz says why.
+  client.connect().catch(onError);
+
+  const ready = () => (cluster ? (client as { isReady?: boolean }).isReady !== false : client.isReady);
+  const c = client as unknown as Record<keyof typeof SCRIPTS, (...args: string[]) => Promise<unknown>> &
+    typeof client;
+  return {
+    async readSession(key, knownVersion, nowMs, idleMs, slideMs) {
+      const reply = (await c.bffReadSession(
+        key,
+        knownVersion,
+        String(nowMs),
+        String(idleMs),
+        String(slideMs),
+      )) as [string, string?] | null;
+      return reply ?? undefined;
+    },
+    async createSession(key, data, absoluteEndMs, ttlMs) {
+      await c.bffCreateSession(key, data, String(absoluteEndMs), String(Math.max(1, Math.floor(ttlMs))));
+    },
+    async swapSession(key, expectedVersion, nextVersion, data) {
+      return (await c.bffSwapSession(key, expectedVersion, nextVersion, data)) === 1;
+    },
+    async getData(key) {
+      const [version, data] = await client.hmGet(key, ['v', 'd']);
+      return version && data ? { version: String(version), data: String(data) } : undefined;
+    },
+    async del(key) {
+      await client.del(key);
+    },
+    async indexAdd(key, member, ttlMs) {
+      await c.bffIndexAdd(key, member, String(Math.max(1, Math.floor(ttlMs))));
+    },
+    indexMembers: async (key) => (await client.sMembers(key)).map(String),
+    async indexRemove(key, member) {
+      await client.sRem(key, member);
+    },
+    async setIfAbsent(key, value, ttlMs) {
+      return (
+        (await client.set(key, value, {
+          condition: 'NX',
+          expiration: { type: 'PX', value: Math.max(1, Math.floor(ttlMs)) },
+        })) === 'OK'
+      );
+    },
+    async releaseLock(key, owner) {
+      await c.bffReleaseLock(key, owner);
+    },
+    async ping() {
+      // A keyed read, so that a cluster routes it to a node like any session command.
+      await client.exists('bff:probe');
+    },
+    isReady: ready,
+    async close() {
+      await client.close();
+    },
+  };
+}

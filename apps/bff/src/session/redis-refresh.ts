@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type RedisPort, redisKeys } from './redis-client.ts';
+import {
+  applyTokens,
+  type FreshSession,
+  needsRefresh,
+  type RefreshCoordinator,
+  type RefreshFunction,
+} from './refresh.ts';
+import type { Session, SessionCodec } from './session.ts';
+
+/** Held while one instance refreshes a session; longer than the IdP's time limit, so it outlives the call. */
+const LOCK_TTL_MS = 15_000;
+/** How often a waiting instance looks again. */
+const WAIT_STEP_MS = 50;
+/** A request waits at most this long for another instance's refresh, then answers 503. */
+const MAX_WAIT_MS = LOCK_TTL_MS + 2_000;
+
+export interface RedisRefreshOptions {
+  readonly redis: RedisPort;
+  readonly codec: SessionCodec;
+  readonly refresh: RefreshFunction;
+  /** Wraps a Redis call: failures become `BffError` 503 `session_store_unavailable`. */
+  readonly guard: <T>(call: () => Promise<T>) => Promise<T>;
+  /** The record of `tag` as it is now (version and session), or `undefined` when it was ended. */
+  readonly load: (tag: string) => Promise<{ version: string; session: Session } | undefined>;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+}
+
+/**
+ * One refresh at a time per session across every instance: a lock in Redis (`SET NX PX`, released
+ * only by its owner), then a re-read, since the holder before us may have refreshed already: a
+ * request that waited uses the new tokens. The new record is written with a compare-and-set on its
+ * version, so a holder whose lock ran out can never overwrite newer tokens. Inside one instance,
+ * concurrent requests of a session share one attempt. A refresh changes Redis, never the cookie.
+ */
+export function createRedisRefresh({
+  redis,
+  codec,
+  refresh,
+  guard,
+  load,
+  now,
+}: RedisRefreshOptions): RefreshCoordinator {
+  const inFlight = new Map<string, Promise<FreshSession>>();
+
+  const attempt = async (session: Session): Promise<FreshSession> => {
+    const tag = session.sid;
+    const lockKey = redisKeys.lock(tag);
+    const deadline = now() + MAX_WAIT_MS;
+    while (now() < deadline) {
+      const owner = randomUUID();
+      if (await guard(() => redis.setIfAbsent(lockKey, owner, LOCK_TTL_MS))) {
+        try {
+          const current = await guard(() => load(tag));
+          if (!current)
+            return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
+          if (!needsRefresh(current.session, now() / 1000))
+            return { kind: 'fresh', session: current.session, changed: false };
+          const { refreshToken } = current.session;
+          if (refreshToken === undefined) {
+            return current.session.accessTokenExpiresAt > now() / 1000
+              ? { kind: 'fresh', session: current.session, changed: false }
+              : { kind: 'ended', reason: 'no_refresh_token' };
+          }
+          const result = await refresh({ ...current.session, refreshToken });
+          if (!result.ok) {
+            if (result.failure === 'unavailable') {
+              return current.session.accessTokenExpiresAt > now() / 1000
+                ? { kind: 'fresh', session: current.session, changed: false }
+                : { kind: 'unavailable', cause: result.cause };
+            }
+            return { kind: 'ended', reason: result.failure, cause: result.cause };
+          }
+          const next = applyTokens(current.session, result.tokens);
+          const sealed = await codec.sealSession(next);
+          const swapped = await guard(() =>
+            redis.swapSession(
+              redisKeys.session(tag),
+              current.version,
+              String(Number(current.version) + 1),
+              sealed,
+            ),
+          );
+          if (swapped) return { kind: 'fresh', session: next, changed: false };
+          // Someone wrote newer tokens while our lock had run out: theirs win.
+          const newer = await guard(() => load(tag));
+          return newer
+            ? { kind: 'fresh', session: newer.session, changed: false }
+            : { kind: 'ended', reason: 'refused' };
+        } finally {
+          await guard(() => redis.releaseLock(lockKey, owner)).catch(() => {
+            // The lock expires on its own within LOCK_TTL_MS; nothing else to do.
+          });
+        }
+      }
+      await sleep(WAIT_STEP_MS);
+      const current = await guard(() => load(tag));
+      if (!current)
+        return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
+      if (!needsRefresh(current.session, now() / 1000))
+        return { kind: 'fresh', session: current.session, changed: false };
+    }
+    return { kind: 'unavailable', cause: new Error('another instance held the refresh lock too long') };
+  };
+
+  return {
+    async ensureFresh(session) {
+      if (!needsRefresh(session, now() / 1000)) return { kind: 'fresh', session, changed: false };
+      let pending = inFlight.get(session.sid);
+      if (!pending) {
+        pending = attempt(session).finally(() => inFlight.delete(session.sid));
+        inFlight.set(session.sid, pending);
+      }
+      return pending;
+    },
+  };
+}

@@ -1,0 +1,227 @@
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { BffError } from '../errors.ts';
+import type { CookieToSet } from '../http/cookie-header.ts';
+import { type CookieNames, chunkNamesPresent, deletion } from './cookies.ts';
+import { type RedisPort, redisKeys } from './redis-client.ts';
+import { createRedisRefresh } from './redis-refresh.ts';
+import type { RefreshFunction } from './refresh.ts';
+import type { Session, SessionCodec } from './session.ts';
+import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from './store.ts';
+
+/** The handle in the cookie: 256 random bits. */
+const HANDLE_BYTES = 32;
+/** The idle TTL in Redis is pushed forward at most this often per session (one `PEXPIRE`). */
+const MAX_IDLE_SLIDE_MS = 60_000;
+/** Opened records kept in memory by version, so an unchanged record is not unsealed again. */
+const CACHE_ENTRIES = 10_000;
+
+export interface RedisStoreOptions {
+  readonly redis: RedisPort;
+  /** Seals the record's value: a dump of Redis gives no token. */
+  readonly codec: SessionCodec;
+  readonly names: CookieNames;
+  /** `SESSION_SECRET`'s entries: the handle → key hash is keyed with each (the first for new sessions). */
+  readonly secrets: readonly string[];
+  readonly idleTimeoutS: number;
+  readonly refresh: RefreshFunction;
+  /** Epoch milliseconds. */
+  readonly now?: () => number;
+}
+
+/**
+ * Sessions in Redis (`SESSION_STORE=redis`): the cookie holds only an opaque random handle, the
+ * same for the whole session and new at every login. The Redis key is a keyed hash of the handle
+ * (a dump of Redis gives no usable cookie) and the value is sealed under a key derived from
+ * `SESSION_SECRET` (a dump gives no token). Keys expire with the session: the earlier of the idle
+ * timeout (slid on use, at most once a minute) and the absolute end. Logout and the logout
+ * channels delete the record, so every instance refuses the cookie at once.
+ *
+ * Redis unreachable or slow: every call throws `BffError` 503 `session_store_unavailable` within
+ * about a second; the client reconnects by itself.
+ *
+ * @see shared/DESIGN.md, "Sessions: in the cookie, or in Redis"
+ */
+export function createRedisStore(options: RedisStoreOptions): SessionStore {
+  const { redis, codec, names, idleTimeoutS } = options;
+  const now = options.now ?? Date.now;
+  const idleMs = idleTimeoutS * 1000;
+  const slideMs = Math.min(MAX_IDLE_SLIDE_MS, Math.floor(idleMs / 10));
+  const hashKeys = options.secrets.map((secret) =>
+    Buffer.from(hkdfSync('sha256', secret, 'bff_session_handle', 'okta-bff redis key hash', 32)),
+  );
+  const hashWith = (key: Buffer, value: string) =>
+    createHmac('sha256', key).update(value).digest('base64url').slice(0, 32);
+  const primary = (value: string) => hashWith(hashKeys[0] as Buffer, value);
+  const cache = new Map<string, { version: string; session: Session }>();
+  const attributes = (maxAgeS: number) => ({ maxAgeS, sameSite: 'Lax', secure: names.secure }) as const;
+
+  const guard = async <T>(call: () => Promise<T>): Promise<T> => {
+    if (!redis.isReady()) throw storeUnavailable(new Error('not connected'));
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof BffError) throw error;
+      throw storeUnavailable(error);
+    }
+  };
+
+  /** Opens the record `tag`, using the cached copy when its version is current. */
+  const load = async (tag: string): Promise<{ version: string; session: Session } | undefined> => {
+    const cached = cache.get(tag);
+    const reply = await redis.readSession(
+      redisKeys.session(tag),
+      cached?.version ?? '',
+      now(),
+      idleMs,
+      slideMs,
+    );
+    if (!reply) {
+      cache.delete(tag);
+      return undefined;
+    }
+    const [version, data] = reply;
+    if (data === undefined && cached) return cached;
+    const session = data === undefined ? undefined : await codec.unsealSession(data);
+    if (!session) return undefined;
+    const entry = { version, session };
+    if (cache.size >= CACHE_ENTRIES) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+    cache.set(tag, entry);
+    return entry;
+  };
+
+  const clear = (cookies: Readonly<Record<string, string>>): CookieToSet[] =>
+    chunkNamesPresent(cookies, names.session).map((name) => deletion(name, attributes(0)));
+
+  const remove = async (session: Session) => {
+    cache.delete(session.sid);
+    await redis.del(redisKeys.session(session.sid));
+    await redis.indexRemove(redisKeys.byUser(primary(session.user.sub)), session.sid);
+    if (session.idpSid !== undefined)
+      await redis.indexRemove(redisKeys.byIdpSession(primary(session.idpSid)), session.sid);
+  };
+
+  const ttlOf = (session: Session) => Math.min(idleMs, session.expiresAt * 1000 - now());
+
+  const store: SessionStore = {
+    read: (cookies) =>
+      guard(async (): Promise<OpenedSession | undefined> => {
+        const handle = cookies[names.session];
+        if (!handle || handle.length > 64) return undefined;
+        for (const key of hashKeys) {
+          const found = await load(hashWith(key, handle));
+          if (found) return { session: found.session, cookies: [] };
+        }
+        return undefined;
+      }),
+
+    async create(fields, cookies) {
+      return guard(async () => {
+        const previous = cookies[names.session];
+        if (previous && previous.length <= 64) await redis.del(redisKeys.session(primary(previous)));
+        const handle = randomBytes(HANDLE_BYTES).toString('base64url');
+        const session: Session = { ...fields, sid: primary(handle) };
+        const ttl = ttlOf(session);
+        await redis.createSession(
+          redisKeys.session(session.sid),
+          await codec.sealSession(session),
+          session.expiresAt * 1000,
+          ttl,
+        );
+        const indexTtl = session.expiresAt * 1000 - now();
+        await redis.indexAdd(redisKeys.byUser(primary(session.user.sub)), session.sid, indexTtl);
+        if (session.idpSid !== undefined)
+          await redis.indexAdd(redisKeys.byIdpSession(primary(session.idpSid)), session.sid, indexTtl);
+        const maxAgeS = Math.max(0, Math.floor(session.expiresAt - now() / 1000));
+        return {
+          session,
+          cookies: [{ name: names.session, value: handle, ...attributes(maxAgeS) }, ...staleChunks(cookies)],
+        };
+      });
+    },
+
+    write: (session) =>
+      guard(async () => {
+        // The coordinator stores refreshed sessions itself (compare-and-set); this is the plain
+        // overwrite for anything else, and it keeps the cookie as it is.
+        const current = await redis.getData(redisKeys.session(session.sid));
+        if (current)
+          await redis.swapSession(
+            redisKeys.session(session.sid),
+            current.version,
+            String(Number(current.version) + 1),
+            await codec.sealSession(session),
+          );
+        return [];
+      }),
+
+    end: async (session, cookies) => {
+      if (session) await guard(() => remove(session));
+      return clear(cookies);
+    },
+
+    clear,
+
+    endMatching: ({ idpSid, sub }: SessionMatch) =>
+      guard(async (): Promise<EndedSessions> => {
+        const index =
+          idpSid !== undefined
+            ? redisKeys.byIdpSession(primary(idpSid))
+            : sub !== undefined
+              ? redisKeys.byUser(primary(sub))
+              : undefined;
+        if (!index) return { count: 0, refreshTokens: [] };
+        const refreshTokens: string[] = [];
+        let count = 0;
+        for (const tag of await redis.indexMembers(index)) {
+          const record = await redis.getData(redisKeys.session(tag));
+          const session = record && (await codec.unsealSession(record.data));
+          if (session) {
+            await remove(session);
+            if (session.refreshToken) refreshTokens.push(session.refreshToken);
+            count++;
+          } else {
+            await redis.indexRemove(index, tag);
+          }
+        }
+        return { count, refreshTokens };
+      }),
+
+    claimOnce: (id, untilS) =>
+      guard(() =>
+        redis.setIfAbsent(redisKeys.claim(primary(id)), '1', Math.max(1000, untilS * 1000 - now())),
+      ),
+
+    async unavailableReason() {
+      if (!redis.isReady()) return 'Redis is not connected';
+      try {
+        await redis.ping();
+        return undefined;
+      } catch (error) {
+        return `Redis did not answer (${error instanceof Error ? error.name : 'error'})`;
+      }
+    },
+
+    refresher: createRedisRefresh({ redis, codec, refresh: options.refresh, guard, load, now }),
+    close: () => redis.close(),
+  };
+  return store;
+
+  function staleChunks(cookies: Readonly<Record<string, string>>): CookieToSet[] {
+    // Chunks of a cookie-store session from before a switch to Redis.
+    return chunkNamesPresent(cookies, names.session)
+      .filter((name) => name !== names.session)
+      .map((name) => deletion(name, attributes(0)));
+  }
+}
+
+function storeUnavailable(cause: unknown): BffError {
+  return new BffError(
+    'session_store_unavailable',
+    503,
+    'The session store is not reachable. Try again in a moment.',
+    { cause },
+  );
+}
