@@ -18,7 +18,15 @@ export function createBffServer(deps: AppDeps): http.Server {
     deps.config.mode === 'development' && deps.config.viteDevUrl
       ? createViteDevProxy(deps.config.viteDevUrl, deps.config.publicOrigin, deps.logger)
       : undefined;
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, createBffListener(deps, vite));
+  const listener = createBffListener(deps, vite);
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, listener);
+  server.once('close', () => {
+    listener
+      .close()
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: describeError(error) }, 'closing the session store failed'),
+      );
+  });
   server.on('upgrade', (req, socket, head) => {
     // Only Vite's HMR channel (path `/`, subprotocol vite-hmr) is ever upgraded, and only in development.
     const isHmr =
@@ -46,7 +54,7 @@ export function createBffServer(deps: AppDeps): http.Server {
  * coordinator). In development, GET and HEAD requests for paths the BFF does not answer itself go
  * to Vite (`vite`, created once by the server, which also relays its websocket).
  */
-export function createBffListener(deps: AppDeps, vite?: ViteDevProxy): RequestListener {
+export function createBffListener(deps: AppDeps, vite?: ViteDevProxy): BffListener {
   const services = createServices(deps.config, deps.idp, deps.logger);
   const app = createApp(deps, services);
   const honoListener = getRequestListener(app.fetch);
@@ -58,7 +66,7 @@ export function createBffListener(deps: AppDeps, vite?: ViteDevProxy): RequestLi
   });
   const ownsPath = vite ? bffPathsOf(app) : () => true;
 
-  return function bffListener(req: IncomingMessage, res: ServerResponse) {
+  const bffListener = function bffListener(req: IncomingMessage, res: ServerResponse) {
     if (!isApiRequest(req.url)) {
       if (vite && (req.method === 'GET' || req.method === 'HEAD') && !ownsPath(req.url))
         vite.forward(req, res);
@@ -76,7 +84,11 @@ export function createBffListener(deps: AppDeps, vite?: ViteDevProxy): RequestLi
       res.end(e.body);
     });
   };
+  return Object.assign(bffListener, { close: () => services.sessions.close() });
 }
+
+/** The request listener, and `close()` for what it holds open (the session store's connections). */
+export type BffListener = RequestListener & { close(): Promise<void> };
 
 /**
  * Which request targets the Hono app answers itself, read from its own route table: every

@@ -66,7 +66,10 @@ function throttledWarning(logger: Logger): (error: Error) => void {
  * The session codec for `SESSION_SECRET`'s entries, with the key of `purpose` (the session cookie,
  * or Redis records), keeping the user claims once.
  */
-export function sessionCodecFor(secrets: readonly string[], purpose: string = COOKIE_PURPOSE.session): SessionCodec {
+export function sessionCodecFor(
+  secrets: readonly string[],
+  purpose: string = COOKIE_PURPOSE.session,
+): SessionCodec {
   return createSessionCodec({
     secrets,
     purpose,

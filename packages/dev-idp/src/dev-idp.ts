@@ -6,9 +6,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_REDIRECT_URL, DEV_IDP } from '@okta-bff/oidc';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import Provider, { type ClientMetadata } from 'oidc-provider';
-import { createEventRecorder, type DevIdpEvents } from './events.ts';
+import Provider, { type Client, type ClientMetadata } from 'oidc-provider';
+import { createEventRecorder, type DevIdpEventRecorder, type DevIdpEvents } from './events.ts';
+import { createFrontchannelLogoutBridge } from './frontchannel-logout.ts';
 import { handleInteraction, isInteractionPath } from './interactions.ts';
+import { createLogoutTokenSigner, type SignLogoutToken } from './logout-token.ts';
 import {
   createLogoutBridge,
   createOfflineAccessBridge,
@@ -49,8 +51,16 @@ export interface DevIdp {
   readonly origin: string;
   readonly port: number;
   readonly users: readonly DevUser[];
-  /** What the IdP saw: token grants, revocations, logouts. */
+  /** What the IdP saw: token grants, revocations, logouts and logout notifications. */
   readonly events: DevIdpEvents;
+  /**
+   * Signs a Back-Channel Logout token with the key the IdP publishes at `/v1/keys`, for tests of
+   * a client's back-channel endpoint: valid by default, broken on request.
+   *
+   * @example idp.signLogoutToken({ sid }) // valid for the first client
+   * @example idp.signLogoutToken({ sid, nonce: 'n', jti: undefined }, { typ: 'JWT' }) // invalid
+   */
+  readonly signLogoutToken: SignLogoutToken;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
@@ -59,16 +69,39 @@ export interface DevIdp {
 export interface DevClientUris {
   redirectUris?: readonly string[];
   postLogoutRedirectUris?: readonly string[];
+  /**
+   * Where the IdP POSTs logout tokens; by default the BFF's `/auth/backchannel-logout` on the
+   * origin of the first redirect URI. `null` registers none.
+   */
+  backchannelLogoutUri?: string | null;
+  /**
+   * What the IdP's logout page loads in an iframe; by default the BFF's `/auth/frontchannel-logout`
+   * on the origin of the first redirect URI. `null` registers none.
+   */
+  frontchannelLogoutUri?: string | null;
 }
+
+/** The BFF's routes for the two logout channels (DESIGN.md, "HTTP contract of the BFF"). */
+const BACKCHANNEL_LOGOUT_PATH = '/auth/backchannel-logout';
+const FRONTCHANNEL_LOGOUT_PATH = '/auth/frontchannel-logout';
 
 /**
  * The default confidential web client, with the public dev credentials from `@okta-bff/oidc`.
  *
+ * It registers both logout channels with `…_session_required`, so its ID tokens carry `sid` and
+ * its logout notifications name the session. Okta itself sends no back-channel logout; an Okta
+ * app gets front-channel notifications only when its admin turns on Single Logout with a
+ * "Logout redirect URI" (Okta's name for `frontchannel_logout_uri`).
+ *
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
+ * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRegistration
+ * @see https://openid.net/specs/openid-connect-frontchannel-1_0.html#RPLogout
  */
 export function createDevClient({
   redirectUris = [DEFAULT_REDIRECT_URL],
   postLogoutRedirectUris = [new URL('/', DEFAULT_REDIRECT_URL).href],
+  backchannelLogoutUri = redirectUris[0] && new URL(BACKCHANNEL_LOGOUT_PATH, redirectUris[0]).href,
+  frontchannelLogoutUri = redirectUris[0] && new URL(FRONTCHANNEL_LOGOUT_PATH, redirectUris[0]).href,
 }: DevClientUris = {}): ClientMetadata {
   return {
     client_id: DEV_IDP.clientId,
@@ -79,19 +112,30 @@ export function createDevClient({
     response_types: ['code'],
     redirect_uris: [...redirectUris],
     post_logout_redirect_uris: [...postLogoutRedirectUris],
+    ...(backchannelLogoutUri
+      ? { backchannel_logout_uri: backchannelLogoutUri, backchannel_logout_session_required: true }
+      : {}),
+    ...(frontchannelLogoutUri
+      ? { frontchannel_logout_uri: frontchannelLogoutUri, frontchannel_logout_session_required: true }
+      : {}),
   };
 }
 
 /**
  * The dev client for apps served at `origins` (e.g. a BFF on a test port): each origin's
  * `/authorization-code/callback` as sign-in redirect and its `/` as sign-out redirect, the URIs
- * an Okta app following the tutorial registers.
+ * an Okta app following the tutorial registers, and the first origin's
+ * `/auth/backchannel-logout` and `/auth/frontchannel-logout` as logout channels (a client has
+ * one of each).
  */
 export function createDevClientFor(...origins: readonly string[]): ClientMetadata {
   const callbackPath = new URL(DEFAULT_REDIRECT_URL).pathname;
+  const [first] = origins;
   return createDevClient({
     redirectUris: origins.map((origin) => new URL(callbackPath, origin).href),
     postLogoutRedirectUris: origins.map((origin) => new URL('/', origin).href),
+    backchannelLogoutUri: first === undefined ? null : new URL(BACKCHANNEL_LOGOUT_PATH, first).href,
+    frontchannelLogoutUri: first === undefined ? null : new URL(FRONTCHANNEL_LOGOUT_PATH, first).href,
   });
 }
 
@@ -171,9 +215,15 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const events = createEventRecorder();
 
   const provider = new Provider(issuer, buildProviderConfig({ ...resolved, clients, signingJwk }));
+  await checkClients(provider, clients).catch((error: unknown) => {
+    server.close();
+    throw error;
+  });
   provider.use(createOfflineAccessBridge(OKTA_ROUTES.authorization));
   provider.use(createLogoutBridge(events));
   provider.use(createRevocationObserver(events));
+  provider.use(createFrontchannelLogoutBridge(events));
+  observeBackchannelLogouts(provider, events);
   provider.on('grant.success', (ctx) => {
     const { params, client, entities, body } = { ...ctx.oidc, body: ctx.body };
     events.recordTokenGrant({
@@ -240,12 +290,67 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     port,
     users,
     events,
+    signLogoutToken: createLogoutTokenSigner({
+      issuer,
+      clientId: String(clients[0]?.client_id ?? DEV_IDP.clientId),
+      signingJwk,
+    }),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * oidc-provider validates a static client's metadata when it first looks it up, i.e. at the first
+ * sign-in; looking them all up now turns a bad registration into an error at start.
+ */
+async function checkClients(provider: Provider, clients: readonly ClientMetadata[]): Promise<void> {
+  for (const client of clients) {
+    try {
+      await provider.Client.find(String(client.client_id));
+    } catch (error) {
+      const detail = (error as { error_description?: string }).error_description ?? String(error);
+      throw new TypeError(`startDevIdp: invalid client ${String(client.client_id)}: ${detail}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+/**
+ * Records every back-channel logout oidc-provider sent, and its outcome. A client that fails
+ * (refused, 404, down, slower than oidc-provider's 2.5 s) does not stop the logout.
+ *
+ * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCResponse
+ */
+function observeBackchannelLogouts(provider: Provider, events: DevIdpEventRecorder): void {
+  // oidc-provider puts `sid` in the logout token only when the client asked for it.
+  const sidSent = (client: Client, sid: string) =>
+    client.backchannelLogoutSessionRequired ? sid : undefined;
+  provider.on('backchannel.success', (_ctx, client, accountId, sid) => {
+    events.recordBackchannelLogout({
+      clientId: client.clientId,
+      sid: sidSent(client, sid),
+      sub: accountId,
+      ok: true,
+      status: undefined,
+      error: undefined,
+    });
+  });
+  provider.on('backchannel.error', (_ctx, error, client, accountId, sid) => {
+    const { response } = error as Error & { response?: Response };
+    events.recordBackchannelLogout({
+      clientId: client.clientId,
+      sid: sidSent(client, sid),
+      sub: accountId,
+      ok: false,
+      status: response?.status,
+      error: error.message,
+    });
+  });
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

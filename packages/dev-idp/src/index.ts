@@ -13,12 +13,15 @@ export {
   startDevIdp,
 } from './dev-idp.ts';
 export type {
+  BackchannelLogoutRecord,
   DevIdpEvents,
   EndSessionRecord,
+  FrontchannelLogoutRecord,
   RevocationRecord,
   TokenErrorRecord,
   TokenGrantRecord,
 } from './events.ts';
+export { BACKCHANNEL_LOGOUT_EVENT, type SignLogoutToken } from './logout-token.ts';
 export { OKTA_ROUTES } from './provider-config.ts';
 export {
   CLAIMS_BY_SCOPE,

@@ -5,7 +5,8 @@
  *
  * Variables: DEV_IDP_PORT (9000), DEV_IDP_ACCESS_TOKEN_TTL_S, DEV_IDP_ID_TOKEN_TTL_S,
  * DEV_IDP_REFRESH_TOKEN_TTL_S (short values make refresh visible), REDIRECT_URL and
- * POST_LOGOUT_REDIRECT_URL (registered for the dev client when set).
+ * POST_LOGOUT_REDIRECT_URL (registered for the dev client when set). The client's back- and
+ * front-channel logout URIs are the BFF's `/auth/…-logout` routes on REDIRECT_URL's origin.
  */
 import { createDevClient, type DevIdpOptions, startDevIdp } from './dev-idp.ts';
 

@@ -1,7 +1,9 @@
 /**
- * The few HTML pages the dev IdP renders itself: the login form and a plain error page. They are
- * small on purpose; tests drive them by input name (`username`, `password`), browsers by label.
+ * The few HTML pages the dev IdP renders itself: the login form, the front-channel logout page
+ * and a plain error page. They are small on purpose; tests drive them by input name (`username`,
+ * `password`) or element id, browsers by label.
  */
+import { createHash } from 'node:crypto';
 import type { DevUser } from './users.ts';
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}
@@ -19,14 +21,14 @@ export function escapeHtml(value: string): string {
     .replaceAll("'", '&#39;');
 }
 
-function page(title: string, body: string): string {
+function page(title: string, body: string, head = ''): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
+<style>${STYLE}</style>${head}
 </head>
 <body>
 <main>
@@ -98,4 +100,85 @@ export function renderErrorPage(title: string, fields: Readonly<Record<string, s
     .map(([key, value]) => `<dt>${escapeHtml(key)}</dt><dd>${escapeHtml(value)}</dd>`)
     .join('\n');
   return page(title, `<h1>${escapeHtml(title)}</h1>\n<dl>\n${items}\n</dl>`);
+}
+
+/** One client to notify from the front-channel logout page. */
+export interface FrontchannelFrame {
+  /** The iframe's `src`: the client's `frontchannel_logout_uri`, with `iss` and `sid` when asked for. */
+  readonly url: string;
+  /** Names the iframe for assistive technology. */
+  readonly clientName: string;
+}
+
+/** What the front-channel logout page shows and where it goes next. */
+export interface FrontchannelLogoutPageInput {
+  readonly frames: readonly FrontchannelFrame[];
+  /** Where the browser goes once the frames loaded (or gave up): `post_logout_redirect_uri`. */
+  readonly continueUrl: string;
+  /** How long to wait for the frames at most. */
+  readonly timeoutMs: number;
+}
+
+/** The page and the `Content-Security-Policy` it needs: its own script and style, and the frames. */
+export interface RenderedPage {
+  readonly html: string;
+  readonly contentSecurityPolicy: string;
+}
+
+const sha256Source = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+/**
+ * The page of Front-Channel Logout 1.0 §3: one hidden iframe per client that shared the ended
+ * session, then on to `continueUrl`. The window's `load` event waits for every frame, so the
+ * script only has to listen for it, with a timeout for a client that never answers; without
+ * JavaScript a meta refresh and a link do the same.
+ *
+ * @see https://openid.net/specs/openid-connect-frontchannel-1_0.html#OPLogout
+ */
+export function renderFrontchannelLogoutPage({
+  frames,
+  continueUrl,
+  timeoutMs,
+}: FrontchannelLogoutPageInput): RenderedPage {
+  const script = `
+(function () {
+  var done = false;
+  function go() {
+    if (done) return;
+    done = true;
+    location.replace(document.getElementById('continue').href);
+  }
+  addEventListener('load', go);
+  setTimeout(go, ${Math.round(timeoutMs)});
+})();
+`;
+  const refreshS = Math.ceil(timeoutMs / 1000) + 1;
+  const head = `
+<script>${script}</script>
+<noscript><meta http-equiv="refresh" content="${refreshS};url=${escapeHtml(continueUrl)}"></noscript>`;
+  const iframes = frames
+    .map(
+      (frame) =>
+        `<iframe hidden src="${escapeHtml(frame.url)}" title="Sign-out of ${escapeHtml(frame.clientName)}"></iframe>`,
+    )
+    .join('\n');
+  const html = page(
+    'Signing out – dev IdP',
+    `<h1>Signing out</h1>
+<p>Telling ${frames.length === 1 ? 'the application' : `${frames.length} applications`} that you signed out…</p>
+${iframes}
+<p><a id="continue" href="${escapeHtml(continueUrl)}">Continue</a></p>`,
+    head,
+  );
+  const frameOrigins = [...new Set(frames.map((frame) => new URL(frame.url).origin))];
+  const contentSecurityPolicy = [
+    "default-src 'none'",
+    `script-src ${sha256Source(script)}`,
+    `style-src ${sha256Source(STYLE)}`,
+    `frame-src ${frameOrigins.join(' ') || "'none'"}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return { html, contentSecurityPolicy };
 }

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
 import { type ClientMetadata, type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { FRONTCHANNEL_CLIENT_METADATA, validateFrontchannelMetadata } from './frontchannel-logout.ts';
 import { renderErrorPage } from './pages.ts';
 import { CLAIMS_BY_SCOPE, type DevUser, findDevUser, SUPPORTED_SCOPES } from './users.ts';
 
@@ -69,6 +70,20 @@ async function grantRequestedScopes(ctx: KoaContextWithOIDC) {
   return grant;
 }
 
+/**
+ * oidc-provider's `fetch` without its SSRF guard, which refuses loopback and private addresses:
+ * the only URLs the dev IdP fetches are the back-channel logout URIs of its statically configured
+ * clients (no dynamic registration), and those are on loopback (`pnpm dev`, tests).
+ *
+ * > [!WARNING]
+ * > Lets the IdP POST to any address a configured client names. Acceptable only because every
+ * > client is configured by the developer running it; a dev-only IdP.
+ */
+function fetchWithoutSsrfGuard(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const { dispatcher: _ssrfGuard, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+  return globalThis.fetch(input, rest);
+}
+
 /** Builds the oidc-provider configuration. Cookie keys are random per start, as sessions are. */
 export function buildProviderConfig(input: ProviderConfigInput): Configuration {
   const { audience, users } = input;
@@ -76,6 +91,16 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
     clients: input.clients.map((client) => ({ ...client })),
     jwks: { keys: [input.signingJwk as never] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
+    fetch: fetchWithoutSsrfGuard,
+    // Front-Channel Logout 1.0 is not built into oidc-provider; `frontchannel-logout.ts` does it.
+    extraClientMetadata: {
+      properties: [...FRONTCHANNEL_CLIENT_METADATA],
+      validator: validateFrontchannelMetadata,
+    },
+    discovery: {
+      frontchannel_logout_supported: true,
+      frontchannel_logout_session_supported: true,
+    },
     routes: OKTA_ROUTES,
     scopes: [...SUPPORTED_SCOPES],
     // The authorization code flow is all the BFF uses; no implicit or hybrid flows to reason about.
@@ -121,6 +146,12 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
+      // Back-Channel Logout 1.0, which Okta does not offer (its Single Logout is front-channel)
+      // but Keycloak, Auth0 and Entra do. When an IdP session ends at `/v1/logout`, every client
+      // of it with a `backchannel_logout_uri` gets a logout token POSTed, best effort: a failure
+      // is an event, never a failed logout. `backchannel_logout_session_required` also puts `sid`
+      // in that client's ID tokens.
+      backchannelLogout: { enabled: true },
       introspection: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,

@@ -1,7 +1,7 @@
 import { DEV_IDP } from '@okta-bff/oidc';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DevIdp, startDevIdp } from './index.ts';
+import { createDevClient, type DevIdp, startDevIdp } from './index.ts';
 import { alice, authorizeRequest, bob, login, POST_LOGOUT_URI, tokenRequest } from './test-helpers.ts';
 import { CookieJar, driveIdpLogin, driveIdpLogout } from './testing/index.ts';
 
@@ -10,7 +10,12 @@ const OFFLINE = 'openid profile email offline_access';
 let idp: DevIdp;
 
 beforeAll(async () => {
-  idp = await startDevIdp({ port: 0 });
+  // No logout channels: nothing is sent to whatever listens on the default client's port 8000,
+  // and the plain redirect of a client without them stays covered.
+  idp = await startDevIdp({
+    port: 0,
+    clients: [createDevClient({ backchannelLogoutUri: null, frontchannelLogoutUri: null })],
+  });
 });
 afterAll(async () => {
   await idp.close();
@@ -133,8 +138,12 @@ describe('sessions', () => {
       state: 'after-logout',
     }).toString();
     const back = await driveIdpLogout({ logoutUrl, jar });
-    expect(back.url).toBe(`${POST_LOGOUT_URI}?state=after-logout`);
+    expect(back).toEqual({ url: `${POST_LOGOUT_URI}?state=after-logout`, frontchannelLogoutUrls: [] });
     expect(idp.events.endSessions).toMatchObject([{ clientId: DEV_IDP.clientId, hadSession: true }]);
+    // A client without logout channels gets no notifications, and no `sid` in its ID tokens.
+    expect(idp.events.backchannelLogouts).toEqual([]);
+    expect(idp.events.frontchannelLogouts).toEqual([]);
+    expect(decodeJwt(String(tokens.id_token)).sid).toBeUndefined();
 
     await expect(
       driveIdpLogin({ authorizeUrl: authorizeRequest(idp).url, username: 'x', password: 'x', jar }),

@@ -79,7 +79,7 @@ export async function login(
   const tokens = await tokenRequest(idp, {
     grant_type: 'authorization_code',
     code,
-    redirect_uri: REDIRECT_URI,
+    redirect_uri: options.redirectUri ?? REDIRECT_URI,
     code_verifier: request.verifier,
   });
   expect(tokens.status).toBe(200);

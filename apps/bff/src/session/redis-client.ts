@@ -6,8 +6,9 @@ import { type CommandParser, createClient, createCluster, defineScript } from 'r
  * a session's record is one Lua script on one key, so it is atomic and lands on one slot.
  *
  * Failure behaviour, chosen so that a request never hangs on Redis:
- * - commands fail at once while the connection is down (no offline queue), and after
- *   {@link REDIS_COMMAND_TIMEOUT_MS} when Redis does not answer;
+ * - commands fail at once while the connection is down (no offline queue), and the store bounds
+ *   each call by {@link REDIS_COMMAND_TIMEOUT_MS} itself (node-redis's own timeout stops at the
+ *   socket write); a connection silent for {@link REDIS_SOCKET_TIMEOUT_MS} is replaced;
  * - the client reconnects by itself, with a capped backoff, forever: service resumes without a restart.
  *
  * @see https://redis.io/docs/latest/develop/interact/programmability/eval-intro/ (scripts and cluster: declare every key)
@@ -16,6 +17,8 @@ import { type CommandParser, createClient, createCluster, defineScript } from 'r
 /** A command that Redis does not answer in this time fails (the request answers 503). */
 export const REDIS_COMMAND_TIMEOUT_MS = 1_000;
 const RECONNECT_MAX_DELAY_MS = 2_000;
+/** No byte from Redis for this long on an open connection: it is dropped and reconnected. */
+const REDIS_SOCKET_TIMEOUT_MS = 3_000;
 
 /** Key names. One hash tag (`{…}`) per session, so its record and lock share a Redis Cluster slot. */
 export const redisKeys = {
@@ -116,9 +119,18 @@ export interface RedisPortOptions {
 export function connectRedis({ url, cluster, onError }: RedisPortOptions): RedisPort {
   const socket = {
     connectTimeout: REDIS_COMMAND_TIMEOUT_MS * 2,
+    // A server that stops answering (paused, network gone) is only noticed by socket silence:
+    // node-redis's command timeout covers the wait before a command is written, not the answer.
+    socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
+    // Always reconnect, also after a socket timeout (node-redis gives up on those by default).
     reconnectStrategy: (retries: number) => Math.min(RECONNECT_MAX_DELAY_MS, 50 * 2 ** Math.min(retries, 6)),
   };
-  const common = { disableOfflineQueue: true, commandOptions: { timeout: REDIS_COMMAND_TIMEOUT_MS } };
+  const common = {
+    disableOfflineQueue: true,
+    // Keeps an idle connection from tripping the socket timeout.
+    pingInterval: REDIS_SOCKET_TIMEOUT_MS / 3,
+    commandOptions: { timeout: REDIS_COMMAND_TIMEOUT_MS },
+  };
   const client = cluster
     ? createCluster({ rootNodes: [{ url }], defaults: { socket, ...common }, scripts: SCRIPTS })
     : createClient({ url, socket, ...common, scripts: SCRIPTS });

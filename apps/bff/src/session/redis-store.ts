@@ -2,7 +2,7 @@ import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { BffError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import { type CookieNames, chunkNamesPresent, deletion } from './cookies.ts';
-import { type RedisPort, redisKeys } from './redis-client.ts';
+import { REDIS_COMMAND_TIMEOUT_MS, type RedisPort, redisKeys } from './redis-client.ts';
 import { createRedisRefresh } from './redis-refresh.ts';
 import type { RefreshFunction } from './refresh.ts';
 import type { Session, SessionCodec } from './session.ts';
@@ -12,6 +12,8 @@ import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from '.
 const HANDLE_BYTES = 32;
 /** The idle TTL in Redis is pushed forward at most this often per session (one `PEXPIRE`). */
 const MAX_IDLE_SLIDE_MS = 60_000;
+/** One store operation (a few Redis round trips) may take this long before the request answers 503. */
+const GUARD_TIMEOUT_MS = 2 * REDIS_COMMAND_TIMEOUT_MS;
 /** Opened records kept in memory by version, so an unchanged record is not unsealed again. */
 const CACHE_ENTRIES = 10_000;
 
@@ -55,13 +57,23 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const cache = new Map<string, { version: string; session: Session }>();
   const attributes = (maxAgeS: number) => ({ maxAgeS, sameSite: 'Lax', secure: names.secure }) as const;
 
+  /** Runs store work against Redis: fails fast when disconnected, and never waits longer than the bound. */
   const guard = async <T>(call: () => Promise<T>): Promise<T> => {
     if (!redis.isReady()) throw storeUnavailable(new Error('not connected'));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(storeUnavailable(new Error('Redis did not answer in time'))),
+        GUARD_TIMEOUT_MS,
+      );
+    });
     try {
-      return await call();
+      return await Promise.race([call(), timeout]);
     } catch (error) {
       if (error instanceof BffError) throw error;
       throw storeUnavailable(error);
+    } finally {
+      clearTimeout(timer);
     }
   };
 

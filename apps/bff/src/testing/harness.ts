@@ -22,6 +22,8 @@ import { discoverIdp, startIdpLoader } from '../oidc/idp.ts';
 export { CookieJar, DEV_USERS };
 
 export const TEST_SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+/** Test-only routing header: which of several BFF instances answers (see {@link Harness.startBff}). */
+export const INSTANCE_HEADER = 'x-test-instance';
 
 export interface Bff {
   readonly origin: string;
@@ -29,7 +31,8 @@ export interface Bff {
   readonly logs: string[];
   /** A request to the BFF with `jar`'s cookies, storing what it sets. Never follows redirects. */
   fetch(path: string, init?: RequestInit & { jar?: CookieJar }): Promise<Response>;
-  stop(): void;
+  /** Stops discovery and closes the instances' session stores (Redis connections). */
+  stop(): Promise<void>;
 }
 
 /** An https public origin the IdP also accepts, for cookie-attribute tests (served over http here). */
@@ -38,8 +41,13 @@ export const HTTPS_ORIGIN = 'https://app.example.test';
 export interface Harness {
   readonly idp: DevIdp;
   readonly origin: string;
-  /** Installs a fresh BFF (new config, caches and IdP discovery) on the harness's port. */
-  startBff(env?: Env, options?: { waitForIdp?: boolean }): Promise<Bff>;
+  /**
+   * Installs a fresh BFF (new config, caches and IdP discovery) on the harness's port. With
+   * `instances: n`, n independent BFFs (each its own caches, refresh coordinator and store
+   * client) share the port like instances behind a load balancer: requests go round-robin, or to
+   * instance i when they carry `x-test-instance: i`.
+   */
+  startBff(env?: Env, options?: { waitForIdp?: boolean; instances?: number }): Promise<Bff>;
   close(): Promise<void>;
 }
 
@@ -64,7 +72,7 @@ export async function createHarness(
   return {
     idp,
     origin,
-    async startBff(env = {}, { waitForIdp = true } = {}) {
+    async startBff(env = {}, { waitForIdp = true, instances = 1 } = {}) {
       const config = loadBffConfig({
         OKTA_ISSUER: idp.issuer,
         CLIENT_ID: DEV_IDP.clientId,
@@ -86,8 +94,20 @@ export async function createHarness(
       );
       const loader = startIdpLoader(() => discoverIdp(config), { initialDelayMs: 50 });
       if (waitForIdp) await loader.ready;
-      listener = createBffListener({ config, idp: loader, logger });
-      stops.push(() => loader.stop());
+      const listeners = Array.from({ length: instances }, () =>
+        createBffListener({ config, idp: loader, logger }),
+      );
+      let next = 0;
+      listener = (req, res) => {
+        const asked = Number(req.headers[INSTANCE_HEADER]);
+        const target = listeners[Number.isInteger(asked) && asked < instances ? asked : next++ % instances]!;
+        target(req, res);
+      };
+      const stop = async () => {
+        loader.stop();
+        await Promise.all(listeners.map((l) => l.close()));
+      };
+      stops.push(stop);
       return {
         origin,
         config,
@@ -101,11 +121,11 @@ export async function createHarness(
           jar?.store(url, response);
           return response;
         },
-        stop: () => loader.stop(),
+        stop,
       };
     },
     async close() {
-      for (const stop of stops) stop();
+      await Promise.all(stops.map((stop) => stop()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await idp.close();

@@ -156,40 +156,101 @@ export async function driveIdpLogin({
   throw new IdpLoginError(`no callback after ${MAX_HOPS} hops`, 'too_many_hops');
 }
 
+/** Where {@link driveIdpLogout} ended up. */
+export interface IdpLogoutResult {
+  /** Where the IdP sends the browser back: the `post_logout_redirect_uri` with `state`. */
+  readonly url: string;
+  /** The iframes of the IdP's front-channel logout page, in order (none when it showed none). */
+  readonly frontchannelLogoutUrls: readonly string[];
+}
+
+/** As long as the IdP's front-channel logout page waits for its frames. */
+const FRAME_TIMEOUT_MS = 2500;
+
+/** The iframes and the continue link of the IdP's front-channel logout page, if `html` is that page. */
+export function parseFrontchannelLogoutPage(
+  html: string,
+  pageUrl: string,
+): { readonly frameUrls: string[]; readonly continueUrl: string } | undefined {
+  const link = /<a\b[^>]*\sid="continue"[^>]*>/i.exec(html)?.[0];
+  const href = link && attribute(link, 'href');
+  if (!href) return undefined;
+  const frameUrls = [...html.matchAll(/<iframe\b[^>]*>/gi)]
+    .map(([tag]) => attribute(tag, 'src'))
+    .filter((src): src is string => src !== undefined)
+    .map((src) => new URL(src, pageUrl).href);
+  return { frameUrls, continueUrl: new URL(href, pageUrl).href };
+}
+
+/** Loads one iframe as a browser would: with the jar's cookies for it, whatever it answers. */
+async function loadFrame(url: string, jar: CookieJar): Promise<void> {
+  const cookie = jar.header(url);
+  try {
+    const response = await fetch(url, {
+      headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) },
+      signal: AbortSignal.timeout(FRAME_TIMEOUT_MS),
+    });
+    jar.store(url, response);
+    await response.arrayBuffer();
+  } catch (error) {
+    // A browser shows a frame that fails to load as an error page and carries on; so does the
+    // driver. Only network failures land here (status codes are no error for fetch).
+    if (!(error instanceof TypeError || (error instanceof DOMException && error.name === 'TimeoutError'))) {
+      throw error;
+    }
+  }
+}
+
 /**
  * Follows an RP-initiated logout (`…/v1/logout?id_token_hint=…`) at the dev IdP with the
  * browser's `jar`, and returns where the IdP sends the browser back (the
  * `post_logout_redirect_uri` with `state`). The IdP ends its session without a confirmation click.
+ * When it shows its front-channel logout page, the driver loads the page's iframes (unless
+ * `loadFrames` is false; they are returned either way) and follows its continue link, as a
+ * browser running the page's script does.
  *
- * @throws {IdpLoginError} when the IdP shows a page instead of redirecting away.
+ * @throws {IdpLoginError} when the IdP shows another page instead of redirecting away.
  * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RedirectionAfterLogout
+ * @see https://openid.net/specs/openid-connect-frontchannel-1_0.html#OPLogout
  */
 export async function driveIdpLogout({
   logoutUrl,
   jar = new CookieJar(),
+  loadFrames = true,
 }: {
   readonly logoutUrl: string | URL;
   readonly jar?: CookieJar;
-}): Promise<{ readonly url: string }> {
+  readonly loadFrames?: boolean;
+}): Promise<IdpLogoutResult> {
   const idpOrigin = new URL(logoutUrl).origin;
+  const frontchannelLogoutUrls: string[] = [];
   let url = new URL(logoutUrl).href;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     const cookie = jar.header(url);
     const response = await fetch(url, { headers: cookie ? { cookie } : {}, redirect: 'manual' });
     jar.store(url, response);
     const location = response.headers.get('location');
-    if (!(response.status >= 300 && response.status < 400 && location)) {
+    let next: string;
+    if (response.status >= 300 && response.status < 400 && location) {
+      // Read, not cancel: msw 2 (used by the BFF tests) never settles cancel() on a bypassed redirect.
+      await response.arrayBuffer();
+      next = new URL(location, url).href;
+    } else {
       const html = await response.text();
-      throw new IdpLoginError(
-        `dev IdP answered ${response.status} at ${new URL(url).pathname}: ${pageError(html)}`,
-        response.ok ? 'unexpected_response' : 'idp_error_page',
-        response.status,
-      );
+      const page = response.ok ? parseFrontchannelLogoutPage(html, url) : undefined;
+      if (!page) {
+        throw new IdpLoginError(
+          `dev IdP answered ${response.status} at ${new URL(url).pathname}: ${pageError(html)}`,
+          response.ok ? 'unexpected_response' : 'idp_error_page',
+          response.status,
+        );
+      }
+      frontchannelLogoutUrls.push(...page.frameUrls);
+      if (loadFrames) await Promise.all(page.frameUrls.map((frameUrl) => loadFrame(frameUrl, jar)));
+      next = page.continueUrl;
     }
-    // Read, not cancel: msw 2 (used by the BFF tests) never settles cancel() on a bypassed redirect.
-    await response.arrayBuffer();
-    url = new URL(location, url).href;
-    if (new URL(url).origin !== idpOrigin) return { url };
+    url = next;
+    if (new URL(url).origin !== idpOrigin) return { url, frontchannelLogoutUrls };
   }
   throw new IdpLoginError(`no redirect away after ${MAX_HOPS} hops`, 'too_many_hops');
 }

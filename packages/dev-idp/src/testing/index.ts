@@ -9,4 +9,6 @@ export {
   driveIdpLogin,
   driveIdpLogout,
   IdpLoginError,
+  type IdpLogoutResult,
+  parseFrontchannelLogoutPage,
 } from './drive-idp-login.ts';
