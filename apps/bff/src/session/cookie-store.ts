@@ -90,7 +90,8 @@ export function createCookieStore(
     if (endedSessions.has(session.sid)) return true;
     if (session.idpSid !== undefined && endedIdpSessions.has(session.idpSid)) return true;
     const user = endedUsers.get(session.user.sub);
-    return user !== undefined && user.until > now() && session.createdAt < user.before;
+    // Same second counts as before: a session cannot be told apart from one begun just before the logout.
+    return user !== undefined && user.until > now() && session.createdAt <= user.before;
   };
 
   return {

@@ -18,11 +18,15 @@ import {
   signIn,
   TEST_SESSION_SECRET,
 } from '../testing/harness.ts';
-import { type RedisServer, startRedisServer } from '../testing/redis-server.ts';
+import {
+  type RedisCluster,
+  type RedisServer,
+  startRedisCluster,
+  startRedisServer,
+} from '../testing/redis-server.ts';
 import { COOKIE_PURPOSE } from './cookies.ts';
 import { connectRedis, redisKeys } from './redis-client.ts';
 import { createRedisStore } from './redis-store.ts';
-import { createInProcessRefresh } from './refresh.ts';
 import type { Session } from './session.ts';
 
 let g: Gateway;
@@ -447,5 +451,55 @@ describe('signing out through the dev IdP notifies the BFF on both channels', ()
     expect(g.h.idp.events.backchannelLogouts[0]).toMatchObject({ ok: true });
     expect((await g.raw('/api/things', { headers: { 'x-csrf': '1', cookie } })).status).toBe(401);
     expect((await bff.fetch('/auth/user', { jar: other })).status).toBe(200);
+  });
+});
+
+describe('a three-node Redis Cluster', () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('carries login → /api → refresh → logout', async () => {
+    const env = {
+      SESSION_STORE: 'redis',
+      REDIS_URL: cluster.url,
+      REDIS_CLUSTER: 'true',
+      API_UPSTREAM_URL: g.rec.origin,
+    };
+    const bff = await g.h.startBff(env, { instances: 2 });
+    await waitUntil(async () => (await bff.fetch('/readyz')).status === 200);
+    const jar = new CookieJar();
+    await signIn(bff, jar);
+    expect((await g.raw('/api/things', { headers: g.apiHeaders(jar, on(0)) })).status).toBe(200);
+
+    // Expire the access token through a cluster client, as the BFF itself would write it.
+    const port = connectRedis({ url: cluster.url, cluster: true, onError: () => {} });
+    const store = createRedisStore({
+      redis: port,
+      codec: sessionCodecFor([TEST_SESSION_SECRET], COOKIE_PURPOSE.redisRecord),
+      names: { session: 'bff_session', txnPrefix: 'bff_txn.', secure: false },
+      secrets: [TEST_SESSION_SECRET],
+      idleTimeoutS: 7200,
+      refresh: async () => ({ ok: false, failure: 'refused', cause: 'unused' }),
+    });
+    await waitUntil(() => port.isReady());
+    const opened = await store.read({ bff_session: jar.get('bff_session') ?? '' });
+    await store.write({ ...opened!.session, accessTokenExpiresAt: Math.floor(Date.now() / 1000) - 10 }, {});
+    g.h.idp.events.clear();
+    const refreshed = await Promise.all(
+      [0, 1, 0, 1].map((i) => g.raw('/api/things', { headers: g.apiHeaders(jar, on(i)) })),
+    );
+    expect(refreshed.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(g.h.idp.events.tokenGrants.filter((t) => t.grantType === 'refresh_token')).toHaveLength(1);
+
+    expect((await g.raw('/auth/logout', { method: 'POST', headers: g.apiHeaders(jar, on(1)) })).status).toBe(
+      200,
+    );
+    expect((await bff.fetch('/auth/user', { jar, headers: on(0) })).status).toBe(401);
+    await store.close();
   });
 });
