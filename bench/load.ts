@@ -31,6 +31,11 @@ export interface MeasuredLoad extends LoadResult {
   readonly cpuMsPerRequest: number;
   /** Peak RSS of the measured server during the run, in bytes; NaN without a server. */
   readonly peakRss: number;
+  /**
+   * CPU (user + system) per 2xx request, in ms, of a process the server depends on (the
+   * `redis-server` of a `SESSION_STORE=redis` BFF); only when one was given.
+   */
+  readonly storeCpuMsPerRequest?: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -89,16 +94,27 @@ export function runLoad({
   });
 }
 
-/** {@link runLoad}, with `server`'s CPU time and RSS read around and during it. */
-export async function measureLoad(options: LoadOptions, server: Child | undefined): Promise<MeasuredLoad> {
+/**
+ * {@link runLoad}, with `server`'s CPU time and RSS read around and during it, and the CPU time
+ * of `store` (the process behind the server's session store, if any) read around it.
+ */
+export async function measureLoad(
+  options: LoadOptions,
+  server: Child | undefined,
+  store?: Child,
+): Promise<MeasuredLoad> {
   const rss = server ? sampleRss(server) : undefined;
   const cpuBefore = server?.cpuMs() ?? 0;
+  const storeCpuBefore = store?.cpuMs() ?? 0;
   const result = await runLoad(options);
   const cpuAfter = server?.cpuMs() ?? 0;
+  const storeCpuAfter = store?.cpuMs() ?? 0;
   const peakRss = rss?.stop() ?? Number.NaN;
+  const perRequest = (ms: number) => ms / Math.max(1, result.requests);
   return {
     ...result,
-    cpuMsPerRequest: server ? (cpuAfter - cpuBefore) / Math.max(1, result.requests) : Number.NaN,
+    cpuMsPerRequest: server ? perRequest(cpuAfter - cpuBefore) : Number.NaN,
     peakRss,
+    ...(store ? { storeCpuMsPerRequest: perRequest(storeCpuAfter - storeCpuBefore) } : {}),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench` (full, about 7 minutes) or `pnpm bench --quick` / `BENCH_QUICK=1` (under 2):
+ * `pnpm bench` (full, about 8 minutes) or `pnpm bench --quick` / `BENCH_QUICK=1` (under 2):
  * builds the BFF and the SPA, starts everything on loopback, measures, and writes
  * `bench/RESULTS.md` (quick: `bench/RESULTS.quick.md`, so a smoke run never overwrites the
  * tracked numbers). See bench/README.md.
@@ -17,6 +17,8 @@ import {
   type LoginResult,
   type MemoryResult,
   parseReport,
+  type RevocationResult,
+  type RevocationTrial,
   type RunReport,
   renderResults,
 } from './report.ts';
@@ -25,8 +27,19 @@ import { BENCH_DIST, buildAll, type Stack, startStack } from './stack.ts';
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const SETTINGS = QUICK
-  ? { reps: 1, durationS: 1.5, warmupS: 1, memoryRequests: 20_000, logins: 8, profileS: 0 }
-  : { reps: 3, durationS: 3.5, warmupS: 2, memoryRequests: 200_000, logins: 40, profileS: 6 };
+  ? { reps: 1, durationS: 1.5, warmupS: 1, memoryRequests: 20_000, logins: 8, profileS: 0, revocations: 5 }
+  : {
+      reps: 3,
+      durationS: 3.5,
+      warmupS: 2,
+      memoryRequests: 200_000,
+      logins: 40,
+      profileS: 6,
+      revocations: 20,
+    };
+/** Revocation: how often instance B is asked after the logout at A, and for how long at most. */
+const REVOCATION_POLL_MS = 10;
+const REVOCATION_LIMIT_MS = 5_000;
 const CONNECTIONS = [1, 10, 50] as const;
 const UPSTREAMS = [
   { name: 'fast', path: '/items' },
@@ -43,6 +56,8 @@ interface Scenario {
   readonly headers: Record<string, string>;
   /** Cells it runs in; all when omitted. */
   readonly only?: (connections: number) => boolean;
+  /** The process behind its session store (redis-server), whose CPU per request is measured too. */
+  readonly store?: Child;
 }
 
 /** The commit measured, and whether apps/ or packages/ had uncommitted changes. */
@@ -97,14 +112,18 @@ async function runMatrix(scenarios: readonly Scenario[]): Promise<Cell[]> {
               headers: scenario.headers,
             },
             scenario.server,
+            scenario.store,
           );
           if (result.failures > 0) throw new Error(`${scenario.name}: ${result.failures} failed requests`);
           const key = `${scenario.name}|${upstream.name}|${connections}`;
           runs.set(key, [...(runs.get(key) ?? []), result]);
           log(
             `rep ${rep + 1}/${SETTINGS.reps} ${upstream.name.padEnd(4)} c=${String(connections).padStart(2)} ` +
-              `${scenario.name.padEnd(22)} ${result.rps.toFixed(0).padStart(6)} req/s ` +
-              `p99 ${result.p99Ms.toFixed(2)} ms cpu ${result.cpuMsPerRequest.toFixed(3)} ms/req`,
+              `${scenario.name.padEnd(24)} ${result.rps.toFixed(0).padStart(6)} req/s ` +
+              `p99 ${result.p99Ms.toFixed(2)} ms cpu ${result.cpuMsPerRequest.toFixed(3)} ms/req` +
+              (result.storeCpuMsPerRequest === undefined
+                ? ''
+                : ` (redis-server ${result.storeCpuMsPerRequest.toFixed(3)} ms/req)`),
           );
         }
       }
@@ -121,24 +140,75 @@ async function runMatrix(scenarios: readonly Scenario[]): Promise<Cell[]> {
  * tenth as many requests at the same concurrency, so that both figures are of a heap at its
  * working size under this load: growth then means memory kept, not V8 sizing its heap back up.
  */
-async function runMemory(stack: Stack, url: string, headers: Record<string, string>): Promise<MemoryResult> {
+async function runMemory(
+  scenario: string,
+  server: Child,
+  url: string,
+  headers: Record<string, string>,
+): Promise<MemoryResult> {
   await runLoad({ url, connections: 50, amount: SETTINGS.memoryRequests / 10, headers });
-  const before = stack.bff.rss();
-  const load = await measureLoad(
-    { url, connections: 50, amount: SETTINGS.memoryRequests, headers },
-    stack.bff,
-  );
+  const before = server.rss();
+  const load = await measureLoad({ url, connections: 50, amount: SETTINGS.memoryRequests, headers }, server);
   if (load.failures > 0) throw new Error(`memory run: ${load.failures} failed requests`);
-  const after = stack.bff.rss();
+  const after = server.rss();
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   return {
+    scenario,
     requests: load.requests,
     before,
     peak: load.peakRss,
     after,
-    afterIdle: stack.bff.rss(),
+    afterIdle: server.rss(),
     rps: load.rps,
   };
+}
+
+/** Reads the whole answer (so the connection is reused) and returns the status. */
+async function status(url: string, init: RequestInit): Promise<number> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(REVOCATION_LIMIT_MS) });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/**
+ * How long a logout at one `SESSION_STORE=redis` instance takes to reach another: sign in at A,
+ * check that B answers `/api/items` with 200 for that cookie, `POST /auth/logout` at A, then ask
+ * B every {@link REVOCATION_POLL_MS} ms (the first time as soon as A has answered) until it
+ * answers 401. Any other answer, or no 401 within {@link REVOCATION_LIMIT_MS}, aborts the run.
+ */
+async function runRevocation(
+  a: { url: string; origin: string },
+  b: { url: string },
+): Promise<RevocationResult> {
+  const trials: RevocationTrial[] = [];
+  for (let trial = 0; trial < SETTINGS.revocations; trial++) {
+    const cookie = await signIn({ origin: a.origin, loginPath: '/auth/login', sessionCookie: 'bff_session' });
+    const headers = { cookie, 'x-csrf': '1' };
+    const before = await status(`${b.url}/api/items`, { headers });
+    if (before !== 200) throw new Error(`revocation: instance B answered ${before} before the logout`);
+    const start = performance.now();
+    const logout = await status(`${a.url}/auth/logout`, { method: 'POST', headers });
+    const logoutMs = performance.now() - start;
+    if (logout !== 200) throw new Error(`revocation: POST /auth/logout at instance A answered ${logout}`);
+    let polls = 0;
+    for (;;) {
+      polls++;
+      const answer = await status(`${b.url}/api/items`, { headers });
+      const elapsed = performance.now() - start;
+      if (answer === 401) {
+        trials.push({ logoutMs, revokedMs: elapsed, polls });
+        break;
+      }
+      if (answer !== 200) throw new Error(`revocation: instance B answered ${answer} after the logout`);
+      if (elapsed > REVOCATION_LIMIT_MS) {
+        throw new Error(
+          `revocation: instance B still answered 200 ${elapsed.toFixed(0)} ms after the logout`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, REVOCATION_POLL_MS));
+    }
+  }
+  return { pollMs: REVOCATION_POLL_MS, trials };
 }
 
 /** Full sign-ins, alternating between the two apps so both see the same machine state. */
@@ -271,7 +341,7 @@ async function main() {
   await buildAll();
   const spa = measureSpaSize();
 
-  log('starting the IdP, upstream, bare proxy, BFF and express alternative');
+  log('starting the IdP, upstream, bare proxy, BFF, express alternative and redis-server');
   const stack = await startStack();
   try {
     const bffCookie = await signIn({
@@ -288,6 +358,14 @@ async function main() {
     const expressHeaders = { cookie: expressCookie, 'x-csrf': '1' };
     const bffInfo = await stack.startExtraBff({ logLevel: 'info' });
     const bffUrl = stack.bffOrigin.replace('localhost', '127.0.0.1');
+    // Production defaults but for the store: LOG_LEVEL=info, like the cookie-store BFF it is compared with.
+    const bffRedis = await stack.startRedisBff(0, { logLevel: 'info' });
+    const bffRedisCookie = await signIn({
+      origin: bffRedis.origin,
+      loginPath: '/auth/login',
+      sessionCookie: 'bff_session',
+    });
+    const bffRedisHeaders = { cookie: bffRedisCookie, 'x-csrf': '1' };
 
     const scenarios: Scenario[] = [
       { name: 'direct', server: stack.upstream, url: (p) => `${stack.upstreamUrl}${p}`, headers: {} },
@@ -304,6 +382,14 @@ async function main() {
         url: (p) => `${bffInfo.url}/api${p}`,
         headers: bffHeaders,
         only: (connections) => connections !== 10,
+      },
+      {
+        name: 'bff, SESSION_STORE=redis',
+        server: bffRedis.child,
+        url: (p) => `${bffRedis.url}/api${p}`,
+        headers: bffRedisHeaders,
+        only: (connections) => connections !== 10,
+        store: stack.redis,
       },
       {
         name: 'express alternative',
@@ -323,7 +409,15 @@ async function main() {
         headers: scenario.headers,
       });
     }
-    const servers = [stack.upstream, stack.bare, stack.bff, bffInfo.child, stack.express];
+    const servers = [
+      stack.upstream,
+      stack.bare,
+      stack.bff,
+      bffInfo.child,
+      bffRedis.child,
+      stack.redis,
+      stack.express,
+    ];
     const serversCpuStart = servers.map((server) => server.cpuMs());
     const machineStart = machineBusyMs();
     const loadGenCpuStart = process.cpuUsage();
@@ -336,10 +430,21 @@ async function main() {
       servers.reduce((sum, server, i) => sum + server.cpuMs() - (serversCpuStart[i] ?? 0), 0);
     const othersCpuShare =
       Math.max(0, machineBusyMs() - machineStart - oursMs) / (matrixS * 1000 * os.cpus().length);
-    await bffInfo.child.stop();
 
-    log(`memory: ${SETTINGS.memoryRequests} requests through the BFF`);
-    const memory = await runMemory(stack, `${bffUrl}/api/items`, bffHeaders);
+    log(`revocation: ${SETTINGS.revocations} logouts at one SESSION_STORE=redis instance, seen from another`);
+    const bffRedisB = await stack.startRedisBff(1, { logLevel: 'info' });
+    const revocation = await runRevocation(bffRedis, bffRedisB);
+    await Promise.all([bffRedis.child.stop(), bffRedisB.child.stop()]);
+
+    // The production defaults (`pnpm start` as is: LOG_LEVEL=info, cookie store).
+    log(`memory: ${SETTINGS.memoryRequests} requests through the BFF (LOG_LEVEL=info)`);
+    const memory = await runMemory(
+      'bff, LOG_LEVEL=info',
+      bffInfo.child,
+      `${bffInfo.url}/api/items`,
+      bffHeaders,
+    );
+    await bffInfo.child.stop();
 
     log(`logins: ${SETTINGS.logins} through each app`);
     const logins = await runLogins(stack);
@@ -356,6 +461,7 @@ async function main() {
       settings: SETTINGS,
       cells,
       memory,
+      revocation,
       logins,
       spa,
       profiles,

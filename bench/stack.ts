@@ -1,7 +1,8 @@
 /**
  * Builds and starts everything a run needs on loopback: the embedded IdP (in this process,
  * with one client for the BFF and one for the express alternative), the upstream, the bare
- * proxy, the BFF's production build and the express alternative, each in its own process.
+ * proxy, the BFF's production build, the express alternative and a `redis-server` for the
+ * `SESSION_STORE=redis` BFFs, each in its own process.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { createDevClient, createDevClientFor, type DevIdp, startDevIdp } from '@okta-bff/dev-idp';
 import { DEV_IDP } from '@okta-bff/oidc';
 import { build } from 'esbuild';
-import { type Child, freePort, startChild } from './processes.ts';
+// The test helper that spawns a real redis-server (free loopback port, no persistence, temp dir
+// removed at exit): the bench runs under tsx, so importing it needs no bundling.
+import { type RedisServer, startRedisServer } from '../apps/bff/src/testing/redis-server.ts';
+import { type Child, cpuTimeMs, freePort, rssBytes, startChild } from './processes.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BENCH_DIST = fileURLToPath(new URL('./dist/', import.meta.url));
@@ -51,6 +55,8 @@ export async function buildAll(): Promise<void> {
 
 export interface BffOptions {
   readonly logLevel: string;
+  /** `SESSION_STORE`: left unset (the default, `cookie`) unless `redis`. */
+  readonly sessionStore?: 'cookie' | 'redis';
   /** Extra `node` flags, e.g. `--cpu-prof`. */
   readonly nodeFlags?: readonly string[];
   /** Another build of the BFF to run instead of `apps/bff/dist/server.js`, for what-if experiments. */
@@ -68,6 +74,18 @@ export interface Stack {
   readonly bffOrigin: string;
   readonly express: Child;
   readonly expressOrigin: string;
+  /** `redis-server` (`--save '' --appendonly no`, loopback, free port) for the Redis-store BFFs. */
+  readonly redis: Child;
+  /**
+   * A `SESSION_STORE=redis` BFF on the registered origin `instance` (0 or 1: two origins are
+   * registered with the IdP, so either can sign in), sharing the session secret and Redis with
+   * the other. `url` is `http://127.0.0.1:<port>`, `origin` `http://localhost:<port>`. The
+   * caller stops it.
+   */
+  startRedisBff(
+    instance: 0 | 1,
+    options: Omit<BffOptions, 'sessionStore'>,
+  ): Promise<{ child: Child; url: string; origin: string }>;
   /**
    * Another BFF process sharing the session secret (so the same cookie works), e.g. with
    * `LOG_LEVEL=info` or `--cpu-prof`. The caller stops it.
@@ -85,20 +103,25 @@ export interface Stack {
 }
 
 export async function startStack(): Promise<Stack> {
-  const [upstreamPort, barePort, bffPort, expressPort] = await Promise.all([
+  const [upstreamPort, barePort, bffPort, expressPort, redisBffPortA, redisBffPortB] = await Promise.all([
+    freePort(),
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
     freePort(),
   ]);
   const bffOrigin = `http://localhost:${bffPort}`;
+  const redisBffPorts = [redisBffPortA, redisBffPortB] as const;
+  const redisBffOrigins = [`http://localhost:${redisBffPortA}`, `http://localhost:${redisBffPortB}`] as const;
   const expressOrigin = `http://localhost:${expressPort}`;
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 
   const idp = await startDevIdp({
     port: 0,
     clients: [
-      createDevClientFor(bffOrigin),
+      // The first origin also gets the logout channels; the two Redis-store instances sign in too.
+      createDevClientFor(bffOrigin, ...redisBffOrigins),
       {
         ...createDevClient({
           redirectUris: [`${expressOrigin}/callback`],
@@ -116,23 +139,31 @@ export async function startStack(): Promise<Stack> {
     return child;
   };
 
-  const bffEnv = (port: number, logLevel: string) => ({
+  let redisServer: RedisServer | undefined;
+  const bffEnv = (port: number, logLevel: string, sessionStore: 'cookie' | 'redis', origin: string) => ({
     OKTA_ISSUER: idp.issuer,
     CLIENT_ID: DEV_IDP.clientId,
     CLIENT_SECRET: DEV_IDP.clientSecret,
-    // Every BFF process uses the registered redirect URI; only the first one ever signs in.
-    REDIRECT_URL: `${bffOrigin}/authorization-code/callback`,
+    // A registered redirect URI: the cookie-store BFF processes all use the first origin's (only
+    // the one on that port ever signs in), each Redis-store instance its own.
+    REDIRECT_URL: `${origin}/authorization-code/callback`,
     SESSION_SECRET,
     API_UPSTREAM_URL: upstreamUrl,
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: logLevel,
+    ...(sessionStore === 'redis' ? { SESSION_STORE: 'redis', REDIS_URL: requireRedis(redisServer).url } : {}),
   });
-  const startBff = (port: number, { logLevel, nodeFlags = BFF_START_FLAGS, entry = BFF_ENTRY }: BffOptions) =>
+  const startBff = (
+    port: number,
+    { logLevel, sessionStore = 'cookie', nodeFlags = BFF_START_FLAGS, entry = BFF_ENTRY }: BffOptions,
+    origin = bffOrigin,
+  ) =>
     startChild({
-      name: `bff (LOG_LEVEL=${logLevel})`,
+      name: `bff (LOG_LEVEL=${logLevel}${sessionStore === 'redis' ? ', SESSION_STORE=redis' : ''})`,
       args: [...nodeFlags, entry],
-      env: bffEnv(port, logLevel),
+      env: bffEnv(port, logLevel, sessionStore, origin),
+      // With Redis, /readyz answers 200 only once the store answers.
       readyUrl: `http://127.0.0.1:${port}/readyz`,
       cwd: REPO_ROOT,
     });
@@ -162,7 +193,15 @@ export async function startStack(): Promise<Stack> {
       readyUrl: `http://127.0.0.1:${port}/healthz`,
     });
 
+  const closeAll = async () => {
+    await Promise.all(children.map((child) => child.stop()));
+    await redisServer?.close();
+    await idp.close();
+  };
+
   try {
+    redisServer = await startRedisServer();
+    const redis = redisChild(redisServer);
     const upstream = track(
       await startChild({
         name: 'upstream',
@@ -192,6 +231,13 @@ export async function startStack(): Promise<Stack> {
         return currentExpress;
       },
       expressOrigin,
+      redis,
+      async startRedisBff(instance, options) {
+        const port = redisBffPorts[instance];
+        const origin = redisBffOrigins[instance];
+        const child = track(await startBff(port, { ...options, sessionStore: 'redis' }, origin));
+        return { child, url: `http://127.0.0.1:${port}`, origin };
+      },
       async restartBff(options) {
         await currentBff.stop();
         currentBff = track(await startBff(bffPort, options));
@@ -210,14 +256,30 @@ export async function startStack(): Promise<Stack> {
         const port = await freePort();
         return { child: await startBare(port, nodeFlags), url: `http://127.0.0.1:${port}` };
       },
-      async stop() {
-        await Promise.all(children.map((child) => child.stop()));
-        await idp.close();
-      },
+      stop: closeAll,
     };
   } catch (error) {
-    await Promise.all(children.map((child) => child.stop()));
-    await idp.close();
+    await closeAll();
     throw error;
   }
+}
+
+function requireRedis(server: RedisServer | undefined): RedisServer {
+  if (!server) throw new Error('bench: redis-server is not running');
+  return server;
+}
+
+/** The test helper's redis-server as a {@link Child}: its own CPU and RSS from `/proc`. */
+function redisChild(server: RedisServer): Child {
+  const pid = server.pid;
+  if (pid === undefined) throw new Error('bench: redis-server has no pid');
+  return {
+    name: 'redis-server',
+    pid,
+    startedAt: performance.now(),
+    cpuMs: () => cpuTimeMs(pid),
+    rss: () => rssBytes(pid),
+    // Stops it and removes its temp dir; idempotent.
+    stop: () => server.close(),
+  };
 }

@@ -1,7 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import type { BffConfig } from '@okta-bff/oidc';
 import type { AuthContext } from './auth/actions.ts';
 import type { Logger } from './logger.ts';
 import type { IdpLoader } from './oidc/idp.ts';
+import type { Ops } from './services.ts';
 import type { Session } from './session/session.ts';
 
 /** What the app is built from: everything is passed in, nothing is global. */
@@ -11,10 +13,16 @@ export interface AppDeps {
   readonly logger: Logger;
   /** The SPA's production build; production serves it, development forwards to Vite instead. */
   readonly spaRoot?: string;
+  /** Metrics and tracing; off unless `server.ts` turns them on. */
+  readonly ops?: Ops;
+  /** True from the start of a graceful shutdown: `/readyz` answers 503. */
+  readonly shuttingDown?: () => boolean;
 }
 
 /** Hono's typed context for this app (`new Hono<AppEnv>()`). */
 export interface AppEnv {
+  /** `@hono/node-server`'s bindings (absent under `app.request()` in tests). */
+  Bindings: { incoming?: IncomingMessage };
   Variables: {
     requestId: string;
     log: Logger;

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from './app-env.ts';
 import { BffError } from './errors.ts';
 import { errorAsResponse } from './http/error-response.ts';
+import { createRequestRecorder, type RequestRecorder } from './http/request-log.ts';
 import { describeError, eventLogger } from './logger.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -10,26 +11,36 @@ import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { healthRoutes } from './routes/health.ts';
 import { logoutChannelRoutes } from './routes/logout-channels.ts';
 import { spaRoutes } from './routes/spa.ts';
-import { createServices, type Services } from './services.ts';
+import { createServices, OPS_OFF, type Services } from './services.ts';
 
 /**
  * Builds the BFF from its configuration and collaborators. Never listens: `server.ts` does, and
  * tests call `app.request()` or serve it on a free port.
  */
 export function createApp(
-  { config, idp, logger, spaRoot }: AppDeps,
-  services: Services = createServices(config, idp, logger),
+  { config, idp, logger, spaRoot, ops = OPS_OFF, shuttingDown }: AppDeps,
+  services: Services = createServices(config, idp, logger, ops),
+  recordRequest: RequestRecorder = createRequestRecorder(logger, ops.metrics),
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.use('*', requestContext(logger));
+  app.use(
+    '*',
+    requestContext({
+      logger,
+      recordRequest,
+      tracing: ops.tracing,
+      callbackPath: config.callbackPath,
+      trustProxyHops: config.trustProxyHops,
+    }),
+  );
   app.use('*', async function provideAuthContext(c, next) {
     // The same services, logging through this request's logger (its lines carry the request id).
     c.set('auth', { ...services, log: eventLogger(c.var.log) });
     await next();
   });
 
-  app.route('/', healthRoutes(idp, services.sessions));
+  app.route('/', healthRoutes(idp, services.sessions, shuttingDown));
   app.route('/', authRoutes(idp, config.callbackPath, config.publicOrigin));
   app.route('/', logoutChannelRoutes(idp, config.issuer));
   if (config.mode === 'development') app.route('/', diagnosticsRoutes());

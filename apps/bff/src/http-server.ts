@@ -6,27 +6,27 @@ import type { Hono } from 'hono';
 import { createApp } from './app.ts';
 import type { AppDeps, AppEnv } from './app-env.ts';
 import { errorResponse } from './http/error-response.ts';
+import { createRequestRecorder } from './http/request-log.ts';
 import { describeError } from './logger.ts';
 import { createApiProxy, isApiRequest } from './proxy/api-proxy.ts';
 import { AUTH_PREFIX } from './routes/auth.ts';
 import { createViteDevProxy, type ViteDevProxy } from './routes/vite-dev-proxy.ts';
-import { createServices } from './services.ts';
+import { createServices, OPS_OFF } from './services.ts';
+
+/** The BFF's server, and what it holds open besides its sockets. */
+export type BffServer = http.Server & {
+  /** Closes the session store's connections (Redis); call after the server has drained. */
+  closeSessions(): Promise<void>;
+};
 
 /** An `http.Server` running the BFF: `/api/*` to the streaming proxy, everything else to Hono. The caller listens. */
-export function createBffServer(deps: AppDeps): http.Server {
+export function createBffServer(deps: AppDeps): BffServer {
   const vite =
     deps.config.mode === 'development' && deps.config.viteDevUrl
       ? createViteDevProxy(deps.config.viteDevUrl, deps.config.publicOrigin, deps.logger)
       : undefined;
   const listener = createBffListener(deps, vite);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, listener);
-  server.once('close', () => {
-    listener
-      .close()
-      .catch((error: unknown) =>
-        deps.logger.warn({ err: describeError(error) }, 'closing the session store failed'),
-      );
-  });
   server.on('upgrade', (req, socket, head) => {
     // Only Vite's HMR channel (path `/`, subprotocol vite-hmr) is ever upgraded, and only in development.
     const isHmr =
@@ -46,7 +46,7 @@ export function createBffServer(deps: AppDeps): http.Server {
   server.on('connect', (_req, socket) =>
     refuseSocket(socket, 405, 'Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported.'),
   );
-  return server;
+  return Object.assign(server, { closeSessions: () => listener.close() });
 }
 
 /**
@@ -55,18 +55,27 @@ export function createBffServer(deps: AppDeps): http.Server {
  * to Vite (`vite`, created once by the server, which also relays its websocket).
  */
 export function createBffListener(deps: AppDeps, vite?: ViteDevProxy): BffListener {
-  const services = createServices(deps.config, deps.idp, deps.logger);
-  const app = createApp(deps, services);
+  const ops = deps.ops ?? OPS_OFF;
+  const services = createServices(deps.config, deps.idp, deps.logger, ops);
+  const recordRequest = createRequestRecorder(deps.logger, ops.metrics);
+  const app = createApp(deps, services, recordRequest);
   const honoListener = getRequestListener(app.fetch);
   const proxy = createApiProxy({
     upstreamUrl: deps.config.apiUpstreamUrl,
     timeoutMs: deps.config.apiUpstreamTimeoutMs,
     logger: deps.logger,
     auth: services,
+    recordRequest,
+    metrics: ops.metrics,
+    tracing: ops.tracing,
+    trustProxyHops: deps.config.trustProxyHops,
   });
+  const shuttingDown = deps.shuttingDown ?? (() => false);
   const ownsPath = vite ? bffPathsOf(app) : () => true;
 
   const bffListener = function bffListener(req: IncomingMessage, res: ServerResponse) {
+    // Once shutdown begins, every answer closes its connection: keep-alive clients reconnect elsewhere.
+    if (shuttingDown()) res.setHeader('connection', 'close');
     if (!isApiRequest(req.url)) {
       if (vite && (req.method === 'GET' || req.method === 'HEAD') && !ownsPath(req.url))
         vite.forward(req, res);

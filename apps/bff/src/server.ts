@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
+import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@okta-bff/oidc';
 import { configFromEnvironment } from './config.ts';
 import { createBffServer } from './http-server.ts';
 import { createLogger, describeError } from './logger.ts';
 import { discoverIdp, startIdpLoader } from './oidc/idp.ts';
-
-/** In-flight requests get this long to finish after SIGTERM/SIGINT. */
-const SHUTDOWN_GRACE_MS = 10_000;
+import { createMetrics, createMetricsServer, NO_METRICS } from './ops/metrics.ts';
+import { installGracefulShutdown } from './ops/shutdown.ts';
+import { startTracing, TRACING_OFF } from './ops/tracing.ts';
 
 function loadConfigOrExit() {
   try {
@@ -24,7 +25,11 @@ function loadConfigOrExit() {
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
-const idp = startIdpLoader(() => discoverIdp(config), {
+const metrics = config.metricsPort === undefined ? undefined : createMetrics();
+const tracing = config.tracingEnabled ? await startTracing(config.serviceName) : TRACING_OFF;
+const ops = { metrics: metrics ?? NO_METRICS, tracing };
+
+const idp = startIdpLoader(() => discoverIdp(config, ops), {
   onError: (error, attempt) =>
     logger.warn(
       { attempt, err: describeError(error), issuer: config.issuer },
@@ -39,19 +44,44 @@ if (config.mode === 'production' && !existsSync(spaRoot)) {
   logger.warn({ spaRoot }, 'the SPA is not built (run `pnpm build`): pages will answer 404');
 }
 
-const server = createBffServer({ config, idp, logger, ...(config.mode === 'production' ? { spaRoot } : {}) });
+let shuttingDown = false;
+const server = createBffServer({
+  config,
+  idp,
+  logger,
+  ops,
+  shuttingDown: () => shuttingDown,
+  ...(config.mode === 'production' ? { spaRoot } : {}),
+});
 server.listen(config.port, config.host, () => {
   logger.info(
-    { port: config.port, mode: config.mode, origin: config.publicOrigin },
+    { port: config.port, mode: config.mode, origin: config.publicOrigin, tracing: tracing.enabled },
     `BFF listening on port ${config.port}; the browser uses ${config.publicOrigin}`,
   );
 });
 
-function shutdown(signal: string) {
-  logger.info({ signal }, 'shutting down');
-  idp.stop();
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
+let metricsServer: http.Server | undefined;
+if (metrics && config.metricsPort !== undefined) {
+  metricsServer = createMetricsServer(metrics.registry);
+  metricsServer.listen(config.metricsPort, config.host, () =>
+    logger.info(
+      { port: config.metricsPort },
+      `Prometheus metrics on port ${config.metricsPort}, path /metrics`,
+    ),
+  );
 }
-process.once('SIGTERM', () => shutdown('SIGTERM'));
-process.once('SIGINT', () => shutdown('SIGINT'));
+
+installGracefulShutdown({
+  server,
+  timeoutS: config.shutdownTimeoutS,
+  logger,
+  begin: () => {
+    shuttingDown = true;
+    idp.stop();
+  },
+  close: async () => {
+    metricsServer?.close();
+    await server.closeSessions();
+    await tracing.shutdown();
+  },
+});

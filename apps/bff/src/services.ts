@@ -5,6 +5,8 @@ import { createTransactionCodec } from './auth/transaction.ts';
 import { describeError, eventLogger, type Logger } from './logger.ts';
 import type { IdpLoader } from './oidc/idp.ts';
 import { PROTOCOL_CLAIMS } from './oidc/login.ts';
+import { type Metrics, NO_METRICS } from './ops/metrics.ts';
+import { TRACING_OFF, type Tracing } from './ops/tracing.ts';
 import { createCookieStore } from './session/cookie-store.ts';
 import { COOKIE_PURPOSE, cookieNames } from './session/cookies.ts';
 import { connectRedis } from './session/redis-client.ts';
@@ -18,10 +20,23 @@ import { createSessionCodec, type SessionCodec } from './session/session.ts';
  */
 export type Services = AuthContext;
 
-export function createServices(config: BffConfig, idp: IdpLoader, logger: Logger): Services {
+/** The operational hooks every part reports to; both off unless configured. */
+export interface Ops {
+  readonly metrics: Metrics;
+  readonly tracing: Tracing;
+}
+
+export const OPS_OFF: Ops = { metrics: NO_METRICS, tracing: TRACING_OFF };
+
+export function createServices(
+  config: BffConfig,
+  idp: IdpLoader,
+  logger: Logger,
+  ops: Ops = OPS_OFF,
+): Services {
   const names = cookieNames(config.secureCookies);
   const log = eventLogger(logger);
-  const refresh = createRefreshSession({ idp, log });
+  const refresh = createRefreshSession({ idp, log, metrics: ops.metrics });
   return {
     config,
     names,
@@ -38,6 +53,7 @@ export function createServices(config: BffConfig, idp: IdpLoader, logger: Logger
             secrets: config.sessionSecrets,
             idleTimeoutS: config.sessionIdleTimeoutS,
             refresh,
+            ops,
           })
         : createCookieStore({
             codec: sessionCodecFor(config.sessionSecrets),
@@ -48,6 +64,7 @@ export function createServices(config: BffConfig, idp: IdpLoader, logger: Logger
           }),
     transactions: createTransactionCodec(config.sessionSecrets, COOKIE_PURPOSE.transaction),
     log,
+    metrics: ops.metrics,
   };
 }
 

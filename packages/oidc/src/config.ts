@@ -52,6 +52,16 @@ export interface BffConfig {
   readonly idpTimeoutMs: number;
   readonly port: number;
   readonly host: string | undefined;
+  /** `METRICS_PORT`: Prometheus `/metrics` on a listener of its own; `undefined` → off. */
+  readonly metricsPort: number | undefined;
+  /** OpenTelemetry traces are exported (an OTLP endpoint is set in OpenTelemetry's own variables). */
+  readonly tracingEnabled: boolean;
+  /** `OTEL_SERVICE_NAME`, or this product's name. */
+  readonly serviceName: string;
+  /** `SHUTDOWN_TIMEOUT_S`: how long in-flight requests may finish after SIGTERM/SIGINT. */
+  readonly shutdownTimeoutS: number;
+  /** `TRUST_PROXY`: reverse-proxy hops whose `X-Forwarded-For` is believed; 0 → none (the socket address). */
+  readonly trustProxyHops: number;
   readonly logLevel: string;
   /** Production: where the built SPA is (`STATIC_DIR`); `undefined` → the BFF's default. */
   readonly staticDir: string | undefined;
@@ -202,6 +212,20 @@ export function loadBffConfig(env: Env): BffConfig {
     problem,
   );
 
+  const metricsValue = read('METRICS_PORT');
+  const metricsPort =
+    metricsValue === undefined ? undefined : parseInteger('METRICS_PORT', metricsValue, 0, 1, 65_535, problem);
+  if (metricsPort !== undefined && metricsPort === port) {
+    problem('METRICS_PORT', 'must differ from PORT: metrics are never served on the public listener');
+  }
+  const shutdownTimeoutS = parseInteger('SHUTDOWN_TIMEOUT_S', read('SHUTDOWN_TIMEOUT_S'), 10, 0, 3_600, problem);
+  const trustProxyHops = parseInteger('TRUST_PROXY', read('TRUST_PROXY'), 0, 0, 32, problem);
+  // OpenTelemetry's SDK reads its own variables; this only decides whether to start it.
+  const tracingEnabled =
+    read('OTEL_SDK_DISABLED') !== 'true' &&
+    read('OTEL_TRACES_EXPORTER') !== 'none' &&
+    (read('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined);
+
   const logLevel = read('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -241,6 +265,11 @@ export function loadBffConfig(env: Env): BffConfig {
     idpTimeoutMs,
     port,
     host: read('HOST'),
+    metricsPort,
+    tracingEnabled,
+    serviceName: read('OTEL_SERVICE_NAME') ?? 'okta-bff',
+    shutdownTimeoutS,
+    trustProxyHops,
     logLevel,
     staticDir: read('STATIC_DIR'),
     viteDevUrl,

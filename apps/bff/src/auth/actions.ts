@@ -11,6 +11,7 @@ import type { Idp } from '../oidc/idp.ts';
 import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.ts';
 import { safeReturnTo } from '../oidc/return-to.ts';
 import { buildEndSessionUrl, revokeToken } from '../oidc/tokens.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { CookieBudgetError, type CookieNames, deletion } from '../session/cookies.ts';
 import type { Session } from '../session/session.ts';
 import type { SessionStore } from '../session/store.ts';
@@ -41,6 +42,7 @@ export interface AuthContext {
   readonly transactions: TransactionCodec;
   /** Where failures that the user only sees as a code are explained. */
   readonly log: (event: string, details: Record<string, unknown>) => void;
+  readonly metrics: Metrics;
   /** Epoch milliseconds. */
   readonly now?: () => number;
 }
@@ -96,6 +98,7 @@ export async function completeLogin(
       : [];
   const fail = (code: LoginErrorCode, reason: string, cause?: unknown): ActionResult => {
     ctx.log('login_failed', { code, reason, cause });
+    ctx.metrics.countLogin(code);
     return { status: 302, redirect: `/?login_error=${code}`, cookies: clearTxn };
   };
 
@@ -128,6 +131,7 @@ export async function completeLogin(
       cookies,
     );
     ctx.log('login_succeeded', { sid: session.sid, sub: session.user.sub });
+    ctx.metrics.countLogin('success');
     return { status: 302, redirect: transaction.returnTo, cookies: [...clearTxn, ...sessionCookies] };
   } catch (error) {
     if (error instanceof CookieBudgetError) {

@@ -17,6 +17,8 @@ export type Admission =
       readonly code: ErrorCode;
       readonly message: string;
       readonly cookies: readonly CookieToSet[];
+      /** Extra response headers (`Retry-After`). */
+      readonly headers?: Readonly<Record<string, string>>;
     };
 
 export interface ApiRequestFacts {
@@ -29,7 +31,8 @@ const refuse = (
   code: ErrorCode,
   message: string,
   cookies: readonly CookieToSet[] = [],
-): Admission => ({ ok: false, status, code, message, cookies });
+  headers?: Readonly<Record<string, string>>,
+): Admission => ({ ok: false, status, code, message, cookies, ...(headers ? { headers } : {}) });
 
 const SESSION_ENDED = 'Your session has ended. Sign in again.';
 
@@ -81,6 +84,12 @@ export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts
       return refuse(401, 'session_expired', SESSION_ENDED, await ctx.sessions.end(session, cookies));
     case 'unavailable':
       ctx.log('refresh_unavailable', { sid: session.sid, cause: fresh.cause });
-      return refuse(503, 'idp_unavailable', 'The identity provider is not reachable. Try again in a moment.');
+      return refuse(
+        503,
+        'idp_unavailable',
+        'The identity provider is not reachable. Try again in a moment.',
+        [],
+        fresh.retryAfterS === undefined ? undefined : { 'retry-after': String(fresh.retryAfterS) },
+      );
   }
 }

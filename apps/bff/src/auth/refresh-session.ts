@@ -1,12 +1,14 @@
 import { verifyRefreshedIdToken } from '../oidc/id-token.ts';
 import type { IdpLoader } from '../oidc/idp.ts';
-import { classifyIdpFailure } from '../oidc/idp-failure.ts';
+import { classifyIdpFailure, retryAfterOf } from '../oidc/idp-failure.ts';
 import { redeemRefreshToken, revokeToken } from '../oidc/tokens.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { RefreshFunction } from '../session/refresh.ts';
 import { REVOKE_TIMEOUT_MS } from './actions.ts';
 
 export interface RefreshSessionOptions {
   readonly idp: IdpLoader;
+  readonly metrics: Metrics;
   readonly log: (event: string, details: Record<string, unknown>) => void;
   /** Epoch seconds. */
   readonly now?: () => number;
@@ -20,10 +22,17 @@ export interface RefreshSessionOptions {
  */
 export function createRefreshSession({
   idp,
+  metrics,
   log,
   now = () => Date.now() / 1000,
 }: RefreshSessionOptions): RefreshFunction {
   return async function refreshSession(session) {
+    const result = await redeem(session);
+    metrics.countRefresh(result.ok ? 'ok' : result.failure);
+    return result;
+  };
+
+  async function redeem(session: Parameters<RefreshFunction>[0]): ReturnType<RefreshFunction> {
     const current = idp.current();
     if (!current)
       return { ok: false, failure: 'unavailable', cause: new Error('the IdP metadata is not loaded') };
@@ -31,7 +40,12 @@ export function createRefreshSession({
     try {
       tokens = await redeemRefreshToken(current, session.refreshToken, () => Math.floor(now()));
     } catch (error) {
-      return { ok: false, failure: classifyIdpFailure(error), cause: error };
+      return {
+        ok: false,
+        failure: classifyIdpFailure(error),
+        cause: error,
+        retryAfterS: retryAfterOf(error),
+      };
     }
     if (tokens.idToken !== undefined) {
       try {
@@ -62,5 +76,5 @@ export function createRefreshSession({
       }
     }
     return { ok: true, tokens };
-  };
+  }
 }

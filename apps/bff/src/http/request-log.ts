@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { accessLogger, type Logger } from '../logger.ts';
+import type { Metrics, RouteGroup } from '../ops/metrics.ts';
 
 /**
- * The request id and the one log line per request, shared by both request paths.
+ * The request id and the end of every request, shared by both request paths: the one log line
+ * and the request metrics.
  */
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
@@ -17,27 +19,37 @@ export interface RequestLine {
   readonly method: string;
   /** The path only: a query string can carry an authorization code or `state`. */
   readonly path: string;
+  readonly group: RouteGroup;
   readonly status: number;
+  /** The client's address (the socket's, or the trusted `X-Forwarded-For` hop). */
+  readonly ip: string | undefined;
   /** Start of the request, `performance.now()`. */
   readonly start: number;
 }
 
+export type RequestRecorder = (line: RequestLine) => void;
+
 /**
- * Writes the request's line at `info`. Callers skip building it when `info` is off.
- *
- * It goes through {@link accessLogger}: a sibling of `logger` on the same stream without the
- * redaction pass, which cost about 20 µs per line (most of the hot path's logging cost,
- * bench/FINDINGS.md) for fields that are fixed here and never hold a secret.
+ * What happens when a request ends: its metrics, and its line at `info` (skipped when `info` is
+ * off). The line goes through {@link accessLogger}: a sibling of `logger` on the same stream
+ * without the redaction pass, which cost about 20 µs per line (most of the hot path's logging
+ * cost, bench/FINDINGS.md) for fields that are fixed here and never hold a secret.
  */
-export function logRequest(logger: Logger, line: RequestLine): void {
-  accessLogger(logger).info(
-    {
-      reqId: line.reqId,
-      method: line.method,
-      path: line.path,
-      status: line.status,
-      ms: Math.round((performance.now() - line.start) * 10) / 10,
-    },
-    'request',
-  );
+export function createRequestRecorder(logger: Logger, metrics: Metrics): RequestRecorder {
+  const access = logger.isLevelEnabled('info') ? accessLogger(logger) : undefined;
+  return function recordRequest(line) {
+    const ms = performance.now() - line.start;
+    metrics.observeRequest(line.group, line.status, ms / 1000);
+    access?.info(
+      {
+        reqId: line.reqId,
+        method: line.method,
+        path: line.path,
+        status: line.status,
+        ip: line.ip,
+        ms: Math.round(ms * 10) / 10,
+      },
+      'request',
+    );
+  };
 }

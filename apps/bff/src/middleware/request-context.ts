@@ -1,30 +1,62 @@
+import { context } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
-import { logRequest, requestIdFrom } from '../http/request-log.ts';
+import { clientAddress } from '../http/client-address.ts';
+import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
 import type { Logger } from '../logger.ts';
+import { routeGroupOf } from '../ops/metrics.ts';
+import { endServerSpan, startServerSpan, type Tracing } from '../ops/tracing.ts';
+
+export interface RequestContextOptions {
+  readonly logger: Logger;
+  readonly recordRequest: RequestRecorder;
+  readonly tracing: Tracing;
+  readonly callbackPath: string;
+  readonly trustProxyHops: number;
+}
 
 /**
  * Gives every request an id (the caller's `X-Request-Id` when well-formed) and a child logger,
- * and writes the one line per request when it ends (`http/request-log.ts`, shared with the
- * `/api` proxy): method, path (never the query), status and duration.
+ * runs it inside its server span when tracing is on, and records its end (`http/request-log.ts`,
+ * shared with the `/api` proxy): one line with method, path (never the query), status, client
+ * address and duration, and the request metrics.
  */
-export function requestContext(logger: Logger): MiddlewareHandler<AppEnv> {
-  const logRequests = logger.isLevelEnabled('info');
+export function requestContext(options: RequestContextOptions): MiddlewareHandler<AppEnv> {
+  const { logger, recordRequest, tracing, callbackPath, trustProxyHops } = options;
   return async function requestContextMiddleware(c, next) {
     const start = performance.now();
     const requestId = requestIdFrom(c.req.header('x-request-id'));
+    const group = routeGroupOf(c.req.path, callbackPath);
     c.set('requestId', requestId);
     c.set('log', logger.child({ reqId: requestId }));
-    await next();
-    c.header('X-Request-Id', requestId);
-    if (logRequests) {
-      logRequest(logger, {
+    const incoming = c.env?.incoming;
+    const address = clientAddress(
+      incoming?.socket.remoteAddress,
+      incoming?.headers['x-forwarded-for'],
+      trustProxyHops,
+    );
+    const traced = tracing.enabled
+      ? startServerSpan(tracing, `${c.req.method} ${group}`, incoming?.headers ?? {}, {
+          'http.request.method': c.req.method,
+          'url.path': c.req.path,
+          'bff.route_group': group,
+        })
+      : undefined;
+    try {
+      await (traced ? context.with(traced.context, next) : next());
+    } finally {
+      c.header('X-Request-Id', requestId);
+      const status = c.res.status;
+      recordRequest({
         reqId: requestId,
         method: c.req.method,
         path: c.req.path,
-        status: c.res.status,
+        group,
+        status,
+        ip: address.client,
         start,
       });
+      if (traced) endServerSpan(traced.span, status);
     }
   };
 }

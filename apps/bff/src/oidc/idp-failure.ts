@@ -35,3 +35,26 @@ export function classifyIdpFailure(error: unknown): IdpFailureKind {
     return 'unavailable';
   return 'invalid_response';
 }
+
+/** `Retry-After` is honoured up to this long; a larger value is clamped (the client can ask again). */
+const MAX_RETRY_AFTER_S = 300;
+
+/**
+ * The IdP's `Retry-After` on a 429 or 503 (Okta sends it with its rate limits), in whole seconds
+ * from now, clamped to 1..300; `undefined` when the failure carries none.
+ *
+ * @see RFC 9110 §10.2.3; https://developer.okta.com/docs/reference/rl-best-practices/
+ */
+export function retryAfterOf(error: unknown, nowMs = Date.now()): number | undefined {
+  const response =
+    error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError
+      ? error.response
+      : error instanceof oauth.OperationProcessingError && error.cause instanceof Response
+        ? error.cause
+        : undefined;
+  const value = response?.headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  const seconds = /^\d+$/.test(value) ? Number(value) : Math.ceil((Date.parse(value) - nowMs) / 1000);
+  if (!Number.isFinite(seconds)) return undefined;
+  return Math.min(MAX_RETRY_AFTER_S, Math.max(1, seconds));
+}

@@ -1,6 +1,9 @@
 import type { BffConfig } from '@okta-bff/oidc';
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, type JWTVerifyGetKey, customFetch as joseCustomFetch } from 'jose';
 import * as oauth from 'oauth4webapi';
+import { instrumentedFetch } from '../ops/instrumented-fetch.ts';
+import { type IdpCallKind, type Metrics, NO_METRICS } from '../ops/metrics.ts';
+import { TRACING_OFF, type Tracing } from '../ops/tracing.ts';
 
 /**
  * Everything the protocol steps need to talk to the IdP, built once from the discovered
@@ -15,6 +18,8 @@ export interface Idp {
   readonly redirectUri: string;
   readonly timeoutMs: number;
   readonly allowHttp: boolean;
+  /** `fetch` for every call to this IdP: timed and traced (`ops/instrumented-fetch.ts`). */
+  readonly fetch: typeof fetch;
 }
 
 /**
@@ -26,11 +31,16 @@ export interface Idp {
  * > issuers that are not loopback, so production traffic to Okta is always https.
  */
 export function requestOptions(
-  idp: Pick<Idp, 'timeoutMs' | 'allowHttp'>,
+  idp: Pick<Idp, 'timeoutMs' | 'allowHttp' | 'fetch'>,
   timeoutMs = idp.timeoutMs,
-): { signal: AbortSignal; [oauth.allowInsecureRequests]?: boolean } {
-  const options: { signal: AbortSignal; [oauth.allowInsecureRequests]?: boolean } = {
+): { signal: AbortSignal; [oauth.allowInsecureRequests]?: boolean; [oauth.customFetch]: typeof fetch } {
+  const options: {
+    signal: AbortSignal;
+    [oauth.allowInsecureRequests]?: boolean;
+    [oauth.customFetch]: typeof fetch;
+  } = {
     signal: AbortSignal.timeout(timeoutMs),
+    [oauth.customFetch]: idp.fetch,
   };
   if (idp.allowHttp) options[oauth.allowInsecureRequests] = true;
   return options;
@@ -42,12 +52,22 @@ export function requestOptions(
  *
  * @see OpenID Connect Discovery 1.0 §4; RFC 8414
  */
-export async function discoverIdp(config: BffConfig): Promise<Idp> {
+export async function discoverIdp(
+  config: BffConfig,
+  { metrics = NO_METRICS, tracing = TRACING_OFF }: { metrics?: Metrics; tracing?: Tracing } = {},
+): Promise<Idp> {
   const issuer = new URL(config.issuer);
-  const base = { timeoutMs: config.idpTimeoutMs, allowHttp: config.issuerIsLoopbackHttp };
+  let endpoints: ReadonlyMap<string, IdpCallKind> = new Map();
+  const fetcher = instrumentedFetch(
+    metrics,
+    tracing,
+    (url) => endpoints.get(url.split('?')[0] ?? url) ?? 'discovery',
+  );
+  const base = { timeoutMs: config.idpTimeoutMs, allowHttp: config.issuerIsLoopbackHttp, fetch: fetcher };
   const response = await oauth.discoveryRequest(issuer, { ...requestOptions(base), algorithm: 'oidc' });
   const as = await oauth.processDiscoveryResponse(issuer, response);
   if (!as.jwks_uri) throw new TypeError('the IdP metadata has no jwks_uri');
+  endpoints = endpointKinds(as);
   return {
     as,
     client: {
@@ -60,10 +80,25 @@ export async function discoverIdp(config: BffConfig): Promise<Idp> {
       timeoutDuration: config.idpTimeoutMs,
       cooldownDuration: 30_000,
       cacheMaxAge: 10 * 60_000,
+      [joseCustomFetch]: fetcher,
     }),
     redirectUri: config.redirectUrl,
     ...base,
   };
+}
+
+/** The discovered endpoints by the kind of call each serves (labels for metrics and spans). */
+function endpointKinds(as: oauth.AuthorizationServer): ReadonlyMap<string, IdpCallKind> {
+  const kinds = new Map<string, IdpCallKind>();
+  const add = (url: string | undefined, kind: IdpCallKind) => {
+    if (url) kinds.set(url, kind);
+  };
+  add(as.token_endpoint, 'token');
+  add(as.userinfo_endpoint, 'userinfo');
+  add(as.revocation_endpoint, 'revoke');
+  add(as.jwks_uri, 'jwks');
+  add(as.pushed_authorization_request_endpoint, 'par');
+  return kinds;
 }
 
 export interface IdpLoader {

@@ -1,13 +1,17 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { ErrorCode } from '@okta-bff/oidc';
+import { context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { AuthContext } from '../auth/actions.ts';
 import { type Admission, admitApiRequest } from '../auth/api-admission.ts';
 import { BffError } from '../errors.ts';
+import { clientAddress } from '../http/client-address.ts';
 import { parseCookieHeader, serializeCookie } from '../http/cookie-header.ts';
 import { errorResponse } from '../http/error-response.ts';
-import { logRequest, requestIdFrom } from '../http/request-log.ts';
+import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
+import type { Metrics, UpstreamOutcome } from '../ops/metrics.ts';
+import { endServerSpan, startServerSpan, type Tracing } from '../ops/tracing.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import { resolveUpstreamPath } from './upstream-path.ts';
 
@@ -18,7 +22,7 @@ import { resolveUpstreamPath } from './upstream-path.ts';
  * A plain `node:http` handler, not a Hono route: it is the hot path, and piping Node streams
  * both ways over a keep-alive pool avoids converting every request and response to and from Web
  * streams (bench/FINDINGS.md). It shares the cookie parser, the anti-forgery rule, the request
- * id and log line and the JSON error writer with the Hono routes (`http/`).
+ * id, the request's end (log line and metrics) and the JSON error writer with the Hono routes.
  *
  * @see shared/DESIGN.md, "HTTP contract of the BFF", `/api/<path>`
  */
@@ -32,6 +36,11 @@ export interface ApiProxyOptions {
   readonly timeoutMs: number;
   readonly logger: Logger;
   readonly auth: AuthContext;
+  readonly recordRequest: RequestRecorder;
+  readonly metrics: Metrics;
+  readonly tracing: Tracing;
+  /** `TRUST_PROXY`: hops whose `X-Forwarded-For` is believed. */
+  readonly trustProxyHops: number;
 }
 
 /** True when `url` (a request target) is `/api` or below it. */
@@ -40,8 +49,10 @@ export function isApiRequest(url: string | undefined): boolean {
 }
 
 const headerValue = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
+const outcomeOf = (status: number): UpstreamOutcome => (status >= 500 ? '5xx' : status >= 400 ? '4xx' : 'ok');
 
-export function createApiProxy({ upstreamUrl, timeoutMs, logger, auth }: ApiProxyOptions) {
+export function createApiProxy(options: ApiProxyOptions) {
+  const { upstreamUrl, timeoutMs, logger, auth, recordRequest, metrics, tracing, trustProxyHops } = options;
   const upstream = new URL(upstreamUrl);
   const transport = upstream.protocol === 'https:' ? https : http;
   const agent = new transport.Agent({
@@ -52,29 +63,29 @@ export function createApiProxy({ upstreamUrl, timeoutMs, logger, auth }: ApiProx
   });
   const publicUrl = new URL(auth.config.publicOrigin);
   const forwardedProto = publicUrl.protocol.slice(0, -1);
-  const logRequests = logger.isLevelEnabled('info');
 
-  return async function apiProxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function apiProxy(req: IncomingMessage, res: ServerResponse, span: Span | undefined): Promise<void> {
     const start = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const target = req.url ?? '/';
     const queryAt = target.indexOf('?');
     const rawPath = (queryAt < 0 ? target : target.slice(0, queryAt)).slice(API_PREFIX.length);
     const query = queryAt < 0 ? '' : target.slice(queryAt);
+    const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxyHops);
     let setCookie: string[] | undefined;
 
-    // One line per request at `info` (the production default); nothing is built when it is off.
-    if (logRequests) {
-      res.once('close', () =>
-        logRequest(logger, {
-          reqId: requestId,
-          method: req.method ?? '',
-          path: `${API_PREFIX}${rawPath}`,
-          status: res.statusCode,
-          start,
-        }),
-      );
-    }
+    res.once('close', () => {
+      recordRequest({
+        reqId: requestId,
+        method: req.method ?? '',
+        path: `${API_PREFIX}${rawPath}`,
+        group: 'api',
+        status: res.statusCode,
+        ip: address.client,
+        start,
+      });
+      if (span) endServerSpan(span, res.statusCode);
+    });
 
     const fail = (status: number, code: ErrorCode, message: string, extra: Record<string, string> = {}) => {
       if (res.headersSent) {
@@ -114,11 +125,29 @@ export function createApiProxy({ upstreamUrl, timeoutMs, logger, auth }: ApiProx
       return fail(error.status, error.code as ErrorCode, error.message);
     }
     if (admission.cookies.length > 0) setCookie = admission.cookies.map(serializeCookie);
-    if (!admission.ok) return fail(admission.status, admission.code, admission.message);
+    if (!admission.ok) return fail(admission.status, admission.code, admission.message, admission.headers);
 
     const path = resolveUpstreamPath(upstream.pathname, rawPath);
     if (!path.ok) return fail(400, 'bad_request', `This API path is not allowed: ${path.reason}.`);
 
+    const headers = upstreamRequestHeaders(req.headers, admission.session.accessToken, {
+      forwardedFor: address.forwardedFor,
+      proto: forwardedProto,
+      host: publicUrl.host,
+      requestId,
+    });
+    const upstreamSpan = span
+      ? tracing.tracer.startSpan(
+          `${method}`,
+          {
+            kind: SpanKind.CLIENT,
+            attributes: { 'http.request.method': method, 'server.address': upstream.hostname },
+          },
+          trace.setSpan(context.active(), span),
+        )
+      : undefined;
+    if (upstreamSpan) propagation.inject(trace.setSpan(context.active(), upstreamSpan), headers);
+    const upstreamStart = performance.now();
     const upstreamReq = transport.request({
       agent,
       method,
@@ -126,13 +155,16 @@ export function createApiProxy({ upstreamUrl, timeoutMs, logger, auth }: ApiProx
       hostname: upstream.hostname,
       port: upstream.port,
       path: `${path.path}${query}`,
-      headers: upstreamRequestHeaders(req.headers, admission.session.accessToken, {
-        clientAddress: req.socket.remoteAddress,
-        proto: forwardedProto,
-        host: publicUrl.host,
-        requestId,
-      }),
+      headers,
     });
+    const upstreamDone = (outcome: UpstreamOutcome, status?: number) => {
+      metrics.observeUpstream(outcome, (performance.now() - upstreamStart) / 1000);
+      if (upstreamSpan) {
+        if (status !== undefined) upstreamSpan.setAttribute('http.response.status_code', status);
+        upstreamSpan.setAttribute('bff.outcome', outcome);
+        upstreamSpan.end();
+      }
+    };
 
     // Two clocks: the whole wait for the status line once the request body is sent (a slow
     // upload is the client's pace, not the upstream's), and silence on the socket at any point
@@ -152,9 +184,11 @@ export function createApiProxy({ upstreamUrl, timeoutMs, logger, auth }: ApiProx
     upstreamReq.once('response', (upstreamRes) => {
       responded = true;
       clearTimeout(timer);
+      const status = upstreamRes.statusCode ?? 502;
+      upstreamDone(outcomeOf(status), status);
       const outHeaders = clientResponseHeaders(upstreamRes.headers);
       if (setCookie) outHeaders['set-cookie'] = setCookie;
-      res.writeHead(upstreamRes.statusCode ?? 502, outHeaders);
+      res.writeHead(status, outHeaders);
       // `.pipe()` with explicit teardown, not `stream.pipeline()`: on Node 20 pipeline allocates
       // an AbortController per call and aborts it on success (a DOMException with a stack trace),
       // which was half of this route's CPU per request (bench/FINDINGS.md).
@@ -167,6 +201,7 @@ export function createApiProxy({ upstreamUrl, timeoutMs, logger, auth }: ApiProx
     });
     upstreamReq.once('error', (error) => {
       clearTimeout(timer);
+      if (!responded) upstreamDone(timedOut ? 'timeout' : 'refused');
       if (timedOut) {
         fail(504, 'upstream_timeout', 'The API did not answer in time.');
       } else if (!res.headersSent && !res.destroyed) {
@@ -180,5 +215,17 @@ export function createApiProxy({ upstreamUrl, timeoutMs, logger, auth }: ApiProx
     res.once('close', () => {
       if (!res.writableFinished) upstreamReq.destroy();
     });
+  }
+
+  /** The handler; with tracing on, it runs inside the request's server span (IdP and Redis spans nest under it). */
+  return function handleApiRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!tracing.enabled) return apiProxy(req, res, undefined);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const { span, context: ctx } = startServerSpan(tracing, `${req.method} ${API_PREFIX}`, req.headers, {
+      'http.request.method': req.method ?? '',
+      'url.path': path,
+      'bff.route_group': 'api',
+    });
+    return context.with(ctx, () => apiProxy(req, res, span));
   };
 }

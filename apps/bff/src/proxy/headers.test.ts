@@ -27,7 +27,7 @@ describe('upstreamRequestHeaders', () => {
         'x-app-header': 'kept',
       },
       'the-access-token',
-      { clientAddress: '127.0.0.1', proto: 'http', host: 'localhost:8000', requestId: 'req-1' },
+      { forwardedFor: '127.0.0.1', proto: 'http', host: 'localhost:8000', requestId: 'req-1' },
     );
     expect(out).toEqual({
       accept: 'application/json',

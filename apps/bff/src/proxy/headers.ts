@@ -96,7 +96,8 @@ export function isDroppedRequestHeader(name: string): boolean {
 }
 
 export interface ForwardedFor {
-  readonly clientAddress: string | undefined;
+  /** The `X-Forwarded-For` chain the BFF believes (see `http/client-address.ts`). */
+  readonly forwardedFor: string | undefined;
   readonly proto: string;
   readonly host: string;
   readonly requestId: string;
@@ -118,7 +119,7 @@ export function upstreamRequestHeaders(
     out[name] = incoming[name];
   }
   out.authorization = `Bearer ${accessToken}`;
-  if (forwarded.clientAddress) out['x-forwarded-for'] = forwarded.clientAddress;
+  if (forwarded.forwardedFor) out['x-forwarded-for'] = forwarded.forwardedFor;
   out['x-forwarded-proto'] = forwarded.proto;
   out['x-forwarded-host'] = forwarded.host;
   out['x-request-id'] = forwarded.requestId;

@@ -22,7 +22,7 @@ export interface RedisRefreshOptions {
   readonly codec: SessionCodec;
   readonly refresh: RefreshFunction;
   /** Wraps a Redis call: failures become `BffError` 503 `session_store_unavailable`. */
-  readonly guard: <T>(call: () => Promise<T>) => Promise<T>;
+  readonly guard: <T>(call: () => Promise<T>, operation?: string) => Promise<T>;
   /** The record of `tag` as it is now (version and session), or `undefined` when it was ended. */
   readonly load: (tag: string) => Promise<{ version: string; session: Session } | undefined>;
   /** Epoch milliseconds. */
@@ -52,9 +52,9 @@ export function createRedisRefresh({
     const deadline = now() + MAX_WAIT_MS;
     while (now() < deadline) {
       const owner = randomUUID();
-      if (await guard(() => redis.setIfAbsent(lockKey, owner, LOCK_TTL_MS))) {
+      if (await guard(() => redis.setIfAbsent(lockKey, owner, LOCK_TTL_MS), 'lock')) {
         try {
-          const current = await guard(() => load(tag));
+          const current = await guard(() => load(tag), 'read');
           if (!current)
             return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
           if (!needsRefresh(current.session, now() / 1000))
@@ -70,7 +70,7 @@ export function createRedisRefresh({
             if (result.failure === 'unavailable') {
               return current.session.accessTokenExpiresAt > now() / 1000
                 ? { kind: 'fresh', session: current.session, changed: false }
-                : { kind: 'unavailable', cause: result.cause };
+                : { kind: 'unavailable', cause: result.cause, retryAfterS: result.retryAfterS };
             }
             return { kind: 'ended', reason: result.failure, cause: result.cause };
           }
@@ -86,18 +86,18 @@ export function createRedisRefresh({
           );
           if (swapped) return { kind: 'fresh', session: next, changed: false };
           // Someone wrote newer tokens while our lock had run out: theirs win.
-          const newer = await guard(() => load(tag));
+          const newer = await guard(() => load(tag), 'read');
           return newer
             ? { kind: 'fresh', session: newer.session, changed: false }
             : { kind: 'ended', reason: 'refused' };
         } finally {
-          await guard(() => redis.releaseLock(lockKey, owner)).catch(() => {
+          await guard(() => redis.releaseLock(lockKey, owner), 'unlock').catch(() => {
             // The lock expires on its own within LOCK_TTL_MS; nothing else to do.
           });
         }
       }
       await sleep(WAIT_STEP_MS);
-      const current = await guard(() => load(tag));
+      const current = await guard(() => load(tag), 'read');
       if (!current)
         return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
       if (!needsRefresh(current.session, now() / 1000))

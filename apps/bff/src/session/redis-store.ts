@@ -1,6 +1,8 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { BffError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
+import { type Metrics, NO_METRICS, type StoreOutcome } from '../ops/metrics.ts';
+import { inClientSpan, TRACING_OFF, type Tracing } from '../ops/tracing.ts';
 import { type CookieNames, chunkNamesPresent, deletion } from './cookies.ts';
 import { REDIS_COMMAND_TIMEOUT_MS, type RedisPort, redisKeys } from './redis-client.ts';
 import { createRedisRefresh } from './redis-refresh.ts';
@@ -15,7 +17,7 @@ const MAX_IDLE_SLIDE_MS = 60_000;
 /** One store operation (a few Redis round trips) may take this long before the request answers 503. */
 const GUARD_TIMEOUT_MS = 2 * REDIS_COMMAND_TIMEOUT_MS;
 /** Opened records kept in memory by version, so an unchanged record is not unsealed again. */
-const CACHE_ENTRIES = 10_000;
+const CACHE_ENTRIES = 1_000;
 
 export interface RedisStoreOptions {
   readonly redis: RedisPort;
@@ -26,6 +28,8 @@ export interface RedisStoreOptions {
   readonly secrets: readonly string[];
   readonly idleTimeoutS: number;
   readonly refresh: RefreshFunction;
+  /** Store latency and errors into metrics, and a client span per operation. */
+  readonly ops?: { readonly metrics: Metrics; readonly tracing: Tracing };
   /** Epoch milliseconds. */
   readonly now?: () => number;
 }
@@ -57,8 +61,31 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const cache = new Map<string, { version: string; session: Session }>();
   const attributes = (maxAgeS: number) => ({ maxAgeS, sameSite: 'Lax', secure: names.secure }) as const;
 
-  /** Runs store work against Redis: fails fast when disconnected, and never waits longer than the bound. */
-  const guard = async <T>(call: () => Promise<T>): Promise<T> => {
+  const metrics = options.ops?.metrics ?? NO_METRICS;
+  const tracing = options.ops?.tracing ?? TRACING_OFF;
+
+  /**
+   * Runs store work against Redis: fails fast when disconnected, never waits longer than the
+   * bound, and reports its latency and outcome (a span, with tracing on).
+   */
+  const guard = async <T>(call: () => Promise<T>, operation = 'session'): Promise<T> => {
+    const start = performance.now();
+    let outcome: StoreOutcome = 'error';
+    try {
+      const result = await inClientSpan(
+        tracing,
+        `redis ${operation}`,
+        { 'db.system.name': 'redis', 'db.operation.name': operation },
+        () => bounded(call),
+      );
+      outcome = 'ok';
+      return result;
+    } finally {
+      metrics.observeStore(operation, outcome, (performance.now() - start) / 1000);
+    }
+  };
+
+  const bounded = async <T>(call: () => Promise<T>): Promise<T> => {
     if (!redis.isReady()) throw storeUnavailable(new Error('not connected'));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -127,7 +154,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           if (found) return { session: found.session, cookies: [] };
         }
         return undefined;
-      }),
+      }, 'read'),
 
     async create(fields, cookies) {
       return guard(async () => {
@@ -151,7 +178,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           session,
           cookies: [{ name: names.session, value: handle, ...attributes(maxAgeS) }, ...staleChunks(cookies)],
         };
-      });
+      }, 'create');
     },
 
     write: (session) =>
@@ -167,10 +194,10 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
             await codec.sealSession(session),
           );
         return [];
-      }),
+      }, 'write'),
 
     end: async (session, cookies) => {
-      if (session) await guard(() => remove(session));
+      if (session) await guard(() => remove(session), 'end');
       return clear(cookies);
     },
 
@@ -199,11 +226,12 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           }
         }
         return { count, refreshTokens };
-      }),
+      }, 'end_matching'),
 
     claimOnce: (id, untilS) =>
-      guard(() =>
-        redis.setIfAbsent(redisKeys.claim(primary(id)), '1', Math.max(1000, untilS * 1000 - now())),
+      guard(
+        () => redis.setIfAbsent(redisKeys.claim(primary(id)), '1', Math.max(1000, untilS * 1000 - now())),
+        'claim',
       ),
 
     async unavailableReason() {

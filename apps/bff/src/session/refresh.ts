@@ -34,6 +34,8 @@ export type RefreshResult =
       readonly ok: false;
       readonly failure: 'unavailable' | 'refused' | 'invalid_response';
       readonly cause: unknown;
+      /** The IdP's `Retry-After` (seconds) when it said when to come back (429, 503). */
+      readonly retryAfterS?: number;
     };
 
 /** Redeems the session's refresh token at the IdP. Never throws: failures are results. */
@@ -52,7 +54,7 @@ export type FreshSession =
       readonly cause?: unknown;
     }
   /** The access token is expired and the IdP cannot be reached: keep the session, answer 503. */
-  | { readonly kind: 'unavailable'; readonly cause: unknown };
+  | { readonly kind: 'unavailable'; readonly cause: unknown; readonly retryAfterS?: number };
 
 /**
  * Keeps sessions' access tokens fresh, with one refresh per session at a time. An interface so a
@@ -138,7 +140,7 @@ export function createInProcessRefresh({
         // The IdP is down but the token has a few seconds left: use them rather than fail.
         return stillValid
           ? { kind: 'fresh', session, changed: false }
-          : { kind: 'unavailable', cause: result.cause };
+          : { kind: 'unavailable', cause: result.cause, retryAfterS: result.retryAfterS };
       }
       return { kind: 'ended', reason: result.failure, cause: result.cause };
     },

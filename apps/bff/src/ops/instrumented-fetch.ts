@@ -1,0 +1,41 @@
+import { isTimeoutError } from '../errors.ts';
+import type { IdpCallKind, IdpOutcome, Metrics } from './metrics.ts';
+import { inClientSpan, type Tracing } from './tracing.ts';
+
+/**
+ * `fetch` for the IdP calls (oauth4webapi's and jose's `customFetch`): each call is timed into
+ * `bff_idp_request_duration_seconds` by kind and outcome, and, with tracing on, wrapped in a
+ * client span. `kindOf` names the call from its URL (the discovered endpoints), so no label ever
+ * holds a URL.
+ */
+export function instrumentedFetch(
+  metrics: Metrics,
+  tracing: Tracing,
+  kindOf: (url: string) => IdpCallKind,
+): typeof fetch {
+  return async function idpFetch(input, init) {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const kind = kindOf(url);
+    const method = init?.method ?? 'GET';
+    const start = performance.now();
+    let outcome: IdpOutcome = 'error';
+    try {
+      return await inClientSpan(
+        tracing,
+        `${method} idp ${kind}`,
+        { 'http.request.method': method, 'bff.idp_call': kind },
+        async (span) => {
+          const response = await fetch(input, init);
+          outcome = response.status >= 500 ? '5xx' : response.status >= 400 ? '4xx' : 'ok';
+          span?.setAttribute('http.response.status_code', response.status);
+          return response;
+        },
+      );
+    } catch (error) {
+      outcome = isTimeoutError(error) ? 'timeout' : 'error';
+      throw error;
+    } finally {
+      metrics.observeIdp(kind, outcome, (performance.now() - start) / 1000);
+    }
+  };
+}
