@@ -1,3 +1,4 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type Env, loadBffConfig } from './config.ts';
 import { DEV_IDP } from './dev-defaults.ts';
@@ -199,5 +200,74 @@ describe('session store configuration', () => {
     expect(
       problemsOf({ ...PROD, SESSION_STORE: 'redis', REDIS_URL: 'not a url :hunter2' }).REDIS_URL?.[0],
     ).not.toContain('hunter2');
+  });
+});
+
+describe('client security configuration', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwkOf = (k: KeyObject, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ ...k.export({ format: 'jwk' }), ...extra });
+  const noSecret = { ...PROD, CLIENT_SECRET: undefined };
+
+  it('accepts private_key_jwt with a private JWK (its kid and alg) or a PKCS#8 PEM, without CLIENT_SECRET', () => {
+    const fromJwk = loadBffConfig({
+      ...noSecret,
+      CLIENT_AUTH_METHOD: 'private_key_jwt',
+      CLIENT_PRIVATE_KEY: jwkOf(ec.privateKey, { kid: 'k-1', alg: 'ES256' }),
+    });
+    expect(fromJwk).toMatchObject({
+      clientAuthMethod: 'private_key_jwt',
+      clientSecret: '',
+      clientPrivateKey: { alg: 'ES256', kid: 'k-1' },
+    });
+    const pem = rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const fromPem = loadBffConfig({
+      ...noSecret,
+      CLIENT_AUTH_METHOD: 'private_key_jwt',
+      CLIENT_PRIVATE_KEY: pem.replace(/\n/g, '\\n'),
+    });
+    expect(fromPem.clientPrivateKey).toMatchObject({
+      alg: 'RS256',
+      kid: expect.stringMatching(/^[\w-]{43}$/),
+    });
+  });
+
+  it('refuses a missing, public-only, weak or mislabelled key, naming CLIENT_PRIVATE_KEY without echoing it', () => {
+    const auth = { ...noSecret, CLIENT_AUTH_METHOD: 'private_key_jwt' };
+    expect(Object.keys(problemsOf(auth))).toEqual(['CLIENT_PRIVATE_KEY']);
+    for (const bad of [
+      jwkOf(ec.publicKey),
+      'not a key',
+      jwkOf(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey),
+      jwkOf(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey),
+      jwkOf(ec.privateKey, { alg: 'RS256' }),
+    ]) {
+      const problems = problemsOf({ ...auth, CLIENT_PRIVATE_KEY: bad });
+      expect(Object.keys(problems)).toEqual(['CLIENT_PRIVATE_KEY']);
+      if (bad.length > 40) expect(JSON.stringify(problems)).not.toContain(bad.slice(20, 40));
+    }
+  });
+
+  it('reads OKTA_USE_PAR and API_TOKEN_TYPE, and refuses other values', () => {
+    expect(loadBffConfig({ ...PROD, OKTA_USE_PAR: 'true', API_TOKEN_TYPE: 'dpop' })).toMatchObject({
+      usePar: true,
+      apiTokenType: 'dpop',
+    });
+    expect(loadBffConfig(PROD)).toMatchObject({
+      usePar: false,
+      apiTokenType: 'bearer',
+      clientAuthMethod: 'client_secret_basic',
+    });
+    expect(
+      Object.keys(
+        problemsOf({
+          ...PROD,
+          OKTA_USE_PAR: 'yes',
+          API_TOKEN_TYPE: 'mtls',
+          CLIENT_AUTH_METHOD: 'client_secret_jwt',
+        }),
+      ).sort(),
+    ).toEqual(['API_TOKEN_TYPE', 'CLIENT_AUTH_METHOD', 'OKTA_USE_PAR']);
   });
 });

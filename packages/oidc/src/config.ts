@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, type JsonWebKeyInput, type KeyObject, randomBytes } from 'node:crypto';
 import { DEFAULT_API_UPSTREAM_URL, DEFAULT_REDIRECT_URL, DEV_IDP } from './dev-defaults.ts';
 import { isAllowedIssuerUrl, isLoopbackHost, issuerFromEnv } from './urls.ts';
 
@@ -13,6 +13,15 @@ export type ResponseMode = 'query' | 'form_post';
 export type Prompt = 'none' | 'login' | 'consent' | 'login consent';
 export type RunMode = 'development' | 'production';
 export type SessionStoreKind = 'cookie' | 'redis';
+export type ClientAuthMethod = 'client_secret_basic' | 'private_key_jwt';
+export type ApiTokenType = 'bearer' | 'dpop';
+
+/** A client's private signing key, as a JWK (never logged: `d` and the other private members are secret). */
+export interface ClientPrivateKey {
+  readonly jwk: Readonly<Record<string, unknown>>;
+  readonly alg: 'RS256' | 'ES256';
+  readonly kid: string;
+}
 
 export interface BffConfig {
   readonly mode: RunMode;
@@ -21,7 +30,16 @@ export interface BffConfig {
   /** True when `issuer` is `http:` on a loopback host (the embedded IdP); see `allowInsecureRequests`. */
   readonly issuerIsLoopbackHttp: boolean;
   readonly clientId: string;
+  /** Empty with `private_key_jwt`: the secret is then neither needed nor sent. */
   readonly clientSecret: string;
+  /** How the BFF authenticates to the token, revocation and PAR endpoints. */
+  readonly clientAuthMethod: ClientAuthMethod;
+  /** With `private_key_jwt`: the private key (a JWK with `kid` and `alg`) whose public half is registered in Okta. */
+  readonly clientPrivateKey: ClientPrivateKey | undefined;
+  /** `OKTA_USE_PAR=true`: authorization requests are pushed (RFC 9126). */
+  readonly usePar: boolean;
+  /** `API_TOKEN_TYPE`: `dpop` binds access tokens to a key the BFF holds per session (RFC 9449). */
+  readonly apiTokenType: ApiTokenType;
   /** `REDIRECT_URL`: the callback URL registered at the IdP. */
   readonly redirectUrl: string;
   /** Path of `redirectUrl`: the BFF's callback route. */
@@ -89,6 +107,7 @@ export class ConfigError extends TypeError {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'private_key_jwt'];
 const PROMPTS: readonly Prompt[] = ['none', 'login', 'consent', 'login consent'];
 const RESPONSE_MODES: readonly ResponseMode[] = ['query', 'form_post'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -127,8 +146,36 @@ export function loadBffConfig(env: Env): BffConfig {
 
   const clientId = read('CLIENT_ID') ?? (onDevIdp ? DEV_IDP.clientId : undefined);
   if (!clientId) problem('CLIENT_ID', 'is required: the client ID of your Okta web app');
-  const clientSecret = read('CLIENT_SECRET') ?? (onDevIdp ? DEV_IDP.clientSecret : undefined);
-  if (!clientSecret) problem('CLIENT_SECRET', 'is required: the client secret of your Okta web app');
+  const clientAuthMethod = (read('CLIENT_AUTH_METHOD') ?? 'client_secret_basic') as ClientAuthMethod;
+  if (!CLIENT_AUTH_METHODS.includes(clientAuthMethod)) {
+    problem(
+      'CLIENT_AUTH_METHOD',
+      `must be "client_secret_basic" or "private_key_jwt"; got "${clientAuthMethod}"`,
+    );
+  }
+  const usesSecret = clientAuthMethod !== 'private_key_jwt';
+  const clientSecret = read('CLIENT_SECRET') ?? (onDevIdp && usesSecret ? DEV_IDP.clientSecret : undefined);
+  if (!clientSecret && usesSecret)
+    problem('CLIENT_SECRET', 'is required: the client secret of your Okta web app');
+  const privateKeyValue = read('CLIENT_PRIVATE_KEY');
+  let clientPrivateKey: ClientPrivateKey | undefined;
+  if (clientAuthMethod === 'private_key_jwt') {
+    if (!privateKeyValue) {
+      problem(
+        'CLIENT_PRIVATE_KEY',
+        'is required with CLIENT_AUTH_METHOD=private_key_jwt: a private JWK (JSON) or a PKCS#8 PEM',
+      );
+    } else {
+      const parsed = parseClientPrivateKey(privateKeyValue);
+      if (typeof parsed === 'string') problem('CLIENT_PRIVATE_KEY', parsed);
+      else clientPrivateKey = parsed;
+    }
+  }
+  const usePar = parseBoolean('OKTA_USE_PAR', read('OKTA_USE_PAR'), problem);
+  const apiTokenType = (read('API_TOKEN_TYPE') ?? 'bearer') as ApiTokenType;
+  if (apiTokenType !== 'bearer' && apiTokenType !== 'dpop') {
+    problem('API_TOKEN_TYPE', `must be "bearer" or "dpop"; got "${apiTokenType}"`);
+  }
 
   const redirect = parseHttpUrl('REDIRECT_URL', read('REDIRECT_URL') ?? DEFAULT_REDIRECT_URL, problem);
   if (redirect && redirect.pathname === '/') {
@@ -214,17 +261,27 @@ export function loadBffConfig(env: Env): BffConfig {
 
   const metricsValue = read('METRICS_PORT');
   const metricsPort =
-    metricsValue === undefined ? undefined : parseInteger('METRICS_PORT', metricsValue, 0, 1, 65_535, problem);
+    metricsValue === undefined
+      ? undefined
+      : parseInteger('METRICS_PORT', metricsValue, 0, 1, 65_535, problem);
   if (metricsPort !== undefined && metricsPort === port) {
     problem('METRICS_PORT', 'must differ from PORT: metrics are never served on the public listener');
   }
-  const shutdownTimeoutS = parseInteger('SHUTDOWN_TIMEOUT_S', read('SHUTDOWN_TIMEOUT_S'), 10, 0, 3_600, problem);
+  const shutdownTimeoutS = parseInteger(
+    'SHUTDOWN_TIMEOUT_S',
+    read('SHUTDOWN_TIMEOUT_S'),
+    10,
+    0,
+    3_600,
+    problem,
+  );
   const trustProxyHops = parseInteger('TRUST_PROXY', read('TRUST_PROXY'), 0, 0, 32, problem);
   // OpenTelemetry's SDK reads its own variables; this only decides whether to start it.
   const tracingEnabled =
     read('OTEL_SDK_DISABLED') !== 'true' &&
     read('OTEL_TRACES_EXPORTER') !== 'none' &&
-    (read('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined);
+    (read('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined ||
+      read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined);
 
   const logLevel = read('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -235,7 +292,14 @@ export function loadBffConfig(env: Env): BffConfig {
     viteDevUrl = vite?.origin;
   }
 
-  if (problems.length > 0 || !issuer || !clientId || !clientSecret || !redirect || !upstream) {
+  if (
+    problems.length > 0 ||
+    !issuer ||
+    !clientId ||
+    (usesSecret && !clientSecret) ||
+    !redirect ||
+    !upstream
+  ) {
     throw new ConfigError(problems);
   }
 
@@ -245,7 +309,11 @@ export function loadBffConfig(env: Env): BffConfig {
     issuer: issuer.value,
     issuerIsLoopbackHttp: issuer.url.protocol === 'http:',
     clientId,
-    clientSecret,
+    clientSecret: usesSecret ? (clientSecret ?? '') : '',
+    clientAuthMethod,
+    clientPrivateKey,
+    usePar,
+    apiTokenType,
     redirectUrl: redirect.href,
     callbackPath: redirect.pathname,
     publicOrigin,
@@ -341,6 +409,54 @@ function checkRedisUrl(value: string | undefined, required: boolean, problem: Re
     problem('REDIS_URL', 'may end only with a database number, e.g. /0');
   }
   return value;
+}
+
+function parseBoolean(variable: string, value: string | undefined, problem: Report): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  problem(variable, `must be "true" or "false"; got "${value.slice(0, 20)}"`);
+  return false;
+}
+
+/**
+ * `CLIENT_PRIVATE_KEY`: a private JWK as JSON (its \`kid\` and \`alg\` are used) or a PKCS#8 PEM
+ * (\`alg\` from the key type, \`kid\` its RFC 7638 thumbprint). RS256 (RSA ≥ 2048 bits) or ES256
+ * (P-256) only. Returns the reason as a string when it is not such a key; never echoes the value.
+ */
+function parseClientPrivateKey(value: string): ClientPrivateKey | string {
+  let key: KeyObject;
+  let given: Record<string, unknown> = {};
+  try {
+    if (value.startsWith('{')) {
+      given = JSON.parse(value) as Record<string, unknown>;
+      key = createPrivateKey({ key: given as JsonWebKeyInput['key'], format: 'jwk' });
+    } else {
+      key = createPrivateKey({ key: value.replace(/\\n/g, '\n'), format: 'pem' });
+    }
+  } catch {
+    return value.startsWith('{')
+      ? 'is not a private JWK (a public key, or missing private members?)'
+      : 'is neither a private JWK (JSON) nor a PKCS#8 PEM private key';
+  }
+  const jwk = key.export({ format: 'jwk' }) as Record<string, unknown>;
+  const alg =
+    key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048
+      ? 'RS256'
+      : key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
+        ? 'ES256'
+        : undefined;
+  if (!alg) return 'must be an RSA key of at least 2048 bits (RS256) or a P-256 EC key (ES256)';
+  if (given.alg !== undefined && given.alg !== alg)
+    return `says alg "${String(given.alg).slice(0, 10)}" but is a key for ${alg}`;
+  const thumbprintInput =
+    alg === 'RS256'
+      ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
+      : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+  const kid =
+    typeof given.kid === 'string' && given.kid
+      ? given.kid
+      : createHash('sha256').update(JSON.stringify(thumbprintInput)).digest('base64url');
+  return Object.freeze({ jwk: Object.freeze({ ...jwk, kid, alg }), alg, kid });
 }
 
 function parsePrompt(value: string): Prompt | undefined {

@@ -7,6 +7,7 @@
  * - `hang`: accepts the request and never answers (until {@link RecordingUpstream.close}).
  * - `bytes?n=<count>`: streams `count` zero bytes, chunk by chunk.
  * - `cache?cc=<value>`: 200 JSON with `Cache-Control: <value>`.
+ * - `stream?ms=<t>&chunks=<n>`: 200, `n` chunks of 1 KiB spread evenly over `t` ms.
  * - anything else: 200 JSON `{"ok":true}` once the body is read, with a `Set-Cookie`, CORS and
  *   hop-by-hop headers that the proxy must not pass on.
  */
@@ -77,6 +78,21 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     req.on('end', () => {
       record.bodyDone = true;
       if (last === 'hang') return;
+      if (last === 'stream') {
+        const chunks = Number(url.searchParams.get('chunks') ?? '10');
+        const every = Number(url.searchParams.get('ms') ?? '1000') / chunks;
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': chunks * 1024 });
+        let sent = 0;
+        const tick = setInterval(() => {
+          res.write(CHUNK.subarray(0, 1024));
+          if (++sent === chunks) {
+            clearInterval(tick);
+            res.end();
+          }
+        }, every);
+        res.once('close', () => clearInterval(tick));
+        return;
+      }
       if (last === 'cache') {
         res.writeHead(200, {
           'content-type': 'application/json',
