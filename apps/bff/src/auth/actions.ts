@@ -124,6 +124,7 @@ export async function completeLogin(
         refreshToken: result.refreshToken,
         idToken: result.idToken,
         scope: result.scope,
+        ...(result.dpopKey === undefined ? {} : { dpopKey: result.dpopKey }),
         createdAt: nowS(ctx),
         lastSeenAt: nowS(ctx),
         expiresAt: nowS(ctx) + ctx.config.sessionMaxAgeS,

@@ -18,7 +18,8 @@ export interface RefreshSessionOptions {
  * The refresh step the coordinator runs: redeems the session's refresh token and classifies any
  * failure (one classification, `classifyIdpFailure`, as at login). When the answer carries an ID
  * token that does not verify or names another issuer, subject or audience (OIDC Core §12.2), the
- * refresh token it came with is revoked (best effort) and the session ends.
+ * refresh token it came with is revoked (best effort) and the session ends. When the IdP answers
+ * 429/503 with `Retry-After`, nothing is sent to it again before that time.
  */
 export function createRefreshSession({
   idp,
@@ -26,8 +27,26 @@ export function createRefreshSession({
   log,
   now = () => Date.now() / 1000,
 }: RefreshSessionOptions): RefreshFunction {
+  /**
+   * Until when the IdP asked us to stay away (its `Retry-After` on a 429 or 503). Okta's rate
+   * limits are per org and endpoint, not per user: while it lasts, no refresh is attempted at all,
+   * and requests whose access token has expired answer 503 with the remaining time.
+   */
+  let backOffUntilS = 0;
+
   return async function refreshSession(session) {
+    const waitS = Math.ceil(backOffUntilS - now());
+    if (waitS > 0) {
+      metrics.countRefresh('unavailable');
+      return {
+        ok: false,
+        failure: 'unavailable',
+        cause: new Error('the IdP asked to retry later'),
+        retryAfterS: waitS,
+      };
+    }
     const result = await redeem(session);
+    if (!result.ok && result.retryAfterS !== undefined) backOffUntilS = now() + result.retryAfterS;
     metrics.countRefresh(result.ok ? 'ok' : result.failure);
     return result;
   };
@@ -38,7 +57,12 @@ export function createRefreshSession({
       return { ok: false, failure: 'unavailable', cause: new Error('the IdP metadata is not loaded') };
     let tokens: Awaited<ReturnType<typeof redeemRefreshToken>>;
     try {
-      tokens = await redeemRefreshToken(current, session.refreshToken, () => Math.floor(now()));
+      tokens = await redeemRefreshToken(
+        current,
+        session.refreshToken,
+        () => Math.floor(now()),
+        session.dpopKey,
+      );
     } catch (error) {
       return {
         ok: false,

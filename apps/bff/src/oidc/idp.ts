@@ -4,6 +4,7 @@ import * as oauth from 'oauth4webapi';
 import { instrumentedFetch } from '../ops/instrumented-fetch.ts';
 import { type IdpCallKind, type Metrics, NO_METRICS } from '../ops/metrics.ts';
 import { TRACING_OFF, type Tracing } from '../ops/tracing.ts';
+import { type ClientAuthentication, createClientAuthentication } from './client-auth.ts';
 
 /**
  * Everything the protocol steps need to talk to the IdP, built once from the discovered
@@ -12,7 +13,12 @@ import { TRACING_OFF, type Tracing } from '../ops/tracing.ts';
 export interface Idp {
   readonly as: oauth.AuthorizationServer;
   readonly client: oauth.Client;
-  readonly clientAuth: oauth.ClientAuth;
+  /** Client authentication per endpoint (`CLIENT_AUTH_METHOD`). */
+  readonly clientAuth: ClientAuthentication;
+  /** `OKTA_USE_PAR`: push authorization requests to the discovered PAR endpoint. */
+  readonly usePar: boolean;
+  /** `API_TOKEN_TYPE=dpop`: sessions get a DPoP key; tokens are sender-constrained. */
+  readonly useDpop: boolean;
   /** The IdP's signing keys, cached; jose refetches them when a token names an unknown `kid`. */
   readonly jwks: JWTVerifyGetKey;
   readonly redirectUri: string;
@@ -66,7 +72,12 @@ export async function discoverIdp(
   const base = { timeoutMs: config.idpTimeoutMs, allowHttp: config.issuerIsLoopbackHttp, fetch: fetcher };
   const response = await oauth.discoveryRequest(issuer, { ...requestOptions(base), algorithm: 'oidc' });
   const as = await oauth.processDiscoveryResponse(issuer, response);
-  if (!as.jwks_uri) throw new TypeError('the IdP metadata has no jwks_uri');
+  if (!as.jwks_uri) throw new IdpMismatchError('the IdP metadata has no jwks_uri');
+  if (config.usePar && !as.pushed_authorization_request_endpoint) {
+    throw new IdpMismatchError(
+      'OKTA_USE_PAR=true, but the IdP advertises no pushed_authorization_request_endpoint (Okta: the org needs PAR enabled)',
+    );
+  }
   endpoints = endpointKinds(as);
   return {
     as,
@@ -75,7 +86,9 @@ export async function discoverIdp(
       // Okta signs ID tokens with RS256; pinning it refuses `none` and HS256 (signed with our secret).
       id_token_signed_response_alg: 'RS256',
     },
-    clientAuth: oauth.ClientSecretBasic(config.clientSecret),
+    clientAuth: await createClientAuthentication(config, as),
+    usePar: config.usePar,
+    useDpop: config.apiTokenType === 'dpop',
     jwks: createRemoteJWKSet(new URL(as.jwks_uri), {
       timeoutDuration: config.idpTimeoutMs,
       cooldownDuration: 30_000,
@@ -85,6 +98,14 @@ export async function discoverIdp(
     redirectUri: config.redirectUrl,
     ...base,
   };
+}
+
+/**
+ * The IdP's metadata contradicts the configuration (no JWKS, no PAR endpoint while PAR is asked
+ * for): retrying cannot help, so `pnpm start` stops with this message instead of waiting.
+ */
+export class IdpMismatchError extends TypeError {
+  override readonly name = 'IdpMismatchError';
 }
 
 /** The discovered endpoints by the kind of call each serves (labels for metrics and spans). */

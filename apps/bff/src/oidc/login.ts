@@ -1,6 +1,7 @@
 import type { LoginErrorCode, Prompt, ResponseMode, UserClaims } from '@okta-bff/oidc';
 import * as oauth from 'oauth4webapi';
 import { BffError } from '../errors.ts';
+import { type DpopKey, dpopHandle, generateDpopKey, withDpopNonceRetry } from './dpop.ts';
 import { verifyIdToken } from './id-token.ts';
 import { type Idp, requestOptions } from './idp.ts';
 import { classifyIdpFailure } from './idp-failure.ts';
@@ -44,7 +45,7 @@ export async function buildAuthorizationRequest(
     returnTo: options.returnTo,
   };
   const url = new URL(idp.as.authorization_endpoint);
-  const params = url.searchParams;
+  const params = idp.usePar ? new URLSearchParams() : url.searchParams;
   params.set('client_id', idp.client.client_id);
   params.set('redirect_uri', idp.redirectUri);
   params.set('response_type', 'code');
@@ -55,6 +56,22 @@ export async function buildAuthorizationRequest(
   params.set('code_challenge_method', 'S256');
   if (options.responseMode !== 'query') params.set('response_mode', options.responseMode);
   if (options.prompt) params.set('prompt', options.prompt);
+  if (idp.usePar) {
+    // RFC 9126: the parameters go to the IdP over the back channel, authenticated as the client;
+    // the browser's URL carries only client_id and the one-time request_uri.
+    const pushed = await guardIdpCall(async () => {
+      const response = await oauth.pushedAuthorizationRequest(
+        idp.as,
+        idp.client,
+        idp.clientAuth.par,
+        params,
+        requestOptions(idp),
+      );
+      return oauth.processPushedAuthorizationResponse(idp.as, idp.client, response);
+    });
+    url.searchParams.set('client_id', idp.client.client_id);
+    url.searchParams.set('request_uri', pushed.request_uri);
+  }
   return { url, transaction };
 }
 
@@ -68,6 +85,8 @@ export interface LoginResult {
   /** The IdP's session id (`sid` of the ID token), for front- and back-channel logout. */
   readonly idpSid: string | undefined;
   readonly scope: string | undefined;
+  /** With DPoP: the session's key, to which the tokens are bound. */
+  readonly dpopKey: DpopKey | undefined;
 }
 
 /** ID-token claims that describe the protocol exchange, not the user: kept out of the session's user. */
@@ -112,21 +131,29 @@ export async function completeAuthorization(
     throw authorizationResponseFailure(error);
   }
 
-  const tokens = await guardIdpCall(async () => {
-    const response = await oauth.authorizationCodeGrantRequest(
-      idp.as,
-      idp.client,
-      idp.clientAuth,
-      params,
-      idp.redirectUri,
-      transaction.codeVerifier,
-      requestOptions(idp),
-    );
-    return oauth.processAuthorizationCodeResponse(idp.as, idp.client, response, {
-      expectedNonce: transaction.nonce,
-      requireIdToken: true,
-    });
-  });
+  const dpopKey = idp.useDpop ? await generateDpopKey() : undefined;
+  const dpop = dpopKey ? { DPoP: await dpopHandle(idp.client, dpopKey) } : {};
+  const tokens = await guardIdpCall(() =>
+    withDpopNonceRetry(async () => {
+      const response = await oauth.authorizationCodeGrantRequest(
+        idp.as,
+        idp.client,
+        idp.clientAuth.token,
+        params,
+        idp.redirectUri,
+        transaction.codeVerifier,
+        { ...requestOptions(idp), ...dpop },
+      );
+      return oauth.processAuthorizationCodeResponse(idp.as, idp.client, response, {
+        expectedNonce: transaction.nonce,
+        requireIdToken: true,
+      });
+    }),
+  );
+  if (dpopKey && tokens.token_type !== 'dpop') {
+    // Asked for a sender-constrained token and got a bearer one: refuse the downgrade.
+    throw loginFailure('token_exchange_failed', `the IdP issued a ${tokens.token_type} token, not DPoP`);
+  }
 
   const idToken = tokens.id_token;
   const claims = oauth.getValidatedIdTokenClaims(tokens);
@@ -155,6 +182,7 @@ export async function completeAuthorization(
     idToken,
     idpSid: typeof claims.sid === 'string' ? claims.sid : undefined,
     scope: tokens.scope,
+    dpopKey,
   };
 }
 

@@ -1,4 +1,5 @@
 import * as oauth from 'oauth4webapi';
+import { type DpopKey, dpopHandle, withDpopNonceRetry } from './dpop.ts';
 import { type Idp, requestOptions } from './idp.ts';
 
 /** Tokens a refresh yields. `refreshToken` is the rotated one when the IdP rotates (Okta may). */
@@ -21,15 +22,26 @@ export async function redeemRefreshToken(
   idp: Idp,
   refreshToken: string,
   now = () => Math.floor(Date.now() / 1000),
+  dpopKey?: DpopKey,
 ): Promise<RefreshedTokens> {
-  const response = await oauth.refreshTokenGrantRequest(
-    idp.as,
-    idp.client,
-    idp.clientAuth,
-    refreshToken,
-    requestOptions(idp),
-  );
-  const tokens = await oauth.processRefreshTokenResponse(idp.as, idp.client, response);
+  const dpop = dpopKey ? { DPoP: await dpopHandle(idp.client, dpopKey) } : {};
+  const tokens = await withDpopNonceRetry(async () => {
+    const response = await oauth.refreshTokenGrantRequest(
+      idp.as,
+      idp.client,
+      idp.clientAuth.token,
+      refreshToken,
+      {
+        ...requestOptions(idp),
+        ...dpop,
+      },
+    );
+    return oauth.processRefreshTokenResponse(idp.as, idp.client, response);
+  });
+  if (dpopKey && tokens.token_type !== 'dpop') {
+    // An Error, not a TypeError: classified as an answer we refuse (the session ends), not an outage.
+    throw new Error(`the IdP refreshed a DPoP session with a ${tokens.token_type} token`);
+  }
   return {
     accessToken: tokens.access_token,
     accessTokenExpiresAt: now() + (tokens.expires_in ?? 3600),
@@ -52,7 +64,7 @@ export async function revokeToken(
   timeoutMs: number,
 ): Promise<void> {
   if (!idp.as.revocation_endpoint) return;
-  const response = await oauth.revocationRequest(idp.as, idp.client, idp.clientAuth, token, {
+  const response = await oauth.revocationRequest(idp.as, idp.client, idp.clientAuth.revocation, token, {
     ...requestOptions(idp, timeoutMs),
     additionalParameters: { token_type_hint: tokenTypeHint },
   });

@@ -183,8 +183,10 @@ describe('Prometheus metrics (METRICS_PORT)', () => {
     expect(after).toContain('process_cpu_seconds_total');
     // No label carries a path, a user or an id.
     expect(after).not.toMatch(/things|alice|00ualice|\/api\//);
+    // The public port has no /metrics: it answers the SPA's page (client-side routes), never the metrics.
     const pub = await fetch(`${origin}/metrics`);
-    expect(pub.status).toBe(404);
+    expect(pub.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await pub.text()).not.toContain('bff_http_request_duration_seconds');
   });
 });
 

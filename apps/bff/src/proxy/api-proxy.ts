@@ -10,8 +10,10 @@ import { parseCookieHeader, serializeCookie } from '../http/cookie-header.ts';
 import { errorResponse } from '../http/error-response.ts';
 import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
+import { createDpopProof, type DpopKey, type ProofKey, proofKeyOf } from '../oidc/dpop.ts';
 import type { Metrics, UpstreamOutcome } from '../ops/metrics.ts';
 import { endServerSpan, startServerSpan, type Tracing } from '../ops/tracing.ts';
+import type { Session } from '../session/session.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import { resolveUpstreamPath } from './upstream-path.ts';
 
@@ -63,6 +65,18 @@ export function createApiProxy(options: ApiProxyOptions) {
   });
   const publicUrl = new URL(auth.config.publicOrigin);
   const forwardedProto = publicUrl.protocol.slice(0, -1);
+  /** The API's latest DPoP nonce (RFC 9449 §9), sent in the next proofs. */
+  let upstreamNonce: string | undefined;
+  /** Sessions' DPoP keys, imported once per session object (the store's cache keeps them alive). */
+  const proofKeys = new WeakMap<Session, Promise<ProofKey>>();
+  const proofKeyFor = (session: Session): Promise<ProofKey> => {
+    let key = proofKeys.get(session);
+    if (!key) {
+      key = proofKeyOf(session.dpopKey as DpopKey);
+      proofKeys.set(session, key);
+    }
+    return key;
+  };
 
   async function apiProxy(req: IncomingMessage, res: ServerResponse, span: Span | undefined): Promise<void> {
     const start = performance.now();
@@ -130,91 +144,134 @@ export function createApiProxy(options: ApiProxyOptions) {
     const path = resolveUpstreamPath(upstream.pathname, rawPath);
     if (!path.ok) return fail(400, 'bad_request', `This API path is not allowed: ${path.reason}.`);
 
-    const headers = upstreamRequestHeaders(req.headers, admission.session.accessToken, {
-      forwardedFor: address.forwardedFor,
-      proto: forwardedProto,
-      host: publicUrl.host,
-      requestId,
-    });
-    const upstreamSpan = span
-      ? tracing.tracer.startSpan(
-          `${method}`,
-          {
-            kind: SpanKind.CLIENT,
-            attributes: { 'http.request.method': method, 'server.address': upstream.hostname },
-          },
-          trace.setSpan(context.active(), span),
-        )
-      : undefined;
-    if (upstreamSpan) propagation.inject(trace.setSpan(context.active(), upstreamSpan), headers);
-    const upstreamStart = performance.now();
-    const upstreamReq = transport.request({
-      agent,
-      method,
-      protocol: upstream.protocol,
-      hostname: upstream.hostname,
-      port: upstream.port,
-      path: `${path.path}${query}`,
-      headers,
-    });
-    const upstreamDone = (outcome: UpstreamOutcome, status?: number) => {
-      metrics.observeUpstream(outcome, (performance.now() - upstreamStart) / 1000);
-      if (upstreamSpan) {
-        if (status !== undefined) upstreamSpan.setAttribute('http.response.status_code', status);
-        upstreamSpan.setAttribute('bff.outcome', outcome);
-        upstreamSpan.end();
-      }
-    };
+    const { session } = admission;
+    const proofKey = session.dpopKey ? proofKeyFor(session) : undefined;
+    const authorization = proofKey ? `DPoP ${session.accessToken}` : `Bearer ${session.accessToken}`;
+    // A request without a body can be sent again when the API asks for a DPoP nonce (once).
+    const bodyless = !req.headers['transfer-encoding'] && (req.headers['content-length'] ?? '0') === '0';
+    let retried = false;
 
-    // Two clocks: the whole wait for the status line once the request body is sent (a slow
-    // upload is the client's pace, not the upstream's), and silence on the socket at any point
-    // (connecting, or a body that stops flowing). Either ends the request as a timeout.
-    let timedOut = false;
-    let responded = false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeOut = () => {
-      timedOut = true;
-      upstreamReq.destroy();
-    };
-    upstreamReq.once('finish', () => {
-      if (!responded) timer = setTimeout(timeOut, timeoutMs);
-    });
-    upstreamReq.setTimeout(timeoutMs, timeOut);
-
-    upstreamReq.once('response', (upstreamRes) => {
-      responded = true;
-      clearTimeout(timer);
-      const status = upstreamRes.statusCode ?? 502;
-      upstreamDone(outcomeOf(status), status);
-      const outHeaders = clientResponseHeaders(upstreamRes.headers);
-      if (setCookie) outHeaders['set-cookie'] = setCookie;
-      res.writeHead(status, outHeaders);
-      // `.pipe()` with explicit teardown, not `stream.pipeline()`: on Node 20 pipeline allocates
-      // an AbortController per call and aborts it on success (a DOMException with a stack trace),
-      // which was half of this route's CPU per request (bench/FINDINGS.md).
-      upstreamRes.pipe(res);
-      upstreamRes.once('error', (error) => {
-        // The upstream broke mid-body: the status line is sent, so cut the client off too.
-        logger.debug({ reqId: requestId, cause: describeError(error) }, 'response stream ended early');
-        res.destroy();
+    const send = async (nonce: string | undefined): Promise<void> => {
+      const headers = upstreamRequestHeaders(req.headers, authorization, {
+        forwardedFor: address.forwardedFor,
+        proto: forwardedProto,
+        host: publicUrl.host,
+        requestId,
       });
-    });
-    upstreamReq.once('error', (error) => {
-      clearTimeout(timer);
-      if (!responded) upstreamDone(timedOut ? 'timeout' : 'refused');
-      if (timedOut) {
-        fail(504, 'upstream_timeout', 'The API did not answer in time.');
-      } else if (!res.headersSent && !res.destroyed) {
-        logger.warn({ reqId: requestId, cause: describeError(error) }, 'upstream request failed');
-        fail(502, 'upstream_unavailable', 'The API is not reachable right now.');
+      if (proofKey) {
+        headers.dpop = await createDpopProof(await proofKey, {
+          method,
+          url: `${upstream.origin}${path.path}`,
+          accessToken: session.accessToken,
+          ...(nonce === undefined ? {} : { nonce }),
+        });
       }
-    });
-    // Stream the request body as it arrives; a client that goes away tears the upstream request down.
-    req.pipe(upstreamReq);
-    req.once('error', (error) => upstreamReq.destroy(error));
-    res.once('close', () => {
-      if (!res.writableFinished) upstreamReq.destroy();
-    });
+      const upstreamSpan = span
+        ? tracing.tracer.startSpan(
+            `${method}`,
+            {
+              kind: SpanKind.CLIENT,
+              attributes: { 'http.request.method': method, 'server.address': upstream.hostname },
+            },
+            trace.setSpan(context.active(), span),
+          )
+        : undefined;
+      if (upstreamSpan) propagation.inject(trace.setSpan(context.active(), upstreamSpan), headers);
+      const upstreamStart = performance.now();
+      const upstreamReq = transport.request({
+        agent,
+        method,
+        protocol: upstream.protocol,
+        hostname: upstream.hostname,
+        port: upstream.port,
+        path: `${path.path}${query}`,
+        headers,
+      });
+      const upstreamDone = (outcome: UpstreamOutcome, status?: number) => {
+        metrics.observeUpstream(outcome, (performance.now() - upstreamStart) / 1000);
+        if (upstreamSpan) {
+          if (status !== undefined) upstreamSpan.setAttribute('http.response.status_code', status);
+          upstreamSpan.setAttribute('bff.outcome', outcome);
+          upstreamSpan.end();
+        }
+      };
+
+      // Two clocks: the whole wait for the status line once the request body is sent (a slow
+      // upload is the client's pace, not the upstream's), and silence on the socket at any point
+      // (connecting, or a body that stops flowing). Either ends the request as a timeout.
+      let timedOut = false;
+      let responded = false;
+      let timer: NodeJS.Timeout | undefined;
+      const timeOut = () => {
+        timedOut = true;
+        upstreamReq.destroy();
+      };
+      upstreamReq.once('finish', () => {
+        if (!responded) timer = setTimeout(timeOut, timeoutMs);
+      });
+      upstreamReq.setTimeout(timeoutMs, timeOut);
+
+      upstreamReq.once('response', (upstreamRes) => {
+        responded = true;
+        clearTimeout(timer);
+        const status = upstreamRes.statusCode ?? 502;
+        upstreamDone(outcomeOf(status), status);
+        if (proofKey) {
+          const given = upstreamRes.headers['dpop-nonce'];
+          if (typeof given === 'string' && given.length <= 512) upstreamNonce = given;
+          if (
+            status === 401 &&
+            bodyless &&
+            !retried &&
+            typeof given === 'string' &&
+            /\buse_dpop_nonce\b/.test(String(upstreamRes.headers['www-authenticate'] ?? ''))
+          ) {
+            // RFC 9449 §9: the API wants a nonce. Once, with the nonce it just gave.
+            retried = true;
+            upstreamRes.resume();
+            send(given).catch((error: unknown) => {
+              logger.warn({ reqId: requestId, cause: describeError(error) }, 'DPoP retry failed');
+              fail(502, 'upstream_unavailable', 'The API is not reachable right now.');
+            });
+            return;
+          }
+        }
+        const outHeaders = clientResponseHeaders(upstreamRes.headers);
+        if (setCookie) outHeaders['set-cookie'] = setCookie;
+        res.writeHead(status, outHeaders);
+        // `.pipe()` with explicit teardown, not `stream.pipeline()`: on Node 20 pipeline allocates
+        // an AbortController per call and aborts it on success (a DOMException with a stack trace),
+        // which was half of this route's CPU per request (bench/FINDINGS.md).
+        upstreamRes.pipe(res);
+        upstreamRes.once('error', (error) => {
+          // The upstream broke mid-body: the status line is sent, so cut the client off too.
+          logger.debug({ reqId: requestId, cause: describeError(error) }, 'response stream ended early');
+          res.destroy();
+        });
+      });
+      upstreamReq.once('error', (error) => {
+        clearTimeout(timer);
+        if (!responded) upstreamDone(timedOut ? 'timeout' : 'refused');
+        if (timedOut) {
+          fail(504, 'upstream_timeout', 'The API did not answer in time.');
+        } else if (!res.headersSent && !res.destroyed) {
+          logger.warn({ reqId: requestId, cause: describeError(error) }, 'upstream request failed');
+          fail(502, 'upstream_unavailable', 'The API is not reachable right now.');
+        }
+      });
+      res.once('close', () => {
+        if (!res.writableFinished) upstreamReq.destroy();
+      });
+      if (proofKey && bodyless) {
+        // Nothing to stream, and the request may have to be sent twice.
+        upstreamReq.end();
+        return;
+      }
+      // Stream the request body as it arrives; a client that goes away tears the upstream request down.
+      req.pipe(upstreamReq);
+      req.once('error', (error) => upstreamReq.destroy(error));
+    };
+    await send(proofKey ? upstreamNonce : undefined);
   }
 
   /** The handler; with tracing on, it runs inside the request's server span (IdP and Redis spans nest under it). */

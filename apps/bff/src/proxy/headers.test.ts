@@ -26,7 +26,7 @@ describe('upstreamRequestHeaders', () => {
         'x-request-id': 'client-id',
         'x-app-header': 'kept',
       },
-      'the-access-token',
+      'Bearer the-access-token',
       { forwardedFor: '127.0.0.1', proto: 'http', host: 'localhost:8000', requestId: 'req-1' },
     );
     expect(out).toEqual({

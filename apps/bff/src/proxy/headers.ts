@@ -105,11 +105,12 @@ export interface ForwardedFor {
 
 /**
  * The headers to send upstream: the client's, minus the dropped ones (tables above) and those its
- * `Connection` names; plus our own bearer, `X-Forwarded-For/Proto/Host` and the request id.
+ * `Connection` names; plus our own `Authorization` (`Bearer …` or `DPoP …`), `X-Forwarded-For/Proto/Host`
+ * and the request id.
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
-  accessToken: string,
+  authorization: string,
   forwarded: ForwardedFor,
 ): OutgoingHttpHeaders {
   const listed = connectionListed(incoming);
@@ -118,7 +119,7 @@ export function upstreamRequestHeaders(
     if (isDroppedRequestHeader(name) || listed?.has(name)) continue;
     out[name] = incoming[name];
   }
-  out.authorization = `Bearer ${accessToken}`;
+  out.authorization = authorization;
   if (forwarded.forwardedFor) out['x-forwarded-for'] = forwarded.forwardedFor;
   out['x-forwarded-proto'] = forwarded.proto;
   out['x-forwarded-host'] = forwarded.host;

@@ -42,6 +42,8 @@ interface Packed {
   exp: number;
   ca: number;
   ls: number;
+  /** The DPoP key (a private JWK), when the session has one. */
+  dk?: Record<string, unknown>;
   /** `user` claims that differ from the ID token's (or all of them without an ID token). */
   u: Record<string, unknown>;
   /** Non-protocol ID-token claims that `user` does not have. */
@@ -103,6 +105,7 @@ export function encodeSession(session: Session, isUserClaim: (name: string) => b
     exp: session.expiresAt,
     ca: session.createdAt,
     ls: session.lastSeenAt,
+    ...(session.dpopKey === undefined ? {} : { dk: { ...session.dpopKey } }),
     u,
     ...(ud.length > 0 ? { ud } : {}),
   };
@@ -138,6 +141,7 @@ export function decodeSession(
     scope: p.sc,
     createdAt: p.ca,
     lastSeenAt: p.ls,
+    ...(p.dk === undefined ? {} : { dpopKey: Object.freeze(p.dk) }),
     expiresAt: p.exp,
   };
 }
@@ -162,6 +166,7 @@ function isPacked(p: unknown): p is Packed {
     typeof v.exp === 'number' &&
     typeof v.ca === 'number' &&
     typeof v.ls === 'number' &&
+    (v.dk === undefined || (typeof v.dk === 'object' && v.dk !== null && !Array.isArray(v.dk))) &&
     typeof v.u === 'object' &&
     v.u !== null &&
     !Array.isArray(v.u) &&

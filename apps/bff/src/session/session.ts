@@ -20,6 +20,11 @@ export interface Session {
   /** Kept for `id_token_hint` at logout (Okta requires it). */
   readonly idToken: string | undefined;
   readonly scope: string | undefined;
+  /**
+   * With `API_TOKEN_TYPE=dpop`: the session's private DPoP key (a JWK), to which its tokens are
+   * bound. Sealed with the session like the tokens; never in a log or a response.
+   */
+  readonly dpopKey?: Readonly<Record<string, unknown>>;
   /** Sign-in time, epoch seconds: a back-channel logout by user ends the sessions begun before it. */
   readonly createdAt: number;
   /**

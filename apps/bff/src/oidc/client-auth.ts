@@ -1,0 +1,48 @@
+import type { BffConfig } from '@okta-bff/oidc';
+import { importJWK, type JWK } from 'jose';
+import * as oauth from 'oauth4webapi';
+
+/** The endpoints the BFF authenticates to as a client. */
+export type ClientAuthEndpoint = 'token' | 'revocation' | 'par';
+
+/** How to authenticate to each endpoint (the assertion's `aud` differs per endpoint). */
+export type ClientAuthentication = Readonly<Record<ClientAuthEndpoint, oauth.ClientAuth>>;
+
+/**
+ * The client authentication of `CLIENT_AUTH_METHOD`:
+ * - `client_secret_basic`: the secret in HTTP Basic, the same for every endpoint;
+ * - `private_key_jwt`: a fresh signed assertion per request (oauth4webapi's `PrivateKeyJwt`: new
+ *   `jti`, `iat`, `exp`; `iss` = `sub` = client id) whose `aud` is exactly the URL of the endpoint
+ *   it is sent to. Okta refuses any other audience ("The audience claim for client_assertion must
+ *   be the endpoint invoked for the request"), while oauth4webapi puts the issuer there by default.
+ *
+ * @see RFC 7523 §3; https://developer.okta.com/docs/guides/build-self-signed-jwt/java/main/
+ */
+export async function createClientAuthentication(
+  config: Pick<BffConfig, 'clientAuthMethod' | 'clientSecret' | 'clientPrivateKey'>,
+  as: oauth.AuthorizationServer,
+): Promise<ClientAuthentication> {
+  if (config.clientAuthMethod !== 'private_key_jwt') {
+    const basic = oauth.ClientSecretBasic(config.clientSecret);
+    return { token: basic, revocation: basic, par: basic };
+  }
+  const configured = config.clientPrivateKey;
+  if (!configured) throw new TypeError('private_key_jwt needs CLIENT_PRIVATE_KEY (checked by the config)');
+  const key = (await importJWK(configured.jwk as JWK, configured.alg, { extractable: false })) as CryptoKey;
+  const assertionFor = (endpoint: string | undefined): oauth.ClientAuth => {
+    if (!endpoint) return oauth.None(); // never called: the endpoint is not in the IdP's metadata
+    return oauth.PrivateKeyJwt(
+      { key, kid: configured.kid },
+      {
+        [oauth.modifyAssertion]: (_header, payload) => {
+          payload.aud = endpoint;
+        },
+      },
+    );
+  };
+  return {
+    token: assertionFor(as.token_endpoint),
+    revocation: assertionFor(as.revocation_endpoint),
+    par: assertionFor(as.pushed_authorization_request_endpoint),
+  };
+}
