@@ -5,7 +5,7 @@ import { ConfigError } from '@okta-bff/oidc';
 import { configFromEnvironment } from './config.ts';
 import { createBffServer } from './http-server.ts';
 import { createLogger, describeError } from './logger.ts';
-import { discoverIdp, IdpMismatchError, startIdpLoader } from './oidc/idp.ts';
+import { discoverIdp, startIdpLoader } from './oidc/idp.ts';
 import { createMetrics, createMetricsServer, NO_METRICS } from './ops/metrics.ts';
 import { installGracefulShutdown } from './ops/shutdown.ts';
 import { startTracing, TRACING_OFF } from './ops/tracing.ts';
