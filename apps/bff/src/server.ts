@@ -5,7 +5,7 @@ import { ConfigError } from '@okta-bff/oidc';
 import { configFromEnvironment } from './config.ts';
 import { createBffServer } from './http-server.ts';
 import { createLogger, describeError } from './logger.ts';
-import { discoverIdp, startIdpLoader } from './oidc/idp.ts';
+import { discoverIdp, IdpMismatchError, startIdpLoader } from './oidc/idp.ts';
 import { createMetrics, createMetricsServer, NO_METRICS } from './ops/metrics.ts';
 import { installGracefulShutdown } from './ops/shutdown.ts';
 import { startTracing, TRACING_OFF } from './ops/tracing.ts';
@@ -30,11 +30,17 @@ const tracing = config.tracingEnabled ? await startTracing(config.serviceName) :
 const ops = { metrics: metrics ?? NO_METRICS, tracing };
 
 const idp = startIdpLoader(() => discoverIdp(config, ops), {
-  onError: (error, attempt) =>
+  onError: (error, attempt) => {
+    if (error instanceof IdpMismatchError) {
+      // The IdP answered, and contradicts the configuration: waiting cannot fix that.
+      process.stderr.write(`The BFF cannot start: ${error.message}.\n`);
+      process.exit(1);
+    }
     logger.warn(
       { attempt, err: describeError(error), issuer: config.issuer },
       'IdP discovery failed; retrying',
-    ),
+    );
+  },
 });
 void idp.ready.then(() => logger.info({ issuer: config.issuer }, 'IdP metadata loaded'));
 
