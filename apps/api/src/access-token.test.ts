@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createAccessTokenVerifier,
   discoveryUrl,
+  parseAuthorization,
   parseBearerAuthorization,
   parseDiscoveryResponse,
 } from './access-token.ts';
@@ -34,6 +35,28 @@ describe('parseBearerAuthorization', () => {
     'treats %j as an invalid token',
     (header) => expect(codeOf(() => parseBearerAuthorization(header))).toBe('invalid_token'),
   );
+});
+
+describe('parseAuthorization', () => {
+  it('returns the scheme and token of Bearer and DPoP credentials, whatever the case', () => {
+    expect(parseAuthorization('Bearer abc.def.ghi')).toEqual({ scheme: 'Bearer', token: 'abc.def.ghi' });
+    expect(parseAuthorization('DPoP abc.def.ghi')).toEqual({ scheme: 'DPoP', token: 'abc.def.ghi' });
+    expect(parseAuthorization('dpop   abc')).toEqual({ scheme: 'DPoP', token: 'abc' });
+  });
+
+  it.each([undefined, '', 'Basic dXNlcjpwYXNz', 'DPoPabc', 'Token abc'])(
+    'treats %j as no credentials',
+    (header) => expect(codeOf(() => parseAuthorization(header))).toBe('unauthenticated'),
+  );
+
+  it('challenges a malformed DPoP token with the DPoP scheme', () => {
+    try {
+      parseAuthorization('DPoP a b');
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'invalid_token', scheme: 'DPoP' });
+    }
+  });
 });
 
 describe('parseDiscoveryResponse', () => {

@@ -15,7 +15,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
-import { ApiError } from './errors.ts';
+import { ApiError, type AuthScheme } from './errors.ts';
 
 /**
  * Signature algorithms accepted. Okta signs access tokens with RS256; ES256 is allowed for other
@@ -40,6 +40,11 @@ export interface AccessTokenClaims extends JWTPayload {
   cid?: string;
   /** Okta: the user's Okta ID. */
   uid?: string;
+  /**
+   * Confirmation (RFC 7800): `jkt` binds the token to a DPoP key (RFC 9449 §6). Checked by
+   * {@link boundKeyThumbprint}; unchecked here because its meaning depends on how it was presented.
+   */
+  cnf?: unknown;
 }
 
 export interface AccessTokenVerifierOptions {
@@ -61,23 +66,50 @@ export type VerifyAccessToken = (token: string) => Promise<AccessTokenClaims>;
 /** RFC 6750 §2.1 `b64token`: what may follow `Bearer `. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
+/** `Authorization` credentials split into the scheme (lower-cased) and what follows it. */
+function splitAuthorization(header: string | undefined): { scheme?: string; credentials: string } {
+  const match = header ? /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?: +(.*))?$/.exec(header.trim()) : null;
+  return { scheme: match?.[1]?.toLowerCase(), credentials: match?.[2]?.trim() ?? '' };
+}
+
 /**
- * Extracts the token from an `Authorization` header.
+ * Extracts the token from an `Authorization: Bearer` header.
  *
  * @throws {ApiError} `unauthenticated` when there are no bearer credentials (no header, or another
  *   scheme), `invalid_token` when `Bearer` is followed by something that is not a token.
  * @see RFC 6750 §2.1 and §3.1
  */
 export function parseBearerAuthorization(header: string | undefined): string {
-  const match = header ? /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?: +(.*))?$/.exec(header.trim()) : null;
-  if (match?.[1]?.toLowerCase() !== 'bearer') {
+  const { scheme, credentials } = splitAuthorization(header);
+  if (scheme !== 'bearer') {
     throw new ApiError('unauthenticated', 401, 'This API requires a bearer access token');
   }
-  const token = match[2]?.trim() ?? '';
-  if (!B64TOKEN.test(token)) {
+  if (!B64TOKEN.test(credentials)) {
     throw new ApiError('invalid_token', 401, 'The bearer credentials are not a well-formed token');
   }
-  return token;
+  return credentials;
+}
+
+/**
+ * Extracts the scheme and token from an `Authorization` header that uses `Bearer` or `DPoP`
+ * (scheme names are case-insensitive, RFC 9110 §11.1). Both take the same `b64token` syntax.
+ *
+ * @throws {ApiError} `unauthenticated` when there are no credentials of either scheme,
+ *   `invalid_token` (challenged with the scheme used) when the token is not well-formed.
+ * @see RFC 6750 §2.1, RFC 9449 §7.1
+ */
+export function parseAuthorization(header: string | undefined): { scheme: AuthScheme; token: string } {
+  const { scheme: name, credentials } = splitAuthorization(header);
+  const scheme: AuthScheme | undefined = name === 'bearer' ? 'Bearer' : name === 'dpop' ? 'DPoP' : undefined;
+  if (scheme === undefined) {
+    throw new ApiError('unauthenticated', 401, 'This API requires a Bearer or DPoP access token');
+  }
+  if (!B64TOKEN.test(credentials)) {
+    throw new ApiError('invalid_token', 401, `The ${scheme} credentials are not a well-formed token`, {
+      scheme,
+    });
+  }
+  return { scheme, token: credentials };
 }
 
 /** URL of the issuer's OpenID Provider metadata (OIDC Discovery §4: the issuer plus the well-known path). */

@@ -198,14 +198,17 @@ describe('bearer token checks', () => {
   it.each([
     ['no Authorization header', undefined],
     ['another scheme', 'Basic YWxpY2U6c2VjcmV0'],
-  ])('answers %s with 401 unauthenticated and a bare challenge (RFC 6750 §3.1)', async (_, authorization) => {
-    const res = await makeApp().request('/items', authorization ? { headers: { authorization } } : {});
-    expect(res.status).toBe(401);
-    expect((await res.json()).error).toBe('unauthenticated');
-    const challenge = res.headers.get('www-authenticate');
-    expect(challenge).toBe('Bearer realm="api"');
-    expect(challenge).not.toContain('error=');
-  });
+  ])(
+    'answers %s with 401 unauthenticated and bare challenges (RFC 6750 §3.1, RFC 9449 §7.1)',
+    async (_, authorization) => {
+      const res = await makeApp().request('/items', authorization ? { headers: { authorization } } : {});
+      expect(res.status).toBe(401);
+      expect((await res.json()).error).toBe('unauthenticated');
+      const challenge = res.headers.get('www-authenticate');
+      expect(challenge).toBe('Bearer realm="api", DPoP algs="ES256 RS256 PS256 EdDSA"');
+      expect(challenge).not.toContain('error=');
+    },
+  );
 
   it('accepts the scheme in any case', async () => {
     const res = await makeApp().request('/items', { headers: { authorization: `bEaReR ${aliceToken}` } });

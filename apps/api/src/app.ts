@@ -5,7 +5,9 @@
 import { Hono } from 'hono';
 import type { JWTVerifyGetKey } from 'jose';
 import { createAccessTokenVerifier } from './access-token.ts';
-import { type ApiEnv, bearerAuth, bearerChallenge } from './bearer-auth.ts';
+import { type ApiEnv, authChallenge, bearerAuth } from './bearer-auth.ts';
+import { createDpopNonces } from './dpop-nonce.ts';
+import { createDpopProofVerifier } from './dpop-proof.ts';
 import { ApiError, type ApiErrorBody } from './errors.ts';
 import { createMemoryItemStore, type ItemStore } from './item-store.ts';
 import { diagnosticRoutes } from './routes/diagnostics.ts';
@@ -26,6 +28,20 @@ export interface ApiAppOptions {
   fetch?: typeof fetch;
   /** Where unexpected errors are reported; default `console.error`. Never receives a token. */
   logError?: (message: string, err: unknown) => void;
+  /**
+   * The API's base URL as its clients call it (`API_PUBLIC_URL`), e.g. `https://api.example.com`
+   * or, behind a gateway that strips a prefix, `https://gw.example.com/items-api`. A DPoP proof's
+   * `htu` must be this plus the request path. Default: the URL the request was sent to, from its
+   * `Host` header, which is right only when clients reach this server directly (see `dpop-htu.ts`).
+   */
+  publicUrl?: string;
+  /**
+   * Require server nonces in DPoP proofs (`API_DPOP_NONCE`, RFC 9449 §9): a proof without the
+   * current nonce is answered 401 `use_dpop_nonce` with a fresh `DPoP-Nonce`. Default `false`.
+   */
+  dpopNonce?: boolean;
+  /** Clock of the DPoP checks, in milliseconds (default `Date.now`); tests move it. */
+  now?: () => number;
 }
 
 function errorBody(code: ApiErrorBody['error'], message: string): ApiErrorBody {
@@ -43,11 +59,14 @@ function errorBody(code: ApiErrorBody['error'], message: string): ApiErrorBody {
  * | any `/echo` | 200 a description of the request received ({@link EchoBody}) |
  * | `GET /bytes?n=` | 200 `n` zero bytes, streamed |
  *
- * A missing token answers 401 `unauthenticated` with `WWW-Authenticate: Bearer realm="api"`; a
- * refused one 401 `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token", ...`;
- * an unreachable IdP 503 `idp_unavailable`.
+ * Tokens come as `Authorization: Bearer <token>`, or, when bound to a DPoP key (`cnf.jkt`), as
+ * `Authorization: DPoP <token>` with a `DPoP` proof for this request. A missing token answers
+ * 401 `unauthenticated` with `WWW-Authenticate: Bearer realm="api", DPoP algs="..."`; a refused
+ * one 401 `invalid_token` (challenged in the scheme used), a refused proof 401
+ * `invalid_dpop_proof`, a proof without the server nonce (when required) 401 `use_dpop_nonce`
+ * with `DPoP-Nonce`; an unreachable IdP 503 `idp_unavailable`.
  *
- * @see RFC 6750 §3 (bearer challenges)
+ * @see RFC 6750 §3 (bearer challenges), RFC 9449 §7 and §9 (DPoP)
  * @see https://developer.okta.com/docs/guides/protect-your-api/ (Okta: protecting an API)
  */
 export function createApiApp(options: ApiAppOptions): Hono<ApiEnv> {
@@ -58,6 +77,11 @@ export function createApiApp(options: ApiAppOptions): Hono<ApiEnv> {
     clockToleranceS: options.clockToleranceS,
     fetch: options.fetch,
   });
+  const dpop = createDpopProofVerifier({
+    publicUrl: options.publicUrl === undefined ? undefined : new URL(options.publicUrl),
+    nonces: options.dpopNonce ? createDpopNonces({ now: options.now }) : undefined,
+    now: options.now,
+  });
   const store = options.store ?? createMemoryItemStore();
   const logError = options.logError ?? ((message, err) => console.error(message, err));
 
@@ -66,7 +90,7 @@ export function createApiApp(options: ApiAppOptions): Hono<ApiEnv> {
   // Before the auth middleware: probes carry no token.
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
-  app.use('*', bearerAuth(verifyAccessToken));
+  app.use('*', bearerAuth({ verifyAccessToken, dpop }));
   app.route('/items', itemRoutes(store));
   app.route('/', diagnosticRoutes());
 
@@ -74,7 +98,7 @@ export function createApiApp(options: ApiAppOptions): Hono<ApiEnv> {
 
   app.onError(function answerError(err, c) {
     if (err instanceof ApiError) {
-      const challenge = bearerChallenge(err);
+      const challenge = authChallenge(err);
       if (challenge) c.header('WWW-Authenticate', challenge);
       // The IdP being unreachable is an operational problem worth a log line; token faults are routine.
       if (err.status >= 500) logError(`${err.code}: ${err.message}`, err.cause);

@@ -1,9 +1,12 @@
 /**
  * The middleware that guards every route but `/healthz`: no verified access token, no handler.
+ * Unbound tokens come as `Bearer`; DPoP-bound ones (`cnf.jkt`) as `DPoP` with a proof, and
+ * neither is accepted under the other's scheme.
  */
 import type { MiddlewareHandler } from 'hono';
-import { type AccessTokenClaims, parseBearerAuthorization, type VerifyAccessToken } from './access-token.ts';
-import type { ApiError } from './errors.ts';
+import { type AccessTokenClaims, parseAuthorization, type VerifyAccessToken } from './access-token.ts';
+import { boundKeyThumbprint, DPOP_PROOF_ALGORITHMS, type DpopProofVerifier } from './dpop-proof.ts';
+import { ApiError, type AuthScheme } from './errors.ts';
 
 /** Hono environment of the API: handlers after {@link bearerAuth} read the verified claims. */
 export interface ApiEnv {
@@ -16,32 +19,81 @@ export interface ApiEnv {
 /** `realm` names the protection space in the challenge (RFC 7235 §2.2); any stable string does. */
 export const BEARER_REALM = 'api';
 
+export interface BearerAuthOptions {
+  verifyAccessToken: VerifyAccessToken;
+  dpop: DpopProofVerifier;
+}
+
+/** A token failure under the DPoP scheme is answered with a DPoP challenge (RFC 9449 §7.1). */
+function challengedWith(scheme: AuthScheme, err: unknown): unknown {
+  if (!(err instanceof ApiError) || err.status !== 401 || err.scheme === scheme) return err;
+  return new ApiError(err.code, err.status, err.message, { cause: err.cause, scheme });
+}
+
+/** A token under the wrong scheme; the DPoP challenge says which proofs would do. */
+function wrongScheme(message: string): ApiError {
+  return new ApiError('invalid_token', 401, message, { scheme: 'DPoP' });
+}
+
 /**
- * Verifies `Authorization: Bearer <token>` and stores the claims in `c.var.claims`. Failures are
- * thrown as `ApiError`s; `onError` answers them and adds the challenge from {@link bearerChallenge}.
+ * Verifies `Authorization: Bearer <token>` or `Authorization: DPoP <token>` plus its `DPoP`
+ * proof, and stores the claims in `c.var.claims`. Failures are thrown as `ApiError`s; `onError`
+ * answers them and adds the challenge from {@link authChallenge}. With nonces on, every DPoP
+ * answer carries the current `DPoP-Nonce`, refusals included (RFC 9449 §8.2, §9).
  *
- * @see RFC 6750 §2.1 (the header) and §3 (the answer when it is missing or refused)
+ * @see RFC 6750 §2.1 (Bearer), RFC 9449 §7 (DPoP), §7.2 (a bound token is never a bearer token)
  */
-export function bearerAuth(verifyAccessToken: VerifyAccessToken): MiddlewareHandler<ApiEnv> {
+export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler<ApiEnv> {
+  const { verifyAccessToken, dpop } = options;
   return async function bearerAuthMiddleware(c, next) {
-    const token = parseBearerAuthorization(c.req.header('authorization'));
-    c.set('claims', await verifyAccessToken(token));
+    const { scheme, token } = parseAuthorization(c.req.header('authorization'));
+    const nonce = scheme === 'DPoP' ? dpop.currentNonce() : undefined;
+    // Set before checking: onError's answer keeps headers already set on the context.
+    if (nonce !== undefined) c.header('DPoP-Nonce', nonce);
+
+    let claims: AccessTokenClaims;
+    try {
+      claims = await verifyAccessToken(token);
+    } catch (err) {
+      throw challengedWith(scheme, err);
+    }
+    const jkt = boundKeyThumbprint(claims, scheme);
+    if (scheme === 'Bearer' && jkt !== undefined) {
+      // Accepting it would make a stolen bound token usable without the key (RFC 9449 §7.2).
+      throw wrongScheme('The access token is DPoP-bound: send it with the DPoP scheme');
+    }
+    if (scheme === 'DPoP') {
+      if (jkt === undefined)
+        throw wrongScheme('The access token is not DPoP-bound: send it as a Bearer token');
+      await dpop.verify({
+        proof: c.req.header('dpop') ?? null,
+        method: c.req.method,
+        url: c.req.url,
+        accessToken: token,
+        jkt,
+      });
+    }
+    c.set('claims', claims);
     await next();
   };
 }
 
 /**
  * The `WWW-Authenticate` value for an auth failure, or `undefined` for other errors.
- * No credentials: a bare challenge, no error attribute (RFC 6750 §3.1: "the resource server
- * SHOULD NOT include an error code" then). Refused credentials: `error="invalid_token"` with the
- * fixed description (ApiError messages never contain `"` or `\`, so no escaping is needed).
  *
- * @see RFC 6750 §3
+ * - No credentials: one challenge per accepted scheme, without an error attribute (RFC 6750
+ *   §3.1 "SHOULD NOT include an error code"; RFC 9449 §7.1 `algs` says which proofs we take).
+ * - Refused credentials: the challenge of the scheme the error names, with `error` and the
+ *   fixed description (ApiError messages never contain `"` or `\`, so no escaping is needed).
+ *
+ * @see RFC 6750 §3, RFC 9449 §7.1 and §9
  */
-export function bearerChallenge(err: ApiError): string | undefined {
-  if (err.code === 'unauthenticated') return `Bearer realm="${BEARER_REALM}"`;
-  if (err.code === 'invalid_token') {
-    return `Bearer error="invalid_token", error_description="${err.message}"`;
+export function authChallenge(err: ApiError): string | undefined {
+  const algs = `algs="${DPOP_PROOF_ALGORITHMS.join(' ')}"`;
+  if (err.code === 'unauthenticated') return `Bearer realm="${BEARER_REALM}", DPoP ${algs}`;
+  if (err.code === 'invalid_token' || err.code === 'invalid_dpop_proof' || err.code === 'use_dpop_nonce') {
+    const params = `error="${err.code}", error_description="${err.message}"`;
+    return err.scheme === 'DPoP' ? `DPoP ${params}, ${algs}` : `Bearer ${params}`;
   }
   return undefined;
 }

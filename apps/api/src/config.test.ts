@@ -22,7 +22,24 @@ describe('loadApiConfig', () => {
       issuer: DEV_IDP.issuer,
       audience: 'api://default',
       port: 8001,
+      publicUrl: undefined,
+      dpopNonce: false,
     });
+  });
+
+  it('reads API_PUBLIC_URL (trailing slash dropped) and API_DPOP_NONCE', () => {
+    const config = loadApiConfig({
+      OKTA_ISSUER: 'https://dev-1.okta.com/oauth2/default',
+      API_PUBLIC_URL: 'HTTP://127.0.0.1:8001/',
+      API_DPOP_NONCE: 'true',
+    });
+    expect(config).toMatchObject({ publicUrl: 'http://127.0.0.1:8001', dpopNonce: true });
+    expect(
+      loadApiConfig({
+        OKTA_ISSUER: 'https://dev-1.okta.com',
+        API_PUBLIC_URL: 'https://gw.example/items-api/',
+      }).publicUrl,
+    ).toBe('https://gw.example/items-api');
   });
 
   it('derives the issuer from OKTA_DOMAIN as the tutorial did', () => {
@@ -65,6 +82,19 @@ describe('loadApiConfig', () => {
     [{ OKTA_ISSUER: 'https://dev-1.okta.com', API_PORT: 'abc' }, 'API_PORT', /port number/],
     [{ OKTA_ISSUER: 'https://dev-1.okta.com', API_PORT: '0' }, 'API_PORT', /port number/],
     [{ OKTA_ISSUER: 'https://dev-1.okta.com', API_PORT: '70000' }, 'API_PORT', /port number/],
+    [
+      { OKTA_ISSUER: 'https://dev-1.okta.com', API_PUBLIC_URL: 'api:8001' },
+      'API_PUBLIC_URL',
+      /http or https/,
+    ],
+    [{ OKTA_ISSUER: 'https://dev-1.okta.com', API_PUBLIC_URL: '/items' }, 'API_PUBLIC_URL', /not a URL/],
+    [{ OKTA_ISSUER: 'https://dev-1.okta.com', API_PUBLIC_URL: 'http://api/?' }, 'API_PUBLIC_URL', /query/],
+    [
+      { OKTA_ISSUER: 'https://dev-1.okta.com', API_PUBLIC_URL: 'http://u:p@api' },
+      'API_PUBLIC_URL',
+      /credentials/,
+    ],
+    [{ OKTA_ISSUER: 'https://dev-1.okta.com', API_DPOP_NONCE: 'yes' }, 'API_DPOP_NONCE', /"true" or "false"/],
   ])('reports %j as a problem with %s', (env, variable, reason) => {
     const err = problemsOf(env);
     expect(err.problems).toHaveLength(1);

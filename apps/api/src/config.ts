@@ -21,6 +21,13 @@ export interface ApiConfig {
   /** Accepted `aud`. */
   readonly audience: string;
   readonly port: number;
+  /**
+   * `API_PUBLIC_URL`: the API's base URL as its clients call it (no trailing slash), against
+   * which DPoP proofs' `htu` is checked; `undefined`: the URL each request was sent to.
+   */
+  readonly publicUrl: string | undefined;
+  /** `API_DPOP_NONCE=true`: DPoP proofs must carry a server nonce (RFC 9449 §9). */
+  readonly dpopNonce: boolean;
 }
 
 export const DEFAULT_API_PORT = 8001;
@@ -55,7 +62,8 @@ export function loadDotEnv(
 
 /**
  * Parses and validates the API's environment: `OKTA_ISSUER` or `OKTA_DOMAIN` (the embedded dev
- * IdP's issuer when `NODE_ENV=development` and neither is set), `API_AUDIENCE`, `API_PORT`.
+ * IdP's issuer when `NODE_ENV=development` and neither is set), `API_AUDIENCE`, `API_PORT`,
+ * `API_PUBLIC_URL` (optional), `API_DPOP_NONCE` (`true`/`false`, default `false`).
  *
  * @throws {ConfigError} listing every bad or missing variable, one per line.
  * @see https://developer.okta.com/docs/concepts/auth-servers/ (issuer URLs of Okta's authorization servers)
@@ -76,8 +84,41 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     problem('API_PORT', `must be a port number from 1 to 65535; got "${portText}"`);
   }
 
+  const publicUrl = checkPublicUrl(read('API_PUBLIC_URL'), problem);
+
+  const dpopNonceText = read('API_DPOP_NONCE') ?? 'false';
+  if (dpopNonceText !== 'true' && dpopNonceText !== 'false') {
+    problem('API_DPOP_NONCE', `must be "true" or "false"; got "${dpopNonceText}"`);
+  }
+
   if (problems.length > 0 || issuer === undefined) throw new ConfigError(problems);
-  return Object.freeze({ mode, issuer, audience, port });
+  return Object.freeze({ mode, issuer, audience, port, publicUrl, dpopNonce: dpopNonceText === 'true' });
+}
+
+/**
+ * `API_PUBLIC_URL`, without its trailing slash, or `undefined` when unset or after recording why
+ * it is unusable. Plain http is allowed for any host: it is where the BFF reaches the API,
+ * often a private network, and nothing secret is derived from it.
+ */
+function checkPublicUrl(
+  value: string | undefined,
+  problem: (variable: string, reason: string) => void,
+): string | undefined {
+  if (value === undefined) return undefined;
+  if (!URL.canParse(value)) {
+    problem('API_PUBLIC_URL', `is not a URL: "${value}"`);
+    return undefined;
+  }
+  const url = new URL(value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    problem('API_PUBLIC_URL', `must be an http or https URL; got "${value}"`);
+    return undefined;
+  }
+  if (url.search || url.hash || url.username || url.password || value.includes('?') || value.includes('#')) {
+    problem('API_PUBLIC_URL', 'must not contain a query, fragment or credentials');
+    return undefined;
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /** The issuer, or `undefined` after recording why it is unusable. */

@@ -8,8 +8,15 @@
 export const API_ERROR_CODES = [
   /** No bearer credentials at all (RFC 6750 §3.1: the challenge then carries no error attribute). */
   'unauthenticated',
-  /** Bearer credentials that are malformed, expired, for another issuer/audience, or badly signed. */
+  /**
+   * Credentials that are malformed, expired, for another issuer/audience, or badly signed; or a
+   * token presented under the wrong scheme (a DPoP-bound token as `Bearer`, an unbound one as `DPoP`).
+   */
   'invalid_token',
+  /** A DPoP-bound token whose `DPoP` proof is missing or fails a check of RFC 9449 §4.3. */
+  'invalid_dpop_proof',
+  /** The proof lacks the server nonce, or carries a stale one: retry with `DPoP-Nonce` (RFC 9449 §9). */
+  'use_dpop_nonce',
   /** The issuer's metadata or keys could not be fetched: not the caller's fault, so not a 401. */
   'idp_unavailable',
   'bad_request',
@@ -30,6 +37,20 @@ export interface ApiErrorBody {
 export type ApiErrorStatus = 400 | 401 | 404 | 413 | 500 | 503;
 
 /**
+ * The HTTP authentication schemes the API accepts; on a 401 it names the challenge answered
+ * (`WWW-Authenticate: Bearer ...` or `DPoP ...`).
+ *
+ * @see RFC 6750 §3 (Bearer), RFC 9449 §7.1 (DPoP)
+ */
+export type AuthScheme = 'Bearer' | 'DPoP';
+
+export interface ApiErrorOptions {
+  cause?: unknown;
+  /** For a 401: the scheme whose challenge answers it (default `Bearer`). */
+  scheme?: AuthScheme;
+}
+
+/**
  * A failure the caller can be told about. `message` is a fixed human sentence chosen by this
  * code (never a library's message, which could echo input), safe to send and to put in
  * `error_description` (no `"` or `\`, RFC 6750 §3).
@@ -37,11 +58,14 @@ export type ApiErrorStatus = 400 | 401 | 404 | 413 | 500 | 503;
 export class ApiError extends Error {
   readonly code: ApiErrorCode;
   readonly status: ApiErrorStatus;
+  /** For a 401: the scheme of the `WWW-Authenticate` challenge that answers it. */
+  readonly scheme: AuthScheme;
 
-  constructor(code: ApiErrorCode, status: ApiErrorStatus, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ApiErrorCode, status: ApiErrorStatus, message: string, options: ApiErrorOptions = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
     this.name = 'ApiError';
     this.code = code;
     this.status = status;
+    this.scheme = options.scheme ?? 'Bearer';
   }
 }

@@ -7,13 +7,21 @@ export {
   type AccessTokenClaims,
   type AccessTokenVerifierOptions,
   createAccessTokenVerifier,
+  parseAuthorization,
   parseBearerAuthorization,
   type VerifyAccessToken,
 } from './access-token.ts';
 export { type ApiAppOptions, createApiApp } from './app.ts';
 export type { ApiEnv } from './bearer-auth.ts';
 export { type ApiConfig, loadApiConfig } from './config.ts';
-export { API_ERROR_CODES, ApiError, type ApiErrorBody, type ApiErrorCode } from './errors.ts';
+export { DPOP_CLOCK_SKEW_S, DPOP_PROOF_ALGORITHMS, DPOP_PROOF_MAX_AGE_S } from './dpop-proof.ts';
+export {
+  API_ERROR_CODES,
+  ApiError,
+  type ApiErrorBody,
+  type ApiErrorCode,
+  type AuthScheme,
+} from './errors.ts';
 export {
   createMemoryItemStore,
   type Item,

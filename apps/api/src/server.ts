@@ -23,11 +23,19 @@ function loadConfigOrExit(): ApiConfig {
 }
 
 const config = loadConfigOrExit();
-const app = createApiApp({ issuer: config.issuer, audience: config.audience });
+const app = createApiApp({
+  issuer: config.issuer,
+  audience: config.audience,
+  publicUrl: config.publicUrl,
+  dpopNonce: config.dpopNonce,
+});
 
 const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
   console.log(
     `api: listening on http://localhost:${info.port} (${config.mode}), accepting tokens from ${config.issuer} for ${config.audience}`,
+  );
+  console.log(
+    `api: DPoP proofs checked against ${config.publicUrl ?? 'the URL each request was sent to (set API_PUBLIC_URL behind a proxy)'}, server nonces ${config.dpopNonce ? 'required' : 'off'}`,
   );
 });
 
