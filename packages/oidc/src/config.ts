@@ -423,7 +423,7 @@ function parseBoolean(variable: string, value: string | undefined, problem: Repo
  * (\`alg\` from the key type, \`kid\` its RFC 7638 thumbprint). RS256 (RSA ≥ 2048 bits) or ES256
  * (P-256) only. Returns the reason as a string when it is not such a key; never echoes the value.
  */
-function parseClientPrivateKey(value: string): ClientPrivateKey | string {
+export function parseClientPrivateKey(value: string): ClientPrivateKey | string {
   let key: KeyObject;
   let given: Record<string, unknown> = {};
   try {
