@@ -7,7 +7,14 @@ import { bffPathsOf, createBffServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
 import type { IdpLoader } from './oidc/idp.ts';
 
-const notReady: IdpLoader = { current: () => undefined, ready: new Promise(() => {}), stop: () => {} };
+const notReady: IdpLoader = {
+  current: () => undefined,
+  require: () => {
+    throw new Error('not ready');
+  },
+  ready: new Promise(() => {}),
+  stop: () => {},
+};
 let server: ReturnType<typeof createBffServer>;
 let port: number;
 

@@ -4,9 +4,16 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_REDIRECT_URL, DEV_IDP } from '@okta-bff/oidc';
+import { DEV_IDP } from '@okta-bff/oidc';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Client, type ClientMetadata } from 'oidc-provider';
+import {
+  createClientSecurityObserver,
+  DPOP_SIGNING_ALGS,
+  observePushedAuthorizationRequests,
+} from './client-security.ts';
+import { createDevClient } from './dev-clients.ts';
+import { createDpopProofVerifier, decodeDpopProof } from './dpop-proof.ts';
 import { createEventRecorder, type DevIdpEventRecorder, type DevIdpEvents } from './events.ts';
 import { createFrontchannelLogoutBridge } from './frontchannel-logout.ts';
 import { handleInteraction, isInteractionPath } from './interactions.ts';
@@ -16,7 +23,9 @@ import {
   createOfflineAccessBridge,
   createRevocationObserver,
   isLogoutConfirmGet,
+  isPushedAuthorizationPost,
   rewriteLogoutConfirm,
+  rewritePushedAuthorizationRequest,
 } from './okta-compat.ts';
 import { renderErrorPage } from './pages.ts';
 import { buildProviderConfig, OKTA_ROUTES } from './provider-config.ts';
@@ -41,6 +50,14 @@ export interface DevIdpOptions {
   refreshTokenTtlS?: number;
   /** `aud` of every access token. */
   audience?: string;
+  /**
+   * Demand a server-provided nonce in every DPoP proof at the token endpoint, as Okta does: the
+   * first DPoP token request is answered `400 use_dpop_nonce` with a `DPoP-Nonce` header, and the
+   * client retries with that nonce. Off by default (a proof without nonce is accepted).
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
+   */
+  dpopNonce?: boolean;
 }
 
 /** A running dev IdP. */
@@ -51,7 +68,10 @@ export interface DevIdp {
   readonly origin: string;
   readonly port: number;
   readonly users: readonly DevUser[];
-  /** What the IdP saw: token grants, revocations, logouts and logout notifications. */
+  /**
+   * What the IdP saw: token grants, revocations, logouts and logout notifications, client
+   * authentications and assertions, pushed authorization requests and DPoP proofs.
+   */
   readonly events: DevIdpEvents;
   /**
    * Signs a Back-Channel Logout token with the key the IdP publishes at `/v1/keys`, for tests of
@@ -63,80 +83,6 @@ export interface DevIdp {
   readonly signLogoutToken: SignLogoutToken;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
-}
-
-/** URIs of the default dev client, overridable for `pnpm dev` with other ports. */
-export interface DevClientUris {
-  redirectUris?: readonly string[];
-  postLogoutRedirectUris?: readonly string[];
-  /**
-   * Where the IdP POSTs logout tokens; by default the BFF's `/auth/backchannel-logout` on the
-   * origin of the first redirect URI. `null` registers none.
-   */
-  backchannelLogoutUri?: string | null;
-  /**
-   * What the IdP's logout page loads in an iframe; by default the BFF's `/auth/frontchannel-logout`
-   * on the origin of the first redirect URI. `null` registers none.
-   */
-  frontchannelLogoutUri?: string | null;
-}
-
-/** The BFF's routes for the two logout channels (DESIGN.md, "HTTP contract of the BFF"). */
-const BACKCHANNEL_LOGOUT_PATH = '/auth/backchannel-logout';
-const FRONTCHANNEL_LOGOUT_PATH = '/auth/frontchannel-logout';
-
-/**
- * The default confidential web client, with the public dev credentials from `@okta-bff/oidc`.
- *
- * It registers both logout channels with `…_session_required`, so its ID tokens carry `sid` and
- * its logout notifications name the session. Okta itself sends no back-channel logout; an Okta
- * app gets front-channel notifications only when its admin turns on Single Logout with a
- * "Logout redirect URI" (Okta's name for `frontchannel_logout_uri`).
- *
- * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
- * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRegistration
- * @see https://openid.net/specs/openid-connect-frontchannel-1_0.html#RPLogout
- */
-export function createDevClient({
-  redirectUris = [DEFAULT_REDIRECT_URL],
-  postLogoutRedirectUris = [new URL('/', DEFAULT_REDIRECT_URL).href],
-  backchannelLogoutUri = redirectUris[0] && new URL(BACKCHANNEL_LOGOUT_PATH, redirectUris[0]).href,
-  frontchannelLogoutUri = redirectUris[0] && new URL(FRONTCHANNEL_LOGOUT_PATH, redirectUris[0]).href,
-}: DevClientUris = {}): ClientMetadata {
-  return {
-    client_id: DEV_IDP.clientId,
-    client_secret: DEV_IDP.clientSecret,
-    client_name: 'okta-bff (dev)',
-    token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    redirect_uris: [...redirectUris],
-    post_logout_redirect_uris: [...postLogoutRedirectUris],
-    ...(backchannelLogoutUri
-      ? { backchannel_logout_uri: backchannelLogoutUri, backchannel_logout_session_required: true }
-      : {}),
-    ...(frontchannelLogoutUri
-      ? { frontchannel_logout_uri: frontchannelLogoutUri, frontchannel_logout_session_required: true }
-      : {}),
-  };
-}
-
-/**
- * The dev client for apps served at `origins` (e.g. a BFF on a test port): each origin's
- * `/authorization-code/callback` as sign-in redirect and its `/` as sign-out redirect, the URIs
- * an Okta app following the tutorial registers, and the first origin's
- * `/auth/backchannel-logout` and `/auth/frontchannel-logout` as logout channels (a client has
- * one of each).
- */
-export function createDevClientFor(...origins: readonly string[]): ClientMetadata {
-  const callbackPath = new URL(DEFAULT_REDIRECT_URL).pathname;
-  const [first] = origins;
-  return createDevClient({
-    redirectUris: origins.map((origin) => new URL(callbackPath, origin).href),
-    postLogoutRedirectUris: origins.map((origin) => new URL('/', origin).href),
-    backchannelLogoutUri: first === undefined ? null : new URL(BACKCHANNEL_LOGOUT_PATH, first).href,
-    frontchannelLogoutUri: first === undefined ? null : new URL(FRONTCHANNEL_LOGOUT_PATH, first).href,
-  });
 }
 
 type ResolvedOptions = Readonly<Required<Omit<DevIdpOptions, 'clients'>>>;
@@ -151,6 +97,7 @@ const DEFAULT_OPTIONS: ResolvedOptions = Object.freeze({
   idTokenTtlS: 3600,
   refreshTokenTtlS: 30 * 24 * 3600,
   audience: DEV_IDP.audience,
+  dpopNonce: false,
 });
 
 /** Programmer errors are thrown at start, all at once. */
@@ -190,6 +137,11 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+function sendJsonError(res: ServerResponse, status: number, error: string, description: string): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error, error_description: description }));
+}
+
 function sendPlain(res: ServerResponse, status: number, title: string, message: string): void {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
   res.end(renderErrorPage(title, { message }));
@@ -223,15 +175,20 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   provider.use(createLogoutBridge(events));
   provider.use(createRevocationObserver(events));
   provider.use(createFrontchannelLogoutBridge(events));
+  provider.use(createClientSecurityObserver(events));
   observeBackchannelLogouts(provider, events);
+  observePushedAuthorizationRequests(provider, events);
   provider.on('grant.success', (ctx) => {
-    const { params, client, entities, body } = { ...ctx.oidc, body: ctx.body };
+    // `client` is a getter of oidc-provider's context: read it there, not from a spread copy.
+    const { params, client, entities } = ctx.oidc;
+    const body = ctx.body as { refresh_token?: unknown; token_type?: unknown } | undefined;
     events.recordTokenGrant({
       grantType: String(params?.grant_type),
       clientId: client?.clientId ?? '',
       accountId: entities.Account?.accountId,
       grantId: entities.Grant?.jti,
       refreshTokenIssued: typeof body === 'object' && body !== null && 'refresh_token' in body,
+      tokenType: String(body?.token_type),
     });
   });
   provider.on('grant.error', (ctx, error) => {
@@ -245,6 +202,14 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     console.error(`dev-idp: server_error: ${error.message}`);
   });
   const callback = provider.callback();
+  const userinfoOptions = {
+    issuer,
+    audience,
+    publicKey,
+    users,
+    verifyDpopProof: createDpopProofVerifier({ algorithms: DPOP_SIGNING_ALGS }),
+    dpopAlgorithms: DPOP_SIGNING_ALGS,
+  };
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', origin);
@@ -254,9 +219,11 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     const path = url.pathname.slice(issuerPath.length) || '/';
 
     if (path === OKTA_ROUTES.userinfo) {
-      const answer = await answerUserinfo(req.headers.authorization, { issuer, audience, publicKey, users });
-      res.writeHead(answer.status, answer.headers);
-      return void res.end(answer.body);
+      return answerUserinfoRequest(
+        req,
+        res,
+        `http://${req.headers.host ?? new URL(origin).host}${issuerPath}${path}`,
+      );
     }
     if (isInteractionPath(path)) {
       return handleInteraction(req, res, path, { provider, users, issuerPath });
@@ -264,12 +231,31 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
 
     // oidc-provider's mounting contract: it sees the path below the mount in `url`, and the
     // full one in `originalUrl` to build absolute URLs.
-    const forwarded = isLogoutConfirmGet(req, path, OKTA_ROUTES.end_session)
-      ? rewriteLogoutConfirm(req, url.searchParams.get('xsrf') ?? '', path)
-      : req;
-    const belowMount = forwarded === req ? `${path}${url.search}` : path;
+    let forwarded = req;
+    let belowMount = `${path}${url.search}`;
+    if (isLogoutConfirmGet(req, path, OKTA_ROUTES.end_session)) {
+      forwarded = rewriteLogoutConfirm(req, url.searchParams.get('xsrf') ?? '', path);
+      belowMount = path;
+    } else if (isPushedAuthorizationPost(req, path, OKTA_ROUTES.pushed_authorization_request)) {
+      const pushed = await rewritePushedAuthorizationRequest(req, path);
+      if (!pushed) return sendJsonError(res, 413, 'invalid_request', 'request body too large');
+      forwarded = pushed;
+    }
     Object.assign(forwarded, { originalUrl: `${issuerPath}${belowMount}`, url: belowMount });
     await callback(forwarded, res);
+  }
+
+  /** `/v1/userinfo` (see `userinfo.ts`), recording the DPoP proof it was sent, if any. */
+  async function answerUserinfoRequest(req: IncomingMessage, res: ServerResponse, endpointUrl: string) {
+    const dpop = typeof req.headers.dpop === 'string' ? req.headers.dpop : undefined;
+    const answer = await answerUserinfo(
+      { authorization: req.headers.authorization, dpop, method: req.method ?? 'GET', url: endpointUrl },
+      userinfoOptions,
+    );
+    if (dpop)
+      events.recordDpopProof({ endpoint: 'userinfo', ...(await decodeDpopProof(dpop)), error: answer.error });
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

@@ -15,6 +15,8 @@ export interface TokenGrantRecord {
   readonly grantId: string | undefined;
   /** Whether the response carried a `refresh_token` (a new one, on rotation). */
   readonly refreshTokenIssued: boolean;
+  /** The response's `token_type`: `Bearer`, or `DPoP` when the access token is sender-constrained. */
+  readonly tokenType: string;
   readonly at: Date;
 }
 
@@ -80,6 +82,85 @@ export interface FrontchannelLogoutRecord {
   readonly at: Date;
 }
 
+/**
+ * The endpoints where a client authenticates (or, for `userinfo`, presents a DPoP proof), by
+ * Okta's names: `par` is `/v1/par`.
+ */
+export type DevIdpEndpoint = 'token' | 'revocation' | 'introspection' | 'par' | 'userinfo';
+
+/**
+ * How a client authenticated at a token, revocation, introspection or PAR request, as presented
+ * (whether it succeeded is `error`). `client_secret_basic` and `client_secret_post` mean a
+ * secret was sent; `private_key_jwt` and `client_secret_jwt` mean a `client_assertion` was.
+ */
+export interface ClientAuthenticationRecord {
+  readonly endpoint: DevIdpEndpoint;
+  /** The client id named by the request (Basic user, `client_id`, or the assertion's `sub`). */
+  readonly clientId: string | undefined;
+  readonly method:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'client_secret_jwt'
+    | 'private_key_jwt'
+    | 'none';
+  /** The OAuth error the endpoint answered, e.g. `invalid_client`; undefined when it succeeded. */
+  readonly error: string | undefined;
+  readonly at: Date;
+}
+
+/**
+ * One `client_assertion` (RFC 7523 §2.2) received, decoded but not trusted: it is recorded before
+ * (and whether or not) the IdP accepted it. The assertion itself is not kept.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
+ */
+export interface ClientAssertionRecord {
+  readonly endpoint: DevIdpEndpoint;
+  /** Claims as sent; undefined when absent or not a string. */
+  readonly iss: string | undefined;
+  readonly sub: string | undefined;
+  /** As sent: a string, or an array when the client sent one (Okta and the dev IdP refuse arrays). */
+  readonly aud: string | readonly string[] | undefined;
+  readonly jti: string | undefined;
+  readonly exp: number | undefined;
+  readonly alg: string | undefined;
+  readonly kid: string | undefined;
+  /** The URL of the endpoint called: the only `aud` Okta and the dev IdP accept. */
+  readonly endpointUrl: string;
+  /** The OAuth error the endpoint answered, e.g. `invalid_client`; undefined when it succeeded. */
+  readonly error: string | undefined;
+  readonly at: Date;
+}
+
+/** One accepted pushed authorization request (RFC 9126) at `/v1/par`. The `request_uri` is not kept. */
+export interface PushedAuthorizationRequestRecord {
+  readonly clientId: string;
+  /** The DPoP key thumbprint the request was bound to (`dpop_jkt` or the proof's key), if any. */
+  readonly dpopJkt: string | undefined;
+  readonly at: Date;
+}
+
+/**
+ * One DPoP proof (RFC 9449 §4) received at the token endpoint, `/v1/par` or `/v1/userinfo`,
+ * decoded but not trusted; recorded whether or not it was accepted. The proof is not kept.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.2
+ */
+export interface DpopProofRecord {
+  readonly endpoint: DevIdpEndpoint;
+  /** RFC 7638 thumbprint of the proof's `jwk` header; undefined when the proof could not be decoded. */
+  readonly jkt: string | undefined;
+  readonly htm: string | undefined;
+  readonly htu: string | undefined;
+  /** Whether the proof carried a server-provided `nonce`. */
+  readonly hadNonce: boolean;
+  /** Whether it carried `ath` (the access token's hash, sent to resource servers such as userinfo). */
+  readonly hadAth: boolean;
+  /** The error answered, e.g. `use_dpop_nonce`; undefined when the request succeeded. */
+  readonly error: string | undefined;
+  readonly at: Date;
+}
+
 /** What the IdP saw since start (or since {@link DevIdpEvents.clear}). */
 export interface DevIdpEvents {
   readonly tokenGrants: readonly TokenGrantRecord[];
@@ -88,6 +169,15 @@ export interface DevIdpEvents {
   readonly endSessions: readonly EndSessionRecord[];
   readonly backchannelLogouts: readonly BackchannelLogoutRecord[];
   readonly frontchannelLogouts: readonly FrontchannelLogoutRecord[];
+  readonly clientAuthentications: readonly ClientAuthenticationRecord[];
+  readonly clientAssertions: readonly ClientAssertionRecord[];
+  readonly pushedAuthorizationRequests: readonly PushedAuthorizationRequestRecord[];
+  readonly dpopProofs: readonly DpopProofRecord[];
+  /**
+   * How many requests sent a client secret (HTTP Basic or `client_secret` in the form), by
+   * `clientId` when given: 0 proves a `private_key_jwt` client never sent one.
+   */
+  clientSecretsPresented(clientId?: string): number;
   /** How many successful token requests used this `grant_type`. */
   grantCount(grantType: string): number;
   /** How many refresh tokens were revoked at `/v1/revoke`. */
@@ -104,7 +194,16 @@ export interface DevIdpEventRecorder extends DevIdpEvents {
   recordEndSession(record: Omit<EndSessionRecord, 'at'>): void;
   recordBackchannelLogout(record: Omit<BackchannelLogoutRecord, 'at'>): void;
   recordFrontchannelLogout(record: Omit<FrontchannelLogoutRecord, 'at'>): void;
+  recordClientAuthentication(record: Omit<ClientAuthenticationRecord, 'at'>): void;
+  recordClientAssertion(record: Omit<ClientAssertionRecord, 'at'>): void;
+  recordPushedAuthorizationRequest(record: Omit<PushedAuthorizationRequestRecord, 'at'>): void;
+  recordDpopProof(record: Omit<DpopProofRecord, 'at'>): void;
 }
+
+const SECRET_METHODS: ReadonlySet<ClientAuthenticationRecord['method']> = new Set([
+  'client_secret_basic',
+  'client_secret_post',
+]);
 
 /** Creates an empty recorder. */
 export function createEventRecorder(): DevIdpEventRecorder {
@@ -114,6 +213,22 @@ export function createEventRecorder(): DevIdpEventRecorder {
   const endSessions: EndSessionRecord[] = [];
   const backchannelLogouts: BackchannelLogoutRecord[] = [];
   const frontchannelLogouts: FrontchannelLogoutRecord[] = [];
+  const clientAuthentications: ClientAuthenticationRecord[] = [];
+  const clientAssertions: ClientAssertionRecord[] = [];
+  const pushedAuthorizationRequests: PushedAuthorizationRequestRecord[] = [];
+  const dpopProofs: DpopProofRecord[] = [];
+  const lists: unknown[][] = [
+    tokenGrants,
+    tokenErrors,
+    revocations,
+    endSessions,
+    backchannelLogouts,
+    frontchannelLogouts,
+    clientAuthentications,
+    clientAssertions,
+    pushedAuthorizationRequests,
+    dpopProofs,
+  ];
   return {
     tokenGrants,
     tokenErrors,
@@ -121,17 +236,21 @@ export function createEventRecorder(): DevIdpEventRecorder {
     endSessions,
     backchannelLogouts,
     frontchannelLogouts,
+    clientAuthentications,
+    clientAssertions,
+    pushedAuthorizationRequests,
+    dpopProofs,
+    clientSecretsPresented: (clientId) =>
+      clientAuthentications.filter(
+        (record) =>
+          SECRET_METHODS.has(record.method) && (clientId === undefined || record.clientId === clientId),
+      ).length,
     grantCount: (grantType) => tokenGrants.filter((grant) => grant.grantType === grantType).length,
     get revokedRefreshTokenCount() {
       return revocations.filter((revocation) => revocation.tokenType === 'refresh_token').length;
     },
     clear() {
-      tokenGrants.length = 0;
-      tokenErrors.length = 0;
-      revocations.length = 0;
-      endSessions.length = 0;
-      backchannelLogouts.length = 0;
-      frontchannelLogouts.length = 0;
+      for (const list of lists) list.length = 0;
     },
     recordTokenGrant: (record) => tokenGrants.push({ ...record, at: new Date() }),
     recordTokenError: (record) => tokenErrors.push({ ...record, at: new Date() }),
@@ -139,5 +258,10 @@ export function createEventRecorder(): DevIdpEventRecorder {
     recordEndSession: (record) => endSessions.push({ ...record, at: new Date() }),
     recordBackchannelLogout: (record) => backchannelLogouts.push({ ...record, at: new Date() }),
     recordFrontchannelLogout: (record) => frontchannelLogouts.push({ ...record, at: new Date() }),
+    recordClientAuthentication: (record) => clientAuthentications.push({ ...record, at: new Date() }),
+    recordClientAssertion: (record) => clientAssertions.push({ ...record, at: new Date() }),
+    recordPushedAuthorizationRequest: (record) =>
+      pushedAuthorizationRequests.push({ ...record, at: new Date() }),
+    recordDpopProof: (record) => dpopProofs.push({ ...record, at: new Date() }),
   };
 }

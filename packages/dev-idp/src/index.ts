@@ -4,19 +4,27 @@
  *
  * @see ../../../shared/DESIGN.md "Embedded dev IdP"
  */
+export { CLIENT_ASSERTION_AUDIENCE_ERROR } from './client-security.ts';
 export {
   createDevClient,
   createDevClientFor,
+  createSecureDevClient,
+  createSecureDevClientFor,
+  DEV_SECURE_CLIENT_ID,
   type DevClientUris,
-  type DevIdp,
-  type DevIdpOptions,
-  startDevIdp,
-} from './dev-idp.ts';
+  type SecureDevClientOptions,
+} from './dev-clients.ts';
+export { type DevIdp, type DevIdpOptions, startDevIdp } from './dev-idp.ts';
 export type {
   BackchannelLogoutRecord,
+  ClientAssertionRecord,
+  ClientAuthenticationRecord,
+  DevIdpEndpoint,
   DevIdpEvents,
+  DpopProofRecord,
   EndSessionRecord,
   FrontchannelLogoutRecord,
+  PushedAuthorizationRequestRecord,
   RevocationRecord,
   TokenErrorRecord,
   TokenGrantRecord,

@@ -8,6 +8,11 @@
  * which {@link rewriteLogoutConfirm} turns back into the form post oidc-provider expects, so a
  * browser and a plain HTTP client following redirects both end the session without a click.
  *
+ * Refresh tokens: Okta issues one whenever `offline_access` is granted; oidc-provider drops that
+ * scope unless the request also says `prompt=consent`, so the offline-access bridge adds it, to
+ * browser requests ({@link createOfflineAccessBridge}) and to pushed ones
+ * ({@link rewritePushedAuthorizationRequest}).
+ *
  * @see https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/CustomAS/#tag/CustomAS/operation/logoutCustomAS
  * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html
  */
@@ -21,6 +26,19 @@ type Next = () => Promise<unknown>;
 const CONFIRM_SUFFIX = '/confirm';
 
 /**
+ * The `prompt` that keeps `offline_access` in an authorization request with this `scope` and
+ * `prompt`, or undefined when nothing needs to change (no `offline_access`, already `consent`,
+ * `prompt=none`, or a repeated parameter that oidc-provider refuses anyway).
+ */
+export function promptKeepingOfflineAccess(scope: unknown, prompt: unknown): string | undefined {
+  if (typeof scope !== 'string' || !scope.split(' ').includes('offline_access')) return undefined;
+  if (prompt !== undefined && typeof prompt !== 'string') return undefined;
+  const prompts = (prompt ?? '').split(' ').filter(Boolean);
+  if (prompts.includes('none') || prompts.includes('consent')) return undefined;
+  return [...prompts, 'consent'].join(' ');
+}
+
+/**
  * Pre-middleware keeping `offline_access` in authorization requests without `prompt=consent`.
  * OIDC Core §11 lets a provider drop it then, and oidc-provider does; Okta instead issues a
  * refresh token to any client allowed the `refresh_token` grant. Adding `consent` to `prompt`
@@ -28,30 +46,96 @@ const CONFIRM_SUFFIX = '/confirm';
  * `prompt=none` cannot be combined with `consent`, so there `offline_access` is still dropped.
  *
  * Only query-string (GET) authorization requests are rewritten: that is what browsers send.
+ * Pushed ones are rewritten by {@link rewritePushedAuthorizationRequest}.
  *
  * @see https://openid.net/specs/openid-connect-core-1_0.html#OfflineAccess
  */
 export function createOfflineAccessBridge(authorizationPath: string) {
   return async function keepOfflineAccess(ctx: KoaContextWithOIDC, next: Next): Promise<void> {
     if (ctx.method === 'GET' && ctx.path === authorizationPath) {
-      const { scope, prompt } = ctx.query;
-      const prompts = typeof prompt === 'string' ? prompt.split(' ') : [];
-      const wantsOffline = typeof scope === 'string' && scope.split(' ').includes('offline_access');
-      if (
-        wantsOffline &&
-        !Array.isArray(prompt) &&
-        !prompts.includes('none') &&
-        !prompts.includes('consent')
-      ) {
+      const prompt = promptKeepingOfflineAccess(ctx.query.scope, ctx.query.prompt);
+      if (prompt !== undefined) {
         // oidc-provider finds its mount path by locating `ctx.url` in `originalUrl`: keep them in step.
         const req = ctx.req as IncomingMessage & { originalUrl?: string };
         const mountPath = req.originalUrl?.slice(0, req.originalUrl.indexOf(ctx.url)) ?? '';
-        ctx.query = { ...ctx.query, prompt: [...prompts, 'consent'].join(' ') };
+        ctx.query = { ...ctx.query, prompt };
         req.originalUrl = `${mountPath}${ctx.url}`;
       }
     }
     await next();
   };
+}
+
+/** A PAR body the IdP buffers; above oidc-provider's own 56 KiB limit, so that it is the one refusing. */
+const MAX_PAR_BODY_BYTES = 64 * 1024;
+
+/** Whether this request is a push to the PAR endpoint. `path` is the path below the issuer. */
+export function isPushedAuthorizationPost(req: IncomingMessage, path: string, parRoute: string): boolean {
+  return req.method === 'POST' && path === parRoute;
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The offline-access bridge for pushed authorization requests (RFC 9126): at `/v1/par`
+ * oidc-provider drops `offline_access` without `prompt=consent` as it does at `/v1/authorize`,
+ * and the browser later brings only the `request_uri`, so the pushed form itself gets the
+ * `consent` prompt. Okta issues the refresh token either way.
+ *
+ * Reads the body, so it returns the request to hand to oidc-provider instead (the same headers,
+ * socket and body, rewritten or not); undefined when the body is larger than the IdP accepts.
+ * A pushed signed request object (`request=`) is passed on unchanged.
+ */
+export async function rewritePushedAuthorizationRequest(
+  req: IncomingMessage,
+  path: string,
+): Promise<IncomingMessage | undefined> {
+  const body = await readBody(req, MAX_PAR_BODY_BYTES);
+  if (!body) return undefined;
+  const contentType = req.headers['content-type'] ?? '';
+  if (!/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
+    return messageWithBody(req, path, body, contentType);
+  }
+  const params = new URLSearchParams(body.toString('utf8'));
+  const scopes = params.getAll('scope');
+  const prompts = params.getAll('prompt');
+  const prompt =
+    scopes.length === 1 && prompts.length <= 1 && promptKeepingOfflineAccess(scopes[0], prompts[0]);
+  if (!prompt) return messageWithBody(req, path, body, contentType);
+  params.set('prompt', prompt);
+  return messageWithBody(req, path, Buffer.from(params.toString()), contentType);
+}
+
+/**
+ * A `POST` with `body` in place of `req`: its headers (cookies, DPoP, authorization) and socket,
+ * and a body oidc-provider reads as if it came from the network.
+ */
+function messageWithBody(
+  req: IncomingMessage,
+  path: string,
+  body: Buffer,
+  contentType: string,
+): IncomingMessage {
+  const post = new IncomingMessage(req.socket);
+  post.method = 'POST';
+  post.url = path;
+  post.httpVersion = req.httpVersion;
+  const { 'transfer-encoding': _chunked, ...headers } = req.headers;
+  post.headers = { ...headers, 'content-type': contentType, 'content-length': String(body.length) };
+  post.push(body);
+  post.push(null);
+  // Otherwise node treats the message as aborted when it is destroyed, and kills the socket.
+  post.complete = true;
+  return post;
 }
 
 /**
@@ -135,18 +219,5 @@ export function isLogoutConfirmGet(req: IncomingMessage, path: string, endSessio
  */
 export function rewriteLogoutConfirm(req: IncomingMessage, xsrf: string, path: string): IncomingMessage {
   const body = Buffer.from(new URLSearchParams({ xsrf, logout: 'yes' }).toString());
-  const post = new IncomingMessage(req.socket);
-  post.method = 'POST';
-  post.url = path;
-  post.httpVersion = req.httpVersion;
-  post.headers = {
-    ...req.headers,
-    'content-type': 'application/x-www-form-urlencoded',
-    'content-length': String(body.length),
-  };
-  post.push(body);
-  post.push(null);
-  // Otherwise node treats the message as aborted when it is destroyed, and kills the socket.
-  post.complete = true;
-  return post;
+  return messageWithBody(req, path, body, 'application/x-www-form-urlencoded');
 }

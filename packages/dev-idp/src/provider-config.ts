@@ -2,7 +2,8 @@
  * oidc-provider configuration that makes it behave like an Okta custom authorization server for
  * a first-party web app: Okta's `/v1/...` paths, PKCE required, JWT access tokens for one
  * audience with Okta's `scp`/`cid`/`uid`/`ver` claims (and `groups` when that scope is granted),
- * rotated refresh tokens, and no consent page.
+ * rotated refresh tokens, and no consent page; DPoP, pushed authorization requests (`/v1/par`)
+ * and `private_key_jwt` with Okta's stricter assertion audience.
  *
  * @see https://github.com/panva/node-oidc-provider/blob/v9.x/docs/README.md
  * @see https://developer.okta.com/docs/concepts/auth-servers/#custom-authorization-server
@@ -10,6 +11,11 @@
 import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
 import { type ClientMetadata, type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import {
+  assertOktaClientAssertionAudience,
+  CLIENT_AUTH_SIGNING_ALGS,
+  DPOP_SIGNING_ALGS,
+} from './client-security.ts';
 import { FRONTCHANNEL_CLIENT_METADATA, validateFrontchannelMetadata } from './frontchannel-logout.ts';
 import { renderErrorPage } from './pages.ts';
 import { CLAIMS_BY_SCOPE, type DevUser, findDevUser, SUPPORTED_SCOPES } from './users.ts';
@@ -37,6 +43,8 @@ export interface ProviderConfigInput {
   readonly accessTokenTtlS: number;
   readonly idTokenTtlS: number;
   readonly refreshTokenTtlS: number;
+  /** Whether the token endpoint demands a server nonce in DPoP proofs (`use_dpop_nonce`). */
+  readonly dpopNonce: boolean;
 }
 
 const AUTHORIZATION_CODE_TTL_S = 60;
@@ -111,6 +119,20 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
     // Okta puts profile claims in the ID token even when an access token is issued too.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    // Okta's methods. A client uses the one it registered; `private_key_jwt` assertions must be
+    // addressed to exactly the endpoint they are sent to, as Okta requires.
+    clientAuthMethods: [
+      'client_secret_basic',
+      'client_secret_post',
+      'client_secret_jwt',
+      'private_key_jwt',
+      'none',
+    ],
+    assertJwtClientAuthClaimsAndHeader: assertOktaClientAssertionAudience,
+    enabledJWA: {
+      clientAuthSigningAlgValues: [...CLIENT_AUTH_SIGNING_ALGS],
+      dPoPSigningAlgValues: [...DPOP_SIGNING_ALGS],
+    },
     // Okta rotates refresh tokens on every use when rotation is on; oidc-provider's default only
     // rotates after 70% of the lifetime for confidential clients.
     rotateRefreshToken: true,
@@ -153,6 +175,24 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
       // in that client's ID tokens.
       backchannelLogout: { enabled: true },
       introspection: { enabled: true },
+      // RFC 9449. A token request with a DPoP proof gets `token_type: DPoP` and an access token
+      // bound by `cnf.jkt`; clients registered with `dpop_bound_access_tokens` must send one.
+      // Okta's token endpoint always asks for a server nonce (`400 use_dpop_nonce` and a
+      // `DPoP-Nonce` header); the dev IdP does so only with `dpopNonce`, so clients can be tested
+      // both ways. Nonces are derived from a per-start secret, so they die with the IdP.
+      dPoP: {
+        enabled: true,
+        nonceSecret: input.dpopNonce ? randomBytes(32) : undefined,
+        requireNonce: (ctx) => input.dpopNonce && ctx.oidc.route === 'token',
+        allowReplay: false,
+      },
+      // RFC 9126 at Okta's `/v1/par`: optional, unless a client registers
+      // `require_pushed_authorization_requests`; pushed redirect URIs must be registered ones.
+      pushedAuthorizationRequests: {
+        enabled: true,
+        requirePushedAuthorizationRequests: false,
+        allowUnregisteredRedirectUris: false,
+      },
       rpInitiatedLogout: {
         enabled: true,
         // Only reached if the logout bridge did not turn the page into a redirect: still no click.

@@ -160,15 +160,15 @@ export async function completeAuthorization(
   if (!idToken || !claims) throw loginFailure('token_exchange_failed', 'the token response has no ID token');
   await guardIdpCall(() => verifyIdToken(idp, idToken, now()));
 
-  const userinfo = await guardIdpCall(async () => {
-    const response = await oauth.userInfoRequest(
-      idp.as,
-      idp.client,
-      tokens.access_token,
-      requestOptions(idp),
-    );
-    return oauth.processUserInfoResponse(idp.as, idp.client, claims.sub, response);
-  });
+  const userinfo = await guardIdpCall(() =>
+    withDpopNonceRetry(async () => {
+      const response = await oauth.userInfoRequest(idp.as, idp.client, tokens.access_token, {
+        ...requestOptions(idp),
+        ...dpop,
+      });
+      return oauth.processUserInfoResponse(idp.as, idp.client, claims.sub, response);
+    }),
+  );
 
   const user: Record<string, unknown> = {};
   for (const [name, value] of Object.entries({ ...claims, ...userinfo })) {

@@ -2,7 +2,6 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env.ts';
 import { completeLogin, describeUser, logout, startLogin } from '../auth/actions.ts';
-import { BffError } from '../errors.ts';
 import { requireSameOrigin } from '../middleware/csrf.ts';
 import { cookieParser, sessionLoader } from '../middleware/session.ts';
 import type { IdpLoader } from '../oidc/idp.ts';
@@ -13,18 +12,6 @@ const CALLBACK_BODY_LIMIT_BYTES = 32 * 1024;
 
 /** Every path below this belongs to the BFF (in development too, where other pages go to Vite). */
 export const AUTH_PREFIX = '/auth/';
-
-function requireIdp(idp: IdpLoader) {
-  const current = idp.current();
-  if (!current) {
-    throw new BffError(
-      'idp_unavailable',
-      503,
-      'The identity provider is not reachable yet. Try again in a moment.',
-    );
-  }
-  return current;
-}
 
 /**
  * `/auth/*` and the callback at `REDIRECT_URL`'s path.
@@ -40,7 +27,7 @@ export function authRoutes(idp: IdpLoader, callbackPath: string, publicOrigin: s
   });
 
   app.get('/auth/login', async (c) =>
-    respond(c, await startLogin(c.var.auth, requireIdp(idp), c.req.query('returnTo'))),
+    respond(c, await startLogin(c.var.auth, idp.require(), c.req.query('returnTo'))),
   );
 
   const callback = async (c: Context<AppEnv>, params: URLSearchParams) => {

@@ -9,18 +9,6 @@ import type { IdpLoader } from '../oidc/idp.ts';
 /** A logout token is one JWT; a form much larger is not from the IdP. */
 const LOGOUT_BODY_LIMIT_BYTES = 64 * 1024;
 
-function requireIdp(idp: IdpLoader) {
-  const current = idp.current();
-  if (!current) {
-    throw new BffError(
-      'idp_unavailable',
-      503,
-      'The identity provider metadata is not loaded yet. Try again.',
-    );
-  }
-  return current;
-}
-
 /**
  * The IdP-initiated logout routes: OpenID Connect Back-Channel Logout 1.0 (server to server: no
  * cookie, no `X-CSRF`) and Front-Channel Logout 1.0 (Okta's Single Logout: a hidden iframe on the
@@ -49,7 +37,7 @@ export function logoutChannelRoutes(idp: IdpLoader, issuer: string): Hono<AppEnv
         );
       }
       const token = new URLSearchParams(await c.req.text()).get('logout_token') ?? undefined;
-      const result = await backchannelLogout(c.var.auth, requireIdp(idp), token);
+      const result = await backchannelLogout(c.var.auth, idp.require(), token);
       if (!result.ok)
         throw new BffError('bad_request', 400, `The logout request was refused: ${result.reason}.`);
       return c.json({}, 200);
@@ -57,7 +45,7 @@ export function logoutChannelRoutes(idp: IdpLoader, issuer: string): Hono<AppEnv
   );
 
   app.get('/auth/frontchannel-logout', async (c) => {
-    await frontchannelLogout(c.var.auth, requireIdp(idp), {
+    await frontchannelLogout(c.var.auth, idp.require(), {
       iss: c.req.query('iss'),
       sid: c.req.query('sid'),
     });

@@ -56,8 +56,8 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(): Promise<Gateway> {
-  const h = await createHarness();
+export async function startGateway(...harness: Parameters<typeof createHarness>): Promise<Gateway> {
+  const h = await createHarness(...harness);
   const rec = await startRecordingUpstream();
   const codec = sessionCodecFor([TEST_SESSION_SECRET]);
 

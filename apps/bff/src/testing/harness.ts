@@ -57,6 +57,8 @@ export interface Harness {
  */
 export async function createHarness(
   idpOptions: Omit<DevIdpOptions, 'port' | 'clients'> = {},
+  /** More IdP clients, registered for the harness's origin (e.g. a `private_key_jwt` client). */
+  extraClients: (origin: string) => DevIdpOptions['clients'] = () => [],
 ): Promise<Harness> {
   let listener: http.RequestListener = (_req, res) => res.writeHead(503).end();
   const server = http.createServer((req, res) => listener(req, res));
@@ -65,7 +67,7 @@ export async function createHarness(
   const idp = await startDevIdp({
     ...idpOptions,
     port: 0,
-    clients: [createDevClientFor(origin, HTTPS_ORIGIN)],
+    clients: [createDevClientFor(origin, HTTPS_ORIGIN), ...(extraClients(origin) ?? [])],
   });
   const stops: (() => void)[] = [];
 
