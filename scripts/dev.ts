@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseClientPrivateKey } from '../packages/oidc/src/config.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const envFile = `${root}.env`;
@@ -23,10 +24,32 @@ const useDevIdp = !process.env.OKTA_DOMAIN?.trim() && !process.env.OKTA_ISSUER?.
 // One secret per `pnpm dev` run, shared by BFF restarts so a code change does not sign you out.
 const env = {
   ...process.env,
+  ...secureClientRegistration(),
   NODE_ENV: 'development',
   SESSION_SECRET: process.env.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
   FORCE_COLOR: process.env.FORCE_COLOR ?? '1',
 };
+
+/**
+ * With the embedded IdP and `CLIENT_AUTH_METHOD=private_key_jwt` in `.env`, registers the public
+ * half of `CLIENT_PRIVATE_KEY` for the dev IdP's second client (`DEV_IDP_SECURE_CLIENT_JWKS`), so
+ * a few variables are all it takes to try private_key_jwt, PAR and DPoP locally.
+ */
+function secureClientRegistration(): Record<string, string> {
+  const key = process.env.CLIENT_PRIVATE_KEY?.trim();
+  if (
+    !useDevIdp ||
+    process.env.CLIENT_AUTH_METHOD !== 'private_key_jwt' ||
+    !key ||
+    process.env.DEV_IDP_SECURE_CLIENT_JWKS
+  ) {
+    return {};
+  }
+  const parsed = parseClientPrivateKey(key);
+  if (typeof parsed === 'string') return {}; // the BFF reports the problem with the variable's name
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = parsed.jwk;
+  return { DEV_IDP_SECURE_CLIENT_JWKS: JSON.stringify({ keys: [publicJwk] }) };
+}
 
 interface Task {
   readonly name: string;

@@ -144,7 +144,9 @@ export function loadBffConfig(env: Env): BffConfig {
   // The dev IdP's public client credentials are a default only while talking to the dev IdP.
   const onDevIdp = dev && issuer?.value === DEV_IDP.issuer;
 
-  const clientId = read('CLIENT_ID') ?? (onDevIdp ? DEV_IDP.clientId : undefined);
+  const keyAuth = read('CLIENT_AUTH_METHOD') === 'private_key_jwt';
+  const clientId =
+    read('CLIENT_ID') ?? (onDevIdp ? (keyAuth ? DEV_IDP.secureClientId : DEV_IDP.clientId) : undefined);
   if (!clientId) problem('CLIENT_ID', 'is required: the client ID of your Okta web app');
   const clientAuthMethod = (read('CLIENT_AUTH_METHOD') ?? 'client_secret_basic') as ClientAuthMethod;
   if (!CLIENT_AUTH_METHODS.includes(clientAuthMethod)) {

@@ -12,6 +12,8 @@ export const DEV_IDP = Object.freeze({
   issuer: 'http://localhost:9000/oauth2/default',
   clientId: '0oadevbffclient0000',
   clientSecret: 'dev-only-client-secret-not-for-production-use',
+  /** The second dev client: `private_key_jwt` (no secret), DPoP-bound tokens, PAR allowed. */
+  secureClientId: '0oadevbffsecure0000',
   audience: 'api://default',
 });
 
