@@ -21,23 +21,40 @@ export const ID_TOKEN_MAX_AGE_S = 300;
  * @see OpenID Connect Core §3.1.3.7, §12.2 (refresh: ID token rules)
  */
 export async function verifyIdToken(idp: Idp, idToken: string, nowS: number): Promise<JWTPayload> {
-  const { payload } = await jwtVerify(idToken, idp.jwks, {
-    algorithms: ['RS256'],
-    issuer: idp.as.issuer,
-    audience: idp.client.client_id,
-    requiredClaims: ['iat', 'exp', 'sub'],
-    maxTokenAge: ID_TOKEN_MAX_AGE_S,
-    clockTolerance: ID_TOKEN_CLOCK_SKEW_S,
-    currentDate: new Date(nowS * 1000),
-  });
-  if ((payload.iat ?? 0) > nowS + ID_TOKEN_CLOCK_SKEW_S)
-    throw new Error('the ID token was issued in the future');
+  const payload = await verifyIdpJwt(idp, idToken, nowS, ['iat', 'exp', 'sub']);
   const aud = payload.aud;
   if (
     Array.isArray(aud) ? aud.length !== 1 || aud[0] !== idp.client.client_id : aud !== idp.client.client_id
   ) {
     throw new Error('the ID token has audiences other than this client');
   }
+  return payload;
+}
+
+/**
+ * The checks every JWT the IdP signs for this client gets (ID tokens, logout tokens): the
+ * signature against the discovered JWKS (jose refetches it on an unknown `kid`) with the algorithm
+ * pinned to RS256 (no `none`, no HMAC keyed with a public key), `iss`, `aud` containing our client
+ * id, `exp` when present, and `iat` neither in the future nor older than {@link ID_TOKEN_MAX_AGE_S}
+ * (plus {@link ID_TOKEN_CLOCK_SKEW_S}).
+ */
+export async function verifyIdpJwt(
+  idp: Idp,
+  token: string,
+  nowS: number,
+  requiredClaims: readonly string[],
+): Promise<JWTPayload> {
+  const { payload } = await jwtVerify(token, idp.jwks, {
+    algorithms: ['RS256'],
+    issuer: idp.as.issuer,
+    audience: idp.client.client_id,
+    requiredClaims: [...requiredClaims],
+    maxTokenAge: ID_TOKEN_MAX_AGE_S,
+    clockTolerance: ID_TOKEN_CLOCK_SKEW_S,
+    currentDate: new Date(nowS * 1000),
+  });
+  if ((payload.iat ?? 0) > nowS + ID_TOKEN_CLOCK_SKEW_S)
+    throw new Error('the token was issued in the future');
   return payload;
 }
 

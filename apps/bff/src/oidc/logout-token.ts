@@ -1,5 +1,5 @@
-import { decodeProtectedHeader, jwtVerify } from 'jose';
-import { ID_TOKEN_CLOCK_SKEW_S, ID_TOKEN_MAX_AGE_S } from './id-token.ts';
+import { decodeProtectedHeader } from 'jose';
+import { ID_TOKEN_CLOCK_SKEW_S, ID_TOKEN_MAX_AGE_S, verifyIdpJwt } from './id-token.ts';
 import type { Idp } from './idp.ts';
 
 /** The `events` member that makes a JWT a back-channel logout token. */
@@ -34,16 +34,7 @@ export async function validateLogoutToken(idp: Idp, token: string, nowS: number)
   if (typ !== undefined && !['logout+jwt', 'application/logout+jwt'].includes(typ.toLowerCase())) {
     throw new Error(`typ "${String(typ).slice(0, 30)}" is not logout+jwt`);
   }
-  const { payload } = await jwtVerify(token, idp.jwks, {
-    algorithms: ['RS256'],
-    issuer: idp.as.issuer,
-    audience: idp.client.client_id,
-    requiredClaims: ['iat', 'jti', 'events'],
-    maxTokenAge: ID_TOKEN_MAX_AGE_S,
-    clockTolerance: ID_TOKEN_CLOCK_SKEW_S,
-    currentDate: new Date(nowS * 1000),
-  });
-  if ((payload.iat ?? 0) > nowS + ID_TOKEN_CLOCK_SKEW_S) throw new Error('iat is in the future');
+  const payload = await verifyIdpJwt(idp, token, nowS, ['iat', 'jti', 'events']);
   const events = payload.events as Record<string, unknown> | undefined;
   const event = events && typeof events === 'object' ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {

@@ -55,8 +55,8 @@ async function twoInstances(env: Record<string, string> = {}, user = DEV_USERS[0
 }
 
 /** The store as a third party sees Redis: to read and rewrite a session the way only the BFF could. */
-function inspector(idleTimeoutS = 7200) {
-  const port = connectRedis({ url: redis.url, cluster: false, onError: () => {} });
+function inspector(idleTimeoutS = 7200, url = redis.url, cluster = false) {
+  const port = connectRedis({ url, cluster, onError: () => {} });
   const store = createRedisStore({
     redis: port,
     codec: sessionCodecFor([TEST_SESSION_SECRET], COOKIE_PURPOSE.redisRecord),
@@ -477,18 +477,8 @@ describe('a three-node Redis Cluster', () => {
     expect((await g.raw('/api/things', { headers: g.apiHeaders(jar, on(0)) })).status).toBe(200);
 
     // Expire the access token through a cluster client, as the BFF itself would write it.
-    const port = connectRedis({ url: cluster.url, cluster: true, onError: () => {} });
-    const store = createRedisStore({
-      redis: port,
-      codec: sessionCodecFor([TEST_SESSION_SECRET], COOKIE_PURPOSE.redisRecord),
-      names: { session: 'bff_session', txnPrefix: 'bff_txn.', secure: false },
-      secrets: [TEST_SESSION_SECRET],
-      idleTimeoutS: 7200,
-      refresh: async () => ({ ok: false, failure: 'refused', cause: 'unused' }),
-    });
-    await waitUntil(() => port.isReady());
-    const opened = await store.read({ bff_session: jar.get('bff_session') ?? '' });
-    await store.write({ ...opened!.session, accessTokenExpiresAt: Math.floor(Date.now() / 1000) - 10 }, {});
+    const look = inspector(7200, cluster.url, true);
+    await look.expire(jar);
     g.h.idp.events.clear();
     const refreshed = await Promise.all(
       [0, 1, 0, 1].map((i) => g.raw('/api/things', { headers: g.apiHeaders(jar, on(i)) })),
@@ -500,6 +490,6 @@ describe('a three-node Redis Cluster', () => {
       200,
     );
     expect((await bff.fetch('/auth/user', { jar, headers: on(0) })).status).toBe(401);
-    await store.close();
+    await look.close();
   });
 });
