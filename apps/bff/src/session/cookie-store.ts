@@ -1,5 +1,6 @@
 import type { CookieToSet } from '../http/cookie-header.ts';
 import {
+  CookieBudgetError,
   type CookieNames,
   chunkNamesPresent,
   deletion,
@@ -112,7 +113,14 @@ export function createCookieStore(
       }
       if (idle < renewAfterS) return { session, cookies: [] };
       const renewed = { ...session, lastSeenAt: Math.floor(t) };
-      return { session: renewed, cookies: await write(renewed, cookies) };
+      try {
+        return { session: renewed, cookies: await write(renewed, cookies) };
+      } catch (error) {
+        // A session at the very edge of the cookie budget: keep it as it is (its idle clock is
+        // not renewed this time) rather than fail the request.
+        if (error instanceof CookieBudgetError) return { session, cookies: [] };
+        throw error;
+      }
     },
 
     async create(fields, cookies) {
