@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import type { MeasuredLoad } from './load.ts';
+import type { OtlpStats } from './otlp-receiver.ts';
 import type { ProfileSummary } from './profile.ts';
 import type { SpaSize } from './spa-size.ts';
 
@@ -39,6 +40,39 @@ export interface RevocationResult {
   readonly trials: readonly RevocationTrial[];
 }
 
+/** What the upstream's `/echo` received from the `API_TOKEN_TYPE=dpop` BFF, checked once before measuring. */
+export interface DpopCheck {
+  /** The proof's JOSE header: `dpop+jwt`, `ES256`. */
+  readonly typ: string;
+  readonly alg: string;
+  /** The proof's `htm` and `htu`: the upstream request's method and URL. */
+  readonly htm: string;
+  readonly htu: string;
+  /** Verified against the `jwk` in the proof's header. */
+  readonly signatureValid: boolean;
+  /** `ath` is the SHA-256 of the access token sent as `Authorization: DPoP …`. */
+  readonly athMatches: boolean;
+  /** The access token's `cnf.jkt` is the proof key's thumbprint; absent for an opaque token. */
+  readonly tokenBound?: boolean;
+}
+
+/** Evidence that each operations setting really was in effect during the matrix. */
+export interface OpsChecks {
+  /** `bff + metrics`: its `/metrics` once after the matrix. */
+  readonly metrics?: {
+    /** `bff_http_request_duration_seconds_count{group="api",status_class="2xx"}`. */
+    readonly apiCount2xx: number;
+    /** 2xx `/api` answers the bench counted from it (check, warm-up and matrix). */
+    readonly answered2xx: number;
+  };
+  /** `bff + tracing`: what the bench's OTLP receiver got, once the BFF had flushed at SIGTERM. */
+  readonly tracing?: OtlpStats & {
+    /** 2xx `/api` answers the bench counted from it (check, warm-up and matrix). */
+    readonly answered: number;
+  };
+  readonly dpop?: DpopCheck;
+}
+
 export interface LoginResult {
   readonly app: string;
   readonly logins: number;
@@ -54,6 +88,8 @@ export interface RunReport {
   readonly memory: MemoryResult;
   /** Absent in runs before Redis sessions were measured. */
   readonly revocation?: RevocationResult;
+  /** Absent in runs before the metrics, tracing and DPoP scenarios were measured. */
+  readonly ops?: OpsChecks;
   readonly logins: readonly LoginResult[];
   readonly spa: SpaSize;
   readonly profiles: readonly { name: string; summary: ProfileSummary }[];
@@ -82,12 +118,18 @@ const TARGETS = {
   rssGrowthMb: 10,
   loginCpuVsExpress: 0.5,
   spaJsGzipBytes: 15_000,
+  metricsCpuVsWithout: 1.1,
+  dpopThroughputVsBearer: 0.6,
 } as const;
 
 /** The production defaults (`pnpm start` as is), the LOG_LEVEL=warn process, and the Redis store. */
-const BFF_DEFAULTS = 'bff, LOG_LEVEL=info';
+export const BFF_DEFAULTS = 'bff, LOG_LEVEL=info';
 const BFF_WARN = 'bff';
 const BFF_REDIS = 'bff, SESSION_STORE=redis';
+/** The production defaults plus one setting each: `METRICS_PORT`, `OTEL_EXPORTER_OTLP_ENDPOINT`, `API_TOKEN_TYPE=dpop`. */
+export const BFF_METRICS = 'bff + metrics';
+export const BFF_TRACING = 'bff + tracing';
+export const BFF_DPOP = 'bff, API_TOKEN_TYPE=dpop';
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -220,6 +262,12 @@ export function renderResults(report: RunReport): string {
     revoked.length > 0
       ? `| logout at one SESSION_STORE=redis instance refused by another ≤ ${fixed(TARGETS.revocationMs / 1000, 0)} s | worst **${fixed(revokedMax, 1)} ms** of ${revoked.length} logouts (median ${fixed(median(revoked), 1)} ms; the logout itself: median ${fixed(median(logoutMs), 1)} ms) | ${ok(revokedMax <= TARGETS.revocationMs)} |`
       : `| logout at one SESSION_STORE=redis instance refused by another ≤ ${fixed(TARGETS.revocationMs / 1000, 0)} s | not measured in this run | – |`,
+    ...opsTargetRows(report, {
+      plain: bff50,
+      metrics: get(BFF_METRICS, 'fast', 50),
+      tracing: get(BFF_TRACING, 'fast', 50),
+      dpop: get(BFF_DPOP, 'fast', 50),
+    }),
     '',
     "The issue's reference figures for this 2-core machine, for comparison: express alternative ≈ 700 req/s at ≈ 1.3 ms CPU/request, bare node:http pipe ≈ 4 000 req/s at ≈ 0.25 ms, Hono forwarding with fetch ≈ 1 800 req/s at ≈ 0.6 ms (all at 50 connections).",
     '',
@@ -232,7 +280,17 @@ export function renderResults(report: RunReport): string {
     '| upstream | conns | scenario | req/s | range | p50 ms | p99 ms | CPU ms/req | peak RSS MB |',
     '|---|---:|---|---:|---:|---:|---:|---:|---:|',
   ];
-  const order = ['direct', 'bare node:http proxy', BFF_WARN, BFF_DEFAULTS, BFF_REDIS, 'express alternative'];
+  const order = [
+    'direct',
+    'bare node:http proxy',
+    BFF_WARN,
+    BFF_DEFAULTS,
+    BFF_METRICS,
+    BFF_TRACING,
+    BFF_DPOP,
+    BFF_REDIS,
+    'express alternative',
+  ];
   const cells = [...report.cells].sort(
     (a, b) =>
       a.upstream.localeCompare(b.upstream) * -1 ||
@@ -267,7 +325,7 @@ export function renderResults(report: RunReport): string {
   );
   for (const upstream of ['fast', '5 ms']) {
     for (const connections of [1, 10, 50]) {
-      for (const scenario of [BFF_DEFAULTS, BFF_WARN, BFF_REDIS]) {
+      for (const scenario of [BFF_DEFAULTS, BFF_WARN, BFF_METRICS, BFF_TRACING, BFF_DPOP, BFF_REDIS]) {
         const row = ratioRow(scenario, upstream, connections);
         if (row) lines.push(row);
       }
@@ -316,6 +374,8 @@ export function renderResults(report: RunReport): string {
       `| ${revocation.trials.length} | ${fixed(median(revocation.trials.map((t) => t.logoutMs)), 1)} / ${fixed(Math.max(...revocation.trials.map((t) => t.logoutMs)), 1)} | ${fixed(median(revocation.trials.map((t) => t.revokedMs)), 1)} / ${fixed(revokedMax, 1)} | ${fixed(median(afterLogout), 1)} / ${fixed(Math.max(...afterLogout), 1)} | ${Math.max(...polls)} |`,
     );
   }
+
+  lines.push(...opsSection(report, get));
 
   const m = report.memory;
   lines.push(
@@ -385,12 +445,134 @@ export function renderResults(report: RunReport): string {
   return lines.join('\n');
 }
 
+/** The four BFFs of "Operations and DPoP cost" at one cell (the plain one is tracing off, metrics off, bearer). */
+interface OpsCell {
+  readonly plain: Summary | undefined;
+  readonly metrics: Summary | undefined;
+  readonly tracing: Summary | undefined;
+  readonly dpop: Summary | undefined;
+}
+
+const NOT_MEASURED = 'not measured in this run | – |';
+
+/** The Targets rows of the metrics, tracing and DPoP scenarios (fast upstream, 50 connections). */
+function opsTargetRows(report: RunReport, { plain, metrics, tracing, dpop }: OpsCell): string[] {
+  const cpu = (s: Summary | undefined) => fixed(s?.cpuMsPerRequest ?? Number.NaN, 3);
+  const rps = (s: Summary | undefined) => fixed(s?.rps ?? Number.NaN, 0);
+  const vsPlain = (s: Summary | undefined, key: 'rps' | 'cpuMsPerRequest' | 'p99Ms') =>
+    (s?.[key] ?? Number.NaN) / (plain?.[key] ?? Number.NaN);
+  const metricsCpu = vsPlain(metrics, 'cpuMsPerRequest');
+  const tracingCpu = vsPlain(tracing, 'cpuMsPerRequest');
+  const dpopRps = vsPlain(dpop, 'rps');
+  const spans = report.ops?.tracing;
+  return [
+    `| metrics on (\`METRICS_PORT\`): BFF CPU per request ≤ ${TARGETS.metricsCpuVsWithout}× without | ` +
+      (metrics && plain
+        ? `${cpu(metrics)} vs ${cpu(plain)} ms = **${fixed(metricsCpu, 2)}×** (req/s ${fixed(vsPlain(metrics, 'rps'), 2)}×) | ${ok(metricsCpu <= TARGETS.metricsCpuVsWithout)} |`
+        : NOT_MEASURED),
+    `| tracing off costs nothing measurable | tracing off **is** the ${BFF_DEFAULTS} BFF every target here is computed from (no \`OTEL_*\` variable: the SDK is not loaded and no span is created${report.ops ? '; it forwards no `traceparent`, checked at `/echo`' : ''}): ${rps(plain)} req/s, ${cpu(plain)} ms CPU/request. ` +
+      'No build without the tracing code runs beside it, so its cost is not measured apart: whatever it is, it is inside every BFF figure and target above | reported |',
+    `| tracing on (OTLP/HTTP export to a local receiver): BFF CPU per request, no target | ` +
+      (tracing && plain
+        ? `${cpu(tracing)} vs ${cpu(plain)} ms = **${fixed(tracingCpu, 2)}×** the tracing-off BFF (req/s ${fixed(vsPlain(tracing, 'rps'), 2)}×, p99 ${fixed(vsPlain(tracing, 'p99Ms'), 2)}×)` +
+          `${spans ? `; ${spans.spans.toLocaleString('en')} spans exported for ${spans.answered.toLocaleString('en')} \`/api\` answers` : ''} | reported |`
+        : NOT_MEASURED),
+    `| DPoP (\`API_TOKEN_TYPE=dpop\`): throughput ≥ ${TARGETS.dpopThroughputVsBearer}× bearer at 50 connections | ` +
+      (dpop && plain
+        ? `${rps(dpop)} vs ${rps(plain)} req/s = **${fixed(dpopRps, 2)}×** (CPU/request ${cpu(dpop)} vs ${cpu(plain)} ms = ${fixed(vsPlain(dpop, 'cpuMsPerRequest'), 2)}×) | ${ok(dpopRps >= TARGETS.dpopThroughputVsBearer)} |`
+        : NOT_MEASURED),
+  ];
+}
+
+/** "Operations and DPoP cost": the four BFFs side by side per cell, and what showed each setting was on. */
+function opsSection(
+  report: RunReport,
+  get: (scenario: string, upstream: string, connections: number) => Summary | undefined,
+): string[] {
+  const lines = [
+    '',
+    '## Operations and DPoP cost',
+    '',
+    `Four BFF processes, same build, each at the production defaults (LOG_LEVEL=info, cookie store): **${BFF_DEFAULTS}** as is, which is also the tracing-off, metrics-off and bearer case; ` +
+      `**${BFF_METRICS}** with \`METRICS_PORT\` (Prometheus on a listener of its own: each request observes a histogram, each upstream call another); ` +
+      `**${BFF_TRACING}** with \`OTEL_EXPORTER_OTLP_ENDPOINT\` (\`http/protobuf\`, the SDK's batch span processor at its defaults) pointing at a receiver in the orchestrator that reads and discards each export: a server span per request, a client span for the upstream call, \`traceparent\` injected; ` +
+      `**${BFF_DPOP}**, signed in through itself, whose session holds an ES256 key the IdP binds its tokens to: one fresh DPoP proof signed per proxied request (the bench's upstream does not verify it). ` +
+      'Measured on the fast upstream at 1 and 50 connections, interleaved with the other scenarios. Ratios in brackets are to the plain BFF in the same cell.',
+  ];
+  const columns: [string, string][] = [
+    [BFF_METRICS, '+ metrics'],
+    [BFF_TRACING, '+ tracing'],
+    [BFF_DPOP, 'DPoP'],
+  ];
+  let any = false;
+  for (const upstream of ['fast', '5 ms']) {
+    for (const connections of [1, 10, 50]) {
+      const plain = get(BFF_DEFAULTS, upstream, connections);
+      const others = columns.map(([scenario]) => get(scenario, upstream, connections));
+      if (!plain || others.every((s) => s === undefined)) continue;
+      any = true;
+      const row = (label: string, value: (s: Summary) => number, digits: number) => {
+        const base = value(plain);
+        const cells = others.map((s) =>
+          s ? `${fixed(value(s), digits)} (${fixed(value(s) / base, 2)}×)` : '–',
+        );
+        return `| ${label} | ${fixed(base, digits)} | ${cells.join(' | ')} |`;
+      };
+      lines.push(
+        '',
+        `### ${upstream} upstream, ${connections} connection${connections === 1 ? '' : 's'}`,
+        '',
+        `| | bff (info) | ${columns.map(([, label]) => label).join(' | ')} |`,
+        '|---|---:|---:|---:|---:|',
+        row('req/s', (s) => s.rps, 0),
+        row('p50 ms', (s) => s.p50Ms, 2),
+        row('p99 ms', (s) => s.p99Ms, 2),
+        row('BFF CPU ms/req', (s) => s.cpuMsPerRequest, 3),
+        row('peak RSS MB', (s) => s.peakRss / MB, 1),
+      );
+    }
+  }
+  if (!any) return [...lines.slice(0, 3), 'Not measured in this run.'];
+
+  const ops = report.ops;
+  const checks: string[] = [];
+  if (ops?.metrics) {
+    checks.push(
+      `- **${BFF_METRICS}**: its \`/metrics\`, fetched once after the matrix, counts \`bff_http_request_duration_seconds_count{group="api",status_class="2xx"}\` = ${ops.metrics.apiCount2xx.toLocaleString('en')}, ` +
+        `at least the ${ops.metrics.answered2xx.toLocaleString('en')} 2xx \`/api\` answers the bench counted from it (the \`/echo\` check, the warm-up and the matrix; fewer would have aborted the run).`,
+    );
+  }
+  if (ops?.tracing) {
+    const t = ops.tracing;
+    const perAnswer = (n: number) => fixed(n / t.answered, 2);
+    checks.push(
+      `- **${BFF_TRACING}**: the receiver got ${t.exports.toLocaleString('en')} OTLP exports (${fixed(t.bytes / MB, 1)} MB of protobuf) holding ${t.spans.toLocaleString('en')} spans, ` +
+        `${t.serverSpans.toLocaleString('en')} server and ${t.clientSpans.toLocaleString('en')} client, for ${t.answered.toLocaleString('en')} 2xx \`/api\` answers the bench counted from it ` +
+        `(${perAnswer(t.serverSpans)} server and ${perAnswer(t.clientSpans)} client spans per answer; counted after the BFF flushed at SIGTERM` +
+        `${t.rejected > 0 ? `; ${t.rejected} requests it could not read` : ''}). ` +
+        'Fewer than one of each per answer would mean the SDK dropped spans (its batch span processor holds at most 2 048 and drops the rest when the exporter falls behind); ' +
+        'a few more are requests still in flight when a load run stopped (up to one per connection per run), answered and traced but not counted by the bench.',
+    );
+  }
+  if (ops?.dpop) {
+    const d = ops.dpop;
+    checks.push(
+      `- **${BFF_DPOP}**: before measuring, the upstream's \`/echo\` received \`Authorization: DPoP …\` and a \`DPoP\` proof: \`typ\` ${d.typ}, \`alg\` ${d.alg}, \`htm\` ${d.htm}, \`htu\` ${d.htu} (the upstream URL), ` +
+        `signature ${d.signatureValid ? 'valid' : 'invalid'} for the \`jwk\` in its header, \`ath\` ${d.athMatches ? "the access token's hash" : 'wrong'}; ` +
+        `${d.tokenBound === undefined ? 'the access token is opaque, so its binding was not read' : d.tokenBound ? "the access token's `cnf.jkt` is that key's thumbprint (a DPoP-bound token)" : "the access token's `cnf.jkt` is not that key's"}.`,
+    );
+  }
+  if (checks.length > 0) lines.push('', 'Each setting was in effect:', '', ...checks);
+  return lines;
+}
+
 const SETUP_NOTES = [
   '- **direct**: a `node:http` server answering a fixed JSON body (its own process).',
   '- **bare node:http proxy**: `http.createServer` piping into `http.request` with a keep-alive agent, no auth, no header changes: the cost floor of one extra hop.',
   '- **bff, LOG_LEVEL=info**: `apps/bff/dist/server.js` (the production build of `pnpm build`) run as `pnpm start` runs it: its node flags, `NODE_ENV` unset (production), the default log level (one JSON line per request, stdout to /dev/null) and the default cookie store; a real session from a full login at the embedded IdP, `X-CSRF: 1`. The targets are computed from it; measured at 1 and 50 connections, and the memory run is on this process. **bff** is the same build in another process with `LOG_LEVEL=warn`, measured at every cell (and used for the logins and profiles).',
   "- **bff, SESSION_STORE=redis**: the same build with `SESSION_STORE=redis` and `REDIS_URL` to the bench's own `redis-server` (Debian's, started on a free loopback port with `--save '' --appendonly no` and stopped at the end), LOG_LEVEL=info, signed in through itself (its origin is a registered redirect URI), measured where **bff, LOG_LEVEL=info** is. A second instance on another port, same Redis and secret, is started only for the logout measurement.",
+  `- **${BFF_METRICS}**, **${BFF_TRACING}**, **${BFF_DPOP}**: the **bff, LOG_LEVEL=info** process (production build, \`pnpm start\`'s flags, LOG_LEVEL=info, cookie store) plus one setting each: \`METRICS_PORT\` (a free loopback port); \`OTEL_EXPORTER_OTLP_ENDPOINT\` to the bench's OTLP/HTTP receiver (\`bench/otlp-receiver.ts\`, in the orchestrator: it counts spans, discards them and answers 200 \`{}\`) with \`OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf\`; \`API_TOKEN_TYPE=dpop\`, on a registered origin of its own so that it signs in through itself at the embedded IdP (default client and secret; DPoP-bound tokens). Fast upstream, 1 and 50 connections; stopped after the matrix.`,
   '- **express alternative**: express 5 + express-openid-connect 3 (code flow, `openid profile email offline_access`, library defaults: encrypted cookie session, rolling, so the cookie is re-sealed on every response) + http-proxy-middleware 3 with a keep-alive agent, `Authorization: Bearer` from `req.oidc.accessToken` (refreshed when expired), `Cookie` and `X-CSRF` removed, 401/403 like the BFF. Bundled with esbuild like the BFF, `NODE_ENV=production`, no logging.',
-  "- Before measuring, one request per scenario to the upstream's `/echo` checks that the BFF and the express alternative forward a bearer and neither `Cookie` nor `X-CSRF`; any non-2xx answer during a run aborts the benchmark.",
+  "- Before measuring, one request per scenario to the upstream's `/echo` checks that the BFF and the express alternative forward a bearer (the DPoP BFF: `DPoP` and a valid proof) and neither `Cookie` nor `X-CSRF`, and that only the tracing BFF forwards a `traceparent`; any non-2xx answer during a run aborts the benchmark.",
   '- The BFF keeps opened sessions in memory keyed by a hash of the sealed cookie, so with one session every request after the first skips the JWE decryption; the express alternative decrypts (and re-encrypts) its cookie on every request.',
 ];

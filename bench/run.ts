@@ -1,21 +1,29 @@
 /**
- * `pnpm bench` (full, about 8 minutes) or `pnpm bench --quick` / `BENCH_QUICK=1` (under 2):
+ * `pnpm bench` (full, about 9 minutes) or `pnpm bench --quick` / `BENCH_QUICK=1` (under 2):
  * builds the BFF and the SPA, starts everything on loopback, measures, and writes
  * `bench/RESULTS.md` (quick: `bench/RESULTS.quick.md`, so a smoke run never overwrites the
  * tracked numbers). See bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash, createPublicKey, type JsonWebKey, verify } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type MeasuredLoad, measureLoad, runLoad } from './load.ts';
 import { signIn } from './login.ts';
-import { type Child, machineBusyMs } from './processes.ts';
+import { startOtlpReceiver } from './otlp-receiver.ts';
+import { type Child, freePort, machineBusyMs } from './processes.ts';
 import { newestProfile, type ProfileSummary, summarizeProfile } from './profile.ts';
 import {
+  BFF_DEFAULTS,
+  BFF_DPOP,
+  BFF_METRICS,
+  BFF_TRACING,
   type Cell,
+  type DpopCheck,
   type LoginResult,
   type MemoryResult,
+  type OpsChecks,
   parseReport,
   type RevocationResult,
   type RevocationTrial,
@@ -55,10 +63,17 @@ interface Scenario {
   readonly url: (path: string) => string;
   readonly headers: Record<string, string>;
   /** Cells it runs in; all when omitted. */
-  readonly only?: (connections: number) => boolean;
+  readonly only?: (connections: number, upstream: string) => boolean;
   /** The process behind its session store (redis-server), whose CPU per request is measured too. */
   readonly store?: Child;
+  /** The scheme it must forward to the upstream: `DPoP` (with a proof) for a DPoP BFF; default Bearer. */
+  readonly scheme?: 'Bearer' | 'DPoP';
+  /** It exports traces, so it must forward a `traceparent`; no other scenario may. */
+  readonly traces?: boolean;
 }
+
+/** The new operations scenarios' cells: the fast upstream, at 1 and 50 connections. */
+const OPS_CELLS = (connections: number, upstream: string) => upstream === 'fast' && connections !== 10;
 
 /** The commit measured, and whether apps/ or packages/ had uncommitted changes. */
 function gitRevision(): string {
@@ -78,21 +93,108 @@ function log(message: string) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
-/** Checks that each proxy really answers 200 and forwards what it should, before measuring it. */
-async function checkForwarding(scenarios: readonly Scenario[]) {
+/**
+ * Checks that each proxy really answers 200 and forwards what it should, before measuring it:
+ * a bearer (or, for a DPoP BFF, `DPoP` and a valid proof) and neither `Cookie` nor `X-CSRF`; a
+ * `traceparent` only from the tracing BFF. Returns what the DPoP BFF's proof said.
+ */
+async function checkForwarding(scenarios: readonly Scenario[], upstreamUrl: string) {
+  let dpop: DpopCheck | undefined;
   for (const scenario of scenarios) {
     const response = await fetch(scenario.url('/echo'), { headers: scenario.headers });
     const body = (await response.json()) as { headers?: Record<string, string> };
     if (response.status !== 200) throw new Error(`${scenario.name}: /echo answered ${response.status}`);
     const forwarded = body.headers ?? {};
     const authenticated = scenario.name.startsWith('bff') || scenario.name.startsWith('express');
+    const scheme = scenario.scheme ?? 'Bearer';
     if (
       authenticated &&
-      (!forwarded.authorization?.startsWith('Bearer ') || forwarded.cookie || forwarded['x-csrf'])
+      (!forwarded.authorization?.startsWith(`${scheme} `) || forwarded.cookie || forwarded['x-csrf'])
     ) {
       throw new Error(`${scenario.name}: forwards ${Object.keys(forwarded).join(', ')}`);
     }
+    if (Boolean(forwarded.traceparent) !== Boolean(scenario.traces)) {
+      throw new Error(
+        `${scenario.name}: ${forwarded.traceparent ? 'forwards a traceparent' : 'forwards no traceparent'}`,
+      );
+    }
+    if (scenario.scheme === 'DPoP') {
+      dpop = checkDpopProof(scenario.name, forwarded, `${upstreamUrl}/echo`);
+    }
   }
+  return { dpop };
+}
+
+const base64urlJson = (part: string | undefined) =>
+  JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+
+/**
+ * The `DPoP` header the upstream received (RFC 9449 §4.2, §7.1): an ES256 `dpop+jwt` signed by
+ * the key in its header, for this method and URL, with `ath` the access token's hash; and, when
+ * the access token is a JWT, whether its `cnf.jkt` is that key's thumbprint (RFC 7638).
+ */
+function checkDpopProof(name: string, forwarded: Record<string, string>, htu: string): DpopCheck {
+  const proof = forwarded.dpop;
+  const token = forwarded.authorization?.slice('DPoP '.length) ?? '';
+  if (!proof) throw new Error(`${name}: forwards no DPoP proof`);
+  const [headerPart, payloadPart, signaturePart] = proof.split('.');
+  const header = base64urlJson(headerPart);
+  const payload = base64urlJson(payloadPart);
+  const jwk = header.jwk as JsonWebKey | undefined;
+  if (!jwk || jwk.d !== undefined) throw new Error(`${name}: the DPoP proof has no public jwk`);
+  const signed = verify(
+    'sha256',
+    Buffer.from(`${headerPart}.${payloadPart}`),
+    { key: createPublicKey({ key: jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' },
+    Buffer.from(signaturePart ?? '', 'base64url'),
+  );
+  const ath = createHash('sha256').update(token).digest('base64url');
+  const check: DpopCheck = {
+    typ: String(header.typ),
+    alg: String(header.alg),
+    htm: String(payload.htm),
+    htu: String(payload.htu),
+    signatureValid: signed,
+    athMatches: payload.ath === ath,
+    tokenBound: tokenBoundTo(token, jwk),
+  };
+  if (
+    check.typ !== 'dpop+jwt' ||
+    check.alg !== 'ES256' ||
+    check.htm !== 'GET' ||
+    check.htu !== htu ||
+    !check.signatureValid ||
+    !check.athMatches ||
+    check.tokenBound === false
+  ) {
+    throw new Error(`${name}: unexpected DPoP proof ${JSON.stringify(check)}`);
+  }
+  return check;
+}
+
+/** Whether a JWT access token's `cnf.jkt` is the JWK's SHA-256 thumbprint; undefined if opaque. */
+function tokenBoundTo(token: string, jwk: JsonWebKey): boolean | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  const cnf = base64urlJson(parts[1]).cnf as { jkt?: string } | undefined;
+  const thumbprint = createHash('sha256')
+    .update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }))
+    .digest('base64url');
+  return cnf?.jkt === thumbprint;
+}
+
+/** `bff_http_request_duration_seconds_count{group="api",status_class="2xx"}` from a `/metrics` page. */
+async function scrapeApi2xxCount(metricsUrl: string): Promise<number> {
+  const response = await fetch(metricsUrl);
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${metricsUrl} answered ${response.status}`);
+  for (const line of text.split('\n')) {
+    const match = /^bff_http_request_duration_seconds_count\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!match) continue;
+    const labels = match[1] ?? '';
+    if (labels.includes('group="api"') && labels.includes('status_class="2xx"')) return Number(match[2]);
+  }
+  throw new Error(`${metricsUrl}: no bff_http_request_duration_seconds_count for group="api", 2xx`);
 }
 
 async function runMatrix(scenarios: readonly Scenario[]): Promise<Cell[]> {
@@ -100,7 +202,7 @@ async function runMatrix(scenarios: readonly Scenario[]): Promise<Cell[]> {
   for (let rep = 0; rep < SETTINGS.reps; rep++) {
     for (const upstream of UPSTREAMS) {
       for (const connections of CONNECTIONS) {
-        const active = scenarios.filter((s) => s.only?.(connections) ?? true);
+        const active = scenarios.filter((s) => s.only?.(connections, upstream.name) ?? true);
         // Interleaved, and the order rotates with each repetition so no scenario always runs first.
         const shift = (rep + connections) % active.length;
         for (const scenario of [...active.slice(shift), ...active.slice(0, shift)]) {
@@ -366,6 +468,24 @@ async function main() {
       sessionCookie: 'bff_session',
     });
     const bffRedisHeaders = { cookie: bffRedisCookie, 'x-csrf': '1' };
+    // Operations and DPoP: the production defaults (LOG_LEVEL=info, cookie store) plus one setting each.
+    const metricsPort = await freePort();
+    const bffMetrics = await stack.startExtraBff({
+      logLevel: 'info',
+      env: { METRICS_PORT: String(metricsPort) },
+    });
+    const otlp = await startOtlpReceiver();
+    const bffTracing = await stack.startExtraBff({
+      logLevel: 'info',
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
+    });
+    const bffDpop = await stack.startDpopBff({ logLevel: 'info' });
+    const bffDpopCookie = await signIn({
+      origin: bffDpop.origin,
+      loginPath: '/auth/login',
+      sessionCookie: 'bff_session',
+    });
+    const bffDpopHeaders = { cookie: bffDpopCookie, 'x-csrf': '1' };
 
     const scenarios: Scenario[] = [
       { name: 'direct', server: stack.upstream, url: (p) => `${stack.upstreamUrl}${p}`, headers: {} },
@@ -377,7 +497,7 @@ async function main() {
       },
       { name: 'bff', server: stack.bff, url: (p) => `${bffUrl}/api${p}`, headers: bffHeaders },
       {
-        name: 'bff, LOG_LEVEL=info',
+        name: BFF_DEFAULTS,
         server: bffInfo.child,
         url: (p) => `${bffInfo.url}/api${p}`,
         headers: bffHeaders,
@@ -392,22 +512,48 @@ async function main() {
         store: stack.redis,
       },
       {
+        name: BFF_METRICS,
+        server: bffMetrics.child,
+        url: (p) => `${bffMetrics.url}/api${p}`,
+        headers: bffHeaders,
+        only: OPS_CELLS,
+      },
+      {
+        name: BFF_TRACING,
+        server: bffTracing.child,
+        url: (p) => `${bffTracing.url}/api${p}`,
+        headers: bffHeaders,
+        only: OPS_CELLS,
+        traces: true,
+      },
+      {
+        name: BFF_DPOP,
+        server: bffDpop.child,
+        url: (p) => `${bffDpop.url}/api${p}`,
+        headers: bffDpopHeaders,
+        only: OPS_CELLS,
+        scheme: 'DPoP',
+      },
+      {
         name: 'express alternative',
         server: stack.express,
         url: (p) => `${stack.expressOrigin.replace('localhost', '127.0.0.1')}/api${p}`,
         headers: expressHeaders,
       },
     ];
-    await checkForwarding(scenarios);
+    const { dpop } = await checkForwarding(scenarios, stack.upstreamUrl);
+    // 2xx answers per scenario outside the matrix (the /echo check, the warm-up), for the span count.
+    const answeredOutside = new Map(scenarios.map((scenario) => [scenario.name, 1]));
 
     log('warming up');
     for (const scenario of scenarios) {
-      await runLoad({
+      const warmUp = await runLoad({
         url: scenario.url('/items'),
         connections: 10,
         durationS: SETTINGS.warmupS,
         headers: scenario.headers,
       });
+      answeredOutside.set(scenario.name, (answeredOutside.get(scenario.name) ?? 0) + warmUp.requests);
     }
     const servers = [
       stack.upstream,
@@ -416,6 +562,9 @@ async function main() {
       bffInfo.child,
       bffRedis.child,
       stack.redis,
+      bffMetrics.child,
+      bffTracing.child,
+      bffDpop.child,
       stack.express,
     ];
     const serversCpuStart = servers.map((server) => server.cpuMs());
@@ -431,6 +580,38 @@ async function main() {
     const othersCpuShare =
       Math.max(0, machineBusyMs() - machineStart - oursMs) / (matrixS * 1000 * os.cpus().length);
 
+    const answeredInMatrix = (name: string) =>
+      cells
+        .filter((c) => c.scenario === name)
+        .reduce((sum, c) => sum + c.runs.reduce((n, r) => n + r.requests, 0), 0);
+    // Metrics really were on: the BFF counted at least every 2xx /api answer the bench counted.
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    const metricsAnswered = answeredInMatrix(BFF_METRICS) + (answeredOutside.get(BFF_METRICS) ?? 0);
+    const apiCount2xx = await scrapeApi2xxCount(metricsUrl);
+    if (!(apiCount2xx >= metricsAnswered)) {
+      throw new Error(
+        `${BFF_METRICS}: /metrics counts ${apiCount2xx} 2xx /api answers, the bench ${metricsAnswered}`,
+      );
+    }
+    log(
+      `${BFF_METRICS}: /metrics counts ${apiCount2xx} 2xx /api answers (the bench counted ${metricsAnswered})`,
+    );
+    // Traces really were exported: SIGTERM flushes the batch of spans still pending, then count.
+    await Promise.all([bffMetrics.child.stop(), bffTracing.child.stop(), bffDpop.child.stop()]);
+    const spans = otlp.stats();
+    await otlp.close();
+    const tracingAnswered = answeredInMatrix(BFF_TRACING) + (answeredOutside.get(BFF_TRACING) ?? 0);
+    if (spans.exports === 0 || spans.spans === 0) throw new Error(`${BFF_TRACING}: no spans were exported`);
+    log(
+      `${BFF_TRACING}: ${spans.spans} spans (${spans.serverSpans} server, ${spans.clientSpans} client) ` +
+        `in ${spans.exports} exports for ${tracingAnswered} /api answers`,
+    );
+    const ops: OpsChecks = {
+      metrics: { apiCount2xx, answered2xx: metricsAnswered },
+      tracing: { ...spans, answered: tracingAnswered },
+      ...(dpop ? { dpop } : {}),
+    };
+
     log(`revocation: ${SETTINGS.revocations} logouts at one SESSION_STORE=redis instance, seen from another`);
     const bffRedisB = await stack.startRedisBff(1, { logLevel: 'info' });
     const revocation = await runRevocation(bffRedis, bffRedisB);
@@ -438,12 +619,7 @@ async function main() {
 
     // The production defaults (`pnpm start` as is: LOG_LEVEL=info, cookie store).
     log(`memory: ${SETTINGS.memoryRequests} requests through the BFF (LOG_LEVEL=info)`);
-    const memory = await runMemory(
-      'bff, LOG_LEVEL=info',
-      bffInfo.child,
-      `${bffInfo.url}/api/items`,
-      bffHeaders,
-    );
+    const memory = await runMemory(BFF_DEFAULTS, bffInfo.child, `${bffInfo.url}/api/items`, bffHeaders);
     await bffInfo.child.stop();
 
     log(`logins: ${SETTINGS.logins} through each app`);
@@ -462,6 +638,7 @@ async function main() {
       cells,
       memory,
       revocation,
+      ops,
       logins,
       spa,
       profiles,

@@ -2,7 +2,8 @@
  * Builds and starts everything a run needs on loopback: the embedded IdP (in this process,
  * with one client for the BFF and one for the express alternative), the upstream, the bare
  * proxy, the BFF's production build, the express alternative and a `redis-server` for the
- * `SESSION_STORE=redis` BFFs, each in its own process.
+ * `SESSION_STORE=redis` BFFs, each in its own process; and, on request, BFFs with one more
+ * setting (metrics, tracing, `API_TOKEN_TYPE=dpop`).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -61,6 +62,8 @@ export interface BffOptions {
   readonly nodeFlags?: readonly string[];
   /** Another build of the BFF to run instead of `apps/bff/dist/server.js`, for what-if experiments. */
   readonly entry?: string;
+  /** More environment, e.g. `METRICS_PORT` or `OTEL_EXPORTER_OTLP_ENDPOINT`; named in the process name. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface Stack {
@@ -87,6 +90,12 @@ export interface Stack {
     options: Omit<BffOptions, 'sessionStore'>,
   ): Promise<{ child: Child; url: string; origin: string }>;
   /**
+   * An `API_TOKEN_TYPE=dpop` BFF (cookie store) on a registered origin of its own, so that it
+   * signs in itself: its sessions hold a DPoP key, and the IdP binds their tokens to it. Same
+   * URL shapes as {@link startRedisBff}; one at a time. The caller stops it.
+   */
+  startDpopBff(options: BffOptions): Promise<{ child: Child; url: string; origin: string }>;
+  /**
    * Another BFF process sharing the session secret (so the same cookie works), e.g. with
    * `LOG_LEVEL=info` or `--cpu-prof`. The caller stops it.
    */
@@ -103,25 +112,22 @@ export interface Stack {
 }
 
 export async function startStack(): Promise<Stack> {
-  const [upstreamPort, barePort, bffPort, expressPort, redisBffPortA, redisBffPortB] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
+  const [upstreamPort, barePort, bffPort, expressPort, redisBffPortA, redisBffPortB, dpopBffPort] =
+    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const bffOrigin = `http://localhost:${bffPort}`;
   const redisBffPorts = [redisBffPortA, redisBffPortB] as const;
   const redisBffOrigins = [`http://localhost:${redisBffPortA}`, `http://localhost:${redisBffPortB}`] as const;
+  const dpopBffOrigin = `http://localhost:${dpopBffPort}`;
   const expressOrigin = `http://localhost:${expressPort}`;
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 
   const idp = await startDevIdp({
     port: 0,
     clients: [
-      // The first origin also gets the logout channels; the two Redis-store instances sign in too.
-      createDevClientFor(bffOrigin, ...redisBffOrigins),
+      // The first origin also gets the logout channels; the two Redis-store instances and the
+      // API_TOKEN_TYPE=dpop BFF sign in too. The default client gets DPoP-bound tokens whenever
+      // its token request carries a DPoP proof.
+      createDevClientFor(bffOrigin, ...redisBffOrigins, dpopBffOrigin),
       {
         ...createDevClient({
           redirectUris: [`${expressOrigin}/callback`],
@@ -140,7 +146,13 @@ export async function startStack(): Promise<Stack> {
   };
 
   let redisServer: RedisServer | undefined;
-  const bffEnv = (port: number, logLevel: string, sessionStore: 'cookie' | 'redis', origin: string) => ({
+  const bffEnv = (
+    port: number,
+    logLevel: string,
+    sessionStore: 'cookie' | 'redis',
+    origin: string,
+    extra: Readonly<Record<string, string>>,
+  ) => ({
     OKTA_ISSUER: idp.issuer,
     CLIENT_ID: DEV_IDP.clientId,
     CLIENT_SECRET: DEV_IDP.clientSecret,
@@ -153,16 +165,23 @@ export async function startStack(): Promise<Stack> {
     HOST: '127.0.0.1',
     LOG_LEVEL: logLevel,
     ...(sessionStore === 'redis' ? { SESSION_STORE: 'redis', REDIS_URL: requireRedis(redisServer).url } : {}),
+    ...extra,
   });
   const startBff = (
     port: number,
-    { logLevel, sessionStore = 'cookie', nodeFlags = BFF_START_FLAGS, entry = BFF_ENTRY }: BffOptions,
+    {
+      logLevel,
+      sessionStore = 'cookie',
+      nodeFlags = BFF_START_FLAGS,
+      entry = BFF_ENTRY,
+      env = {},
+    }: BffOptions,
     origin = bffOrigin,
   ) =>
     startChild({
-      name: `bff (LOG_LEVEL=${logLevel}${sessionStore === 'redis' ? ', SESSION_STORE=redis' : ''})`,
+      name: `bff (${[`LOG_LEVEL=${logLevel}`, ...(sessionStore === 'redis' ? ['SESSION_STORE=redis'] : []), ...Object.entries(env).map(([name, value]) => `${name}=${value}`)].join(', ')})`,
       args: [...nodeFlags, entry],
-      env: bffEnv(port, logLevel, sessionStore, origin),
+      env: bffEnv(port, logLevel, sessionStore, origin, env),
       // With Redis, /readyz answers 200 only once the store answers.
       readyUrl: `http://127.0.0.1:${port}/readyz`,
       cwd: REPO_ROOT,
@@ -238,6 +257,11 @@ export async function startStack(): Promise<Stack> {
         const child = track(await startBff(port, { ...options, sessionStore: 'redis' }, origin));
         return { child, url: `http://127.0.0.1:${port}`, origin };
       },
+      async startDpopBff(options) {
+        const env = { ...options.env, API_TOKEN_TYPE: 'dpop' };
+        const child = track(await startBff(dpopBffPort, { ...options, env }, dpopBffOrigin));
+        return { child, url: `http://127.0.0.1:${dpopBffPort}`, origin: dpopBffOrigin };
+      },
       async restartBff(options) {
         await currentBff.stop();
         currentBff = track(await startBff(bffPort, options));
@@ -250,7 +274,7 @@ export async function startStack(): Promise<Stack> {
       },
       async startExtraBff(options) {
         const port = await freePort();
-        return { child: await startBff(port, options), url: `http://127.0.0.1:${port}` };
+        return { child: track(await startBff(port, options)), url: `http://127.0.0.1:${port}` };
       },
       async startExtraBare(nodeFlags) {
         const port = await freePort();

@@ -68,8 +68,8 @@ export function createApiProxy(options: ApiProxyOptions) {
   /** The API's latest DPoP nonce (RFC 9449 §9), sent in the next proofs. */
   let upstreamNonce: string | undefined;
   /** Sessions' DPoP keys, imported once per session object (the store's cache keeps them alive). */
-  const proofKeys = new WeakMap<Session, Promise<ProofKey>>();
-  const proofKeyFor = (session: Session): Promise<ProofKey> => {
+  const proofKeys = new WeakMap<Session, ProofKey>();
+  const proofKeyFor = (session: Session): ProofKey => {
     let key = proofKeys.get(session);
     if (!key) {
       key = proofKeyOf(session.dpopKey as DpopKey);
@@ -151,7 +151,7 @@ export function createApiProxy(options: ApiProxyOptions) {
     const bodyless = !req.headers['transfer-encoding'] && (req.headers['content-length'] ?? '0') === '0';
     let retried = false;
 
-    const send = async (nonce: string | undefined): Promise<void> => {
+    const send = (nonce: string | undefined): void => {
       const headers = upstreamRequestHeaders(req.headers, authorization, {
         forwardedFor: address.forwardedFor,
         proto: forwardedProto,
@@ -159,7 +159,7 @@ export function createApiProxy(options: ApiProxyOptions) {
         requestId,
       });
       if (proofKey) {
-        headers.dpop = await createDpopProof(await proofKey, {
+        headers.dpop = createDpopProof(proofKey, {
           method,
           url: `${upstream.origin}${path.path}`,
           accessToken: session.accessToken,
@@ -229,10 +229,13 @@ export function createApiProxy(options: ApiProxyOptions) {
             // RFC 9449 §9: the API wants a nonce. Once, with the nonce it just gave.
             retried = true;
             upstreamRes.resume();
-            send(given).catch((error: unknown) => {
+            try {
+              send(given);
+            } catch (error) {
+              // Inside an event handler nothing above would catch it: answer here.
               logger.warn({ reqId: requestId, cause: describeError(error) }, 'DPoP retry failed');
               fail(502, 'upstream_unavailable', 'The API is not reachable right now.');
-            });
+            }
             return;
           }
         }
@@ -271,7 +274,7 @@ export function createApiProxy(options: ApiProxyOptions) {
       req.pipe(upstreamReq);
       req.once('error', (error) => upstreamReq.destroy(error));
     };
-    await send(proofKey ? upstreamNonce : undefined);
+    send(proofKey ? upstreamNonce : undefined);
   }
 
   /** The handler; with tracing on, it runs inside the request's server span (IdP and Redis spans nest under it). */
