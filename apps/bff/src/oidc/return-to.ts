@@ -1,4 +1,8 @@
-const MAX_RETURN_TO_LENGTH = 2_048;
+/**
+ * Longer `returnTo` values go to `/`: the transaction cookie carries it, and with a large session
+ * cookie beside it the whole `Cookie` header must stay under the 8 KB that proxies accept.
+ */
+const MAX_RETURN_TO_LENGTH = 512;
 
 /**
  * Where to send the browser after sign-in: `value` when it is a same-origin relative path,

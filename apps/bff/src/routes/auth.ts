@@ -1,4 +1,4 @@
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env.ts';
 import { completeLogin, describeUser, logout, startLogin } from '../auth/actions.ts';
@@ -21,10 +21,14 @@ export const AUTH_PREFIX = '/auth/';
 export function authRoutes(idp: IdpLoader, callbackPath: string, publicOrigin: string): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.use('*', async function noStore(c, next) {
+  // Only these routes: `app.route('/', …)` mounts this app's middleware at the root, and a `*`
+  // here would reach the SPA routes registered after it (its assets would never be cached).
+  const noStore: MiddlewareHandler<AppEnv> = async function noStore(c, next) {
     await next();
     c.header('Cache-Control', 'no-store');
-  });
+  };
+  app.use('/auth/*', noStore);
+  app.use(callbackPath, noStore);
 
   app.get('/auth/login', async (c) =>
     respond(c, await startLogin(c.var.auth, idp.require(), c.req.query('returnTo'))),
