@@ -1,5 +1,5 @@
 import type { BffConfig } from '@okta-bff/oidc';
-import type { AuthContext } from './auth/actions.ts';
+import { type AuthContext, REVOKE_TIMEOUT_MS } from './auth/actions.ts';
 import { createRefreshSession } from './auth/refresh-session.ts';
 import { createTransactionCodec } from './auth/transaction.ts';
 import { describeError, eventLogger, type Logger } from './logger.ts';
@@ -53,6 +53,8 @@ export function createServices(
             secrets: config.sessionSecrets,
             idleTimeoutS: config.sessionIdleTimeoutS,
             refresh,
+            // Token call, a DPoP nonce retry and the JWKS, each within IDP_TIMEOUT_MS, plus a revocation.
+            lockTtlMs: 3 * config.idpTimeoutMs + REVOKE_TIMEOUT_MS + 1_000,
             ops,
           })
         : createCookieStore({

@@ -7,6 +7,7 @@ import {
 } from '@okta-bff/oidc';
 import { BffError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
+import type { DpopKey } from '../oidc/dpop.ts';
 import type { Idp } from '../oidc/idp.ts';
 import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.ts';
 import { safeReturnTo } from '../oidc/return-to.ts';
@@ -170,10 +171,11 @@ export async function revokeBestEffort(
   idp: Idp | undefined,
   token: string | undefined,
   sid: string,
+  dpopKey?: DpopKey,
 ): Promise<void> {
   if (!idp || !token) return;
   try {
-    await revokeToken(idp, token, 'refresh_token', REVOKE_TIMEOUT_MS);
+    await revokeToken(idp, token, 'refresh_token', REVOKE_TIMEOUT_MS, dpopKey);
   } catch (error) {
     // Best effort by design (see above): logged, not rethrown.
     ctx.log('revocation_failed', { sid, cause: error });
@@ -193,7 +195,7 @@ export async function logout(
   const postLogoutRedirectUri = ctx.config.postLogoutRedirectUrl;
   const cleared = await ctx.sessions.end(session, cookies);
   if (session) {
-    await revokeBestEffort(ctx, idp, session.refreshToken, session.sid);
+    await revokeBestEffort(ctx, idp, session.refreshToken, session.sid, session.dpopKey);
     ctx.log('logout', { sid: session.sid });
   }
   const body: LogoutBody = {

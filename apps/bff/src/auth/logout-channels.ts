@@ -36,9 +36,20 @@ export async function backchannelLogout(
     ctx.log('backchannel_logout_refused', { reason: 'replayed jti' });
     return { ok: false, reason: 'the logout token was already used' };
   }
-  const ended = await ctx.sessions.endMatching(
-    request.sid !== undefined ? { idpSid: request.sid, beforeS: nowS } : { sub: request.sub, beforeS: nowS },
-  );
+  let ended: Awaited<ReturnType<typeof ctx.sessions.endMatching>>;
+  try {
+    ended = await ctx.sessions.endMatching(
+      request.sid !== undefined
+        ? { idpSid: request.sid, beforeS: nowS }
+        : { sub: request.sub, beforeS: nowS },
+    );
+  } catch (error) {
+    // Nothing was promised yet: forget the jti, so the IdP's retry of this token is not a "replay".
+    await ctx.sessions.unclaim(`jti:${request.jti}`).catch(() => {
+      // The store is failing already; the claim expires with the token.
+    });
+    throw error;
+  }
   await Promise.all(ended.refreshTokens.map((token) => revokeBestEffort(ctx, idp, token, 'backchannel')));
   ctx.log('backchannel_logout', { by: request.sid !== undefined ? 'sid' : 'sub', ended: ended.count });
   return { ok: true, ended: ended.count };

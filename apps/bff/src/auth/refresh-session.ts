@@ -80,23 +80,25 @@ export function createRefreshSession({
           now(),
         );
       } catch (error) {
-        const kind = classifyIdpFailure(error);
-        if (kind !== 'unavailable') {
-          await revokeToken(
-            current,
-            tokens.refreshToken ?? session.refreshToken,
-            'refresh_token',
-            REVOKE_TIMEOUT_MS,
-          ).catch((revocationError: unknown) => {
-            // Best effort: the session ends either way; the token expires at the IdP on its own.
-            log('revocation_failed', { sid: session.sid, cause: revocationError });
-          });
+        if (classifyIdpFailure(error) === 'unavailable') {
+          // The keys could not be fetched to check it. The IdP has already rotated the refresh
+          // token, so dropping this answer would strand the session on a spent one: keep the new
+          // access and refresh tokens (they came over TLS from the token endpoint) and the
+          // previous, verified ID token, which is only ever used as id_token_hint.
+          log('refreshed_id_token_unchecked', { sid: session.sid, cause: error });
+          return { ok: true, tokens: { ...tokens, idToken: undefined } };
         }
-        return {
-          ok: false,
-          failure: kind === 'unavailable' ? 'unavailable' : 'invalid_response',
-          cause: error,
-        };
+        await revokeToken(
+          current,
+          tokens.refreshToken ?? session.refreshToken,
+          'refresh_token',
+          REVOKE_TIMEOUT_MS,
+          session.dpopKey,
+        ).catch((revocationError: unknown) => {
+          // Best effort: the session ends either way; the token expires at the IdP on its own.
+          log('revocation_failed', { sid: session.sid, cause: revocationError });
+        });
+        return { ok: false, failure: 'invalid_response', cause: error };
       }
     }
     return { ok: true, tokens };

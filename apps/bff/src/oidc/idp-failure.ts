@@ -1,6 +1,7 @@
 import { errors as jose } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { isTimeoutError } from '../errors.ts';
+import { JwksUnavailableError } from './idp.ts';
 
 /**
  * What went wrong in a call to the IdP, as the one classification that sign-in, refresh and
@@ -20,7 +21,9 @@ export type IdpFailureKind = 'unavailable' | 'refused' | 'invalid_response';
 const isLaterStatus = (status: number) => status >= 500 || status === 429;
 
 export function classifyIdpFailure(error: unknown): IdpFailureKind {
-  if (isTimeoutError(error) || error instanceof jose.JWKSTimeout) return 'unavailable';
+  if (isTimeoutError(error) || error instanceof jose.JWKSTimeout || error instanceof JwksUnavailableError) {
+    return 'unavailable';
+  }
   if (error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError) {
     return isLaterStatus(error.status) ? 'unavailable' : 'refused';
   }

@@ -94,10 +94,28 @@ export async function discoverIdp(
       timeoutDuration: config.idpTimeoutMs,
       cooldownDuration: 30_000,
       cacheMaxAge: 10 * 60_000,
-      [joseCustomFetch]: fetcher,
+      [joseCustomFetch]: jwksFetch(fetcher),
     }),
     redirectUri: config.redirectUrl,
     ...base,
+  };
+}
+
+/**
+ * Thrown when the JWKS endpoint answers anything but 200: jose would otherwise report a generic
+ * error, indistinguishable from a token that does not verify, and a JWKS outage must not pass for
+ * a forged token (which ends sessions).
+ */
+export class JwksUnavailableError extends Error {
+  override readonly name = 'JwksUnavailableError';
+}
+
+function jwksFetch(fetcher: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await fetcher(input, init);
+    if (response.status !== 200)
+      throw new JwksUnavailableError(`the JWKS endpoint answered ${response.status}`);
+    return response;
   };
 }
 

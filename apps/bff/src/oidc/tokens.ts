@@ -62,13 +62,18 @@ export async function revokeToken(
   token: string,
   tokenTypeHint: 'refresh_token' | 'access_token',
   timeoutMs: number,
+  dpopKey?: DpopKey,
 ): Promise<void> {
   if (!idp.as.revocation_endpoint) return;
-  const response = await oauth.revocationRequest(idp.as, idp.client, idp.clientAuth.revocation, token, {
-    ...requestOptions(idp, timeoutMs),
-    additionalParameters: { token_type_hint: tokenTypeHint },
+  const dpop = dpopKey ? { DPoP: await dpopHandle(idp.client, dpopKey) } : {};
+  await withDpopNonceRetry(async () => {
+    const response = await oauth.revocationRequest(idp.as, idp.client, idp.clientAuth.revocation, token, {
+      ...requestOptions(idp, timeoutMs),
+      ...dpop,
+      additionalParameters: { token_type_hint: tokenTypeHint },
+    });
+    await oauth.processRevocationResponse(response);
   });
-  await oauth.processRevocationResponse(response);
 }
 
 /**

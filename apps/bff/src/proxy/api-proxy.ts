@@ -45,6 +45,29 @@ export interface ApiProxyOptions {
   readonly trustProxyHops: number;
 }
 
+/** DPoP: request bodies up to this size are read before sending, so a nonce retry can replay them. */
+const MAX_REPLAY_BODY_BYTES = 64 * 1024;
+
+/**
+ * The whole body of a request that declares a small `Content-Length` (or none and no chunking:
+ * empty), or `undefined` when it must stream (chunked, or larger than the replay limit).
+ */
+function readReplayableBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  if (req.headers['transfer-encoding'] !== undefined) return Promise.resolve(undefined);
+  const length = Number(req.headers['content-length'] ?? '0');
+  if (!Number.isSafeInteger(length) || length > MAX_REPLAY_BODY_BYTES) return Promise.resolve(undefined);
+  if (length === 0) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('the client went away mid-body'));
+    });
+  });
+}
+
 /** True when `url` (a request target) is `/api` or below it. */
 export function isApiRequest(url: string | undefined): boolean {
   return !!url && url.startsWith(API_PREFIX) && (url.length === 4 || url[4] === '/' || url[4] === '?');
@@ -69,10 +92,10 @@ export function createApiProxy(options: ApiProxyOptions) {
   let upstreamNonce: string | undefined;
   /** Sessions' DPoP keys, imported once per session object (the store's cache keeps them alive). */
   const proofKeys = new WeakMap<Session, ProofKey>();
-  const proofKeyFor = (session: Session): ProofKey => {
+  const proofKeyFor = (session: Session, jwk: DpopKey): ProofKey => {
     let key = proofKeys.get(session);
     if (!key) {
-      key = proofKeyOf(session.dpopKey as DpopKey);
+      key = proofKeyOf(jwk);
       proofKeys.set(session, key);
     }
     return key;
@@ -145,10 +168,20 @@ export function createApiProxy(options: ApiProxyOptions) {
     if (!path.ok) return fail(400, 'bad_request', `This API path is not allowed: ${path.reason}.`);
 
     const { session } = admission;
-    const proofKey = session.dpopKey ? proofKeyFor(session) : undefined;
+    const proofKey = session.dpopKey ? proofKeyFor(session, session.dpopKey) : undefined;
     const authorization = proofKey ? `DPoP ${session.accessToken}` : `Bearer ${session.accessToken}`;
-    // A request without a body can be sent again when the API asks for a DPoP nonce (once).
-    const bodyless = !req.headers['transfer-encoding'] && (req.headers['content-length'] ?? '0') === '0';
+    // With DPoP, a request may have to be sent twice (the API asks for a nonce, once): a small body
+    // of known length is read first so it can be replayed; larger or chunked ones stream as usual
+    // and a nonce challenge on them reaches the SPA (the next request carries the nonce).
+    let replayBody: Buffer | undefined;
+    if (proofKey) {
+      try {
+        replayBody = await readReplayableBody(req);
+      } catch (error) {
+        logger.debug({ reqId: requestId, cause: describeError(error) }, 'request body not read');
+        return fail(400, 'bad_request', 'The request body did not arrive whole.');
+      }
+    }
     let retried = false;
 
     const send = (nonce: string | undefined): void => {
@@ -221,7 +254,7 @@ export function createApiProxy(options: ApiProxyOptions) {
           if (typeof given === 'string' && given.length <= 512) upstreamNonce = given;
           if (
             status === 401 &&
-            bodyless &&
+            replayBody !== undefined &&
             !retried &&
             typeof given === 'string' &&
             /\buse_dpop_nonce\b/.test(String(upstreamRes.headers['www-authenticate'] ?? ''))
@@ -229,6 +262,11 @@ export function createApiProxy(options: ApiProxyOptions) {
             // RFC 9449 §9: the API wants a nonce. Once, with the nonce it just gave.
             retried = true;
             upstreamRes.resume();
+            // This attempt is over: a late socket error on it must not answer the client.
+            upstreamReq.removeAllListeners('error');
+            upstreamReq.on('error', () => {
+              // The retry answers the client; this request's fate no longer matters.
+            });
             try {
               send(given);
             } catch (error) {
@@ -239,7 +277,13 @@ export function createApiProxy(options: ApiProxyOptions) {
             return;
           }
         }
+        if (res.headersSent || res.destroyed) {
+          // Already answered (an error on an earlier attempt): drop this one.
+          upstreamRes.resume();
+          return;
+        }
         const outHeaders = clientResponseHeaders(upstreamRes.headers);
+        outHeaders['x-request-id'] = requestId;
         if (setCookie) outHeaders['set-cookie'] = setCookie;
         res.writeHead(status, outHeaders);
         // `.pipe()` with explicit teardown, not `stream.pipeline()`: on Node 20 pipeline allocates
@@ -265,9 +309,9 @@ export function createApiProxy(options: ApiProxyOptions) {
       res.once('close', () => {
         if (!res.writableFinished) upstreamReq.destroy();
       });
-      if (proofKey && bodyless) {
-        // Nothing to stream, and the request may have to be sent twice.
-        upstreamReq.end();
+      if (replayBody !== undefined) {
+        // Read already (DPoP): sent whole, so that a retry can send it again.
+        upstreamReq.end(replayBody);
         return;
       }
       // Stream the request body as it arrives; a client that goes away tears the upstream request down.

@@ -159,6 +159,8 @@ export function createCookieStore(
       return true;
     },
 
+    unclaim: async (id) => claimed.delete(id),
+
     unavailableReason: async () => undefined,
     refresher,
     close: async () => {},

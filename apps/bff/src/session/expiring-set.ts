@@ -27,6 +27,10 @@ export class BoundedExpiringSet {
     this.#entries.set(value, until);
   }
 
+  delete(value: string): void {
+    this.#entries.delete(value);
+  }
+
   has(value: string): boolean {
     const until = this.#entries.get(value);
     if (until === undefined) return false;

@@ -10,17 +10,19 @@ import {
 } from './refresh.ts';
 import type { Session, SessionCodec } from './session.ts';
 
-/** Held while one instance refreshes a session; longer than the IdP's time limit, so it outlives the call. */
-const LOCK_TTL_MS = 15_000;
 /** How often a waiting instance looks again. */
 const WAIT_STEP_MS = 50;
-/** A request waits at most this long for another instance's refresh, then answers 503. */
-const MAX_WAIT_MS = LOCK_TTL_MS + 2_000;
 
 export interface RedisRefreshOptions {
   readonly redis: RedisPort;
   readonly codec: SessionCodec;
   readonly refresh: RefreshFunction;
+  /**
+   * How long the lock is held at most: longer than one whole refresh can take (token call, a DPoP
+   * nonce retry, the JWKS, a revocation), so it does not run out while its holder still works.
+   * A request waits for another instance's refresh at most this long (plus a step), then answers 503.
+   */
+  readonly lockTtlMs: number;
   /** Wraps a Redis call: failures become `BffError` 503 `session_store_unavailable`. */
   readonly guard: <T>(call: () => Promise<T>, operation?: string) => Promise<T>;
   /** The record of `tag` as it is now (version and session), or `undefined` when it was ended. */
@@ -40,6 +42,7 @@ export function createRedisRefresh({
   redis,
   codec,
   refresh,
+  lockTtlMs,
   guard,
   load,
   now,
@@ -49,10 +52,10 @@ export function createRedisRefresh({
   const attempt = async (session: Session): Promise<FreshSession> => {
     const tag = session.sid;
     const lockKey = redisKeys.lock(tag);
-    const deadline = now() + MAX_WAIT_MS;
+    const deadline = now() + lockTtlMs + 2_000;
     while (now() < deadline) {
       const owner = randomUUID();
-      if (await guard(() => redis.setIfAbsent(lockKey, owner, LOCK_TTL_MS), 'lock')) {
+      if (await guard(() => redis.setIfAbsent(lockKey, owner, lockTtlMs), 'lock')) {
         try {
           const current = await guard(() => load(tag), 'read');
           if (!current)
@@ -71,6 +74,12 @@ export function createRedisRefresh({
               return current.session.accessTokenExpiresAt > now() / 1000
                 ? { kind: 'fresh', session: current.session, changed: false }
                 : { kind: 'unavailable', cause: result.cause, retryAfterS: result.retryAfterS };
+            }
+            // Ours was refused; if another instance refreshed meanwhile (our lock ran out), its
+            // tokens stand and the session goes on.
+            const latest = await guard(() => load(tag), 'read');
+            if (latest && latest.version !== current.version && !needsRefresh(latest.session, now() / 1000)) {
+              return { kind: 'fresh', session: latest.session, changed: false };
             }
             return { kind: 'ended', reason: result.failure, cause: result.cause };
           }

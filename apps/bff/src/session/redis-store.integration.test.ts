@@ -63,6 +63,7 @@ function inspector(idleTimeoutS = 7200, url = redis.url, cluster = false) {
     names: { session: 'bff_session', txnPrefix: 'bff_txn.', secure: false },
     secrets: [TEST_SESSION_SECRET],
     idleTimeoutS,
+    lockTtlMs: 5_000,
     refresh: async () => ({ ok: false, failure: 'refused', cause: 'unused' }),
   });
   return {

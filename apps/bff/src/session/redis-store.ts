@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { BffError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import { type Metrics, NO_METRICS, type StoreOutcome } from '../ops/metrics.ts';
@@ -28,6 +28,8 @@ export interface RedisStoreOptions {
   readonly secrets: readonly string[];
   readonly idleTimeoutS: number;
   readonly refresh: RefreshFunction;
+  /** The refresh lock's lifetime: see `redis-refresh.ts`. */
+  readonly lockTtlMs: number;
   /** Store latency and errors into metrics, and a client span per operation. */
   readonly ops?: { readonly metrics: Metrics; readonly tracing: Tracing };
   /** Epoch milliseconds. */
@@ -58,6 +60,12 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const hashWith = (key: Buffer, value: string) =>
     createHmac('sha256', key).update(value).digest('base64url').slice(0, 32);
   const primary = (value: string) => hashWith(hashKeys[0] as Buffer, value);
+  /**
+   * Index and claim keys: a plain hash of the user id, IdP session id or token id. Not keyed with
+   * `SESSION_SECRET`, so rotating the secret keeps every session reachable by the logout channels
+   * (the values are not secrets; only the handle → record key needs the keyed hash).
+   */
+  const indexed = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32);
   const cache = new Map<string, { version: string; session: Session }>();
   const attributes = (maxAgeS: number) => ({ maxAgeS, sameSite: 'Lax', secure: names.secure }) as const;
 
@@ -137,9 +145,9 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const remove = async (session: Session) => {
     cache.delete(session.sid);
     await redis.del(redisKeys.session(session.sid));
-    await redis.indexRemove(redisKeys.byUser(primary(session.user.sub)), session.sid);
+    await redis.indexRemove(redisKeys.byUser(indexed(session.user.sub)), session.sid);
     if (session.idpSid !== undefined)
-      await redis.indexRemove(redisKeys.byIdpSession(primary(session.idpSid)), session.sid);
+      await redis.indexRemove(redisKeys.byIdpSession(indexed(session.idpSid)), session.sid);
   };
 
   const ttlOf = (session: Session) => Math.min(idleMs, session.expiresAt * 1000 - now());
@@ -170,9 +178,17 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           ttl,
         );
         const indexTtl = session.expiresAt * 1000 - now();
-        await redis.indexAdd(redisKeys.byUser(primary(session.user.sub)), session.sid, indexTtl);
-        if (session.idpSid !== undefined)
-          await redis.indexAdd(redisKeys.byIdpSession(primary(session.idpSid)), session.sid, indexTtl);
+        try {
+          await redis.indexAdd(redisKeys.byUser(indexed(session.user.sub)), session.sid, indexTtl);
+          if (session.idpSid !== undefined)
+            await redis.indexAdd(redisKeys.byIdpSession(indexed(session.idpSid)), session.sid, indexTtl);
+        } catch (error) {
+          // A session the logout channels could not find must not exist.
+          await redis.del(redisKeys.session(session.sid)).catch(() => {
+            // Redis just failed; the record expires with its TTL if this fails too.
+          });
+          throw error;
+        }
         const maxAgeS = Math.max(0, Math.floor(session.expiresAt - now() / 1000));
         return {
           session,
@@ -203,34 +219,37 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
 
     clear,
 
-    endMatching: ({ idpSid, sub }: SessionMatch) =>
-      guard(async (): Promise<EndedSessions> => {
-        const index =
-          idpSid !== undefined
-            ? redisKeys.byIdpSession(primary(idpSid))
-            : sub !== undefined
-              ? redisKeys.byUser(primary(sub))
-              : undefined;
-        if (!index) return { count: 0, refreshTokens: [] };
-        const refreshTokens: string[] = [];
-        let count = 0;
-        for (const tag of await redis.indexMembers(index)) {
-          const record = await redis.getData(redisKeys.session(tag));
-          const session = record && (await codec.unsealSession(record.data));
-          if (session) {
-            await remove(session);
-            if (session.refreshToken) refreshTokens.push(session.refreshToken);
-            count++;
-          } else {
-            await redis.indexRemove(index, tag);
-          }
+    async endMatching({ idpSid, sub }: SessionMatch): Promise<EndedSessions> {
+      const index =
+        idpSid !== undefined
+          ? redisKeys.byIdpSession(indexed(idpSid))
+          : sub !== undefined
+            ? redisKeys.byUser(indexed(sub))
+            : undefined;
+      if (!index) return { count: 0, refreshTokens: [] };
+      const refreshTokens: string[] = [];
+      let count = 0;
+      // One bounded call per step, not one bound for the whole loop: a user with many sessions
+      // must not turn into a 503 that leaves them all alive.
+      for (const tag of await guard(() => redis.indexMembers(index), 'end_matching')) {
+        const record = await guard(() => redis.getData(redisKeys.session(tag)), 'end_matching');
+        const session = record && (await codec.unsealSession(record.data));
+        if (session) {
+          await guard(() => remove(session), 'end_matching');
+          if (session.refreshToken) refreshTokens.push(session.refreshToken);
+          count++;
+        } else {
+          await guard(() => redis.indexRemove(index, tag), 'end_matching');
         }
-        return { count, refreshTokens };
-      }, 'end_matching'),
+      }
+      return { count, refreshTokens };
+    },
+
+    unclaim: (id) => guard(() => redis.del(redisKeys.claim(indexed(id))), 'claim'),
 
     claimOnce: (id, untilS) =>
       guard(
-        () => redis.setIfAbsent(redisKeys.claim(primary(id)), '1', Math.max(1000, untilS * 1000 - now())),
+        () => redis.setIfAbsent(redisKeys.claim(indexed(id)), '1', Math.max(1000, untilS * 1000 - now())),
         'claim',
       ),
 
@@ -244,7 +263,15 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       }
     },
 
-    refresher: createRedisRefresh({ redis, codec, refresh: options.refresh, guard, load, now }),
+    refresher: createRedisRefresh({
+      redis,
+      codec,
+      refresh: options.refresh,
+      lockTtlMs: options.lockTtlMs,
+      guard,
+      load,
+      now,
+    }),
     close: () => redis.close(),
   };
   return store;

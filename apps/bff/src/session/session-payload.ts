@@ -1,5 +1,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { UserClaims } from '@okta-bff/oidc';
+import type { JWK } from 'jose';
 import type { Session } from './session.ts';
 
 /**
@@ -141,7 +142,7 @@ export function decodeSession(
     scope: p.sc,
     createdAt: p.ca,
     lastSeenAt: p.ls,
-    ...(p.dk === undefined ? {} : { dpopKey: Object.freeze(p.dk) }),
+    ...(p.dk === undefined ? {} : { dpopKey: Object.freeze(p.dk) as JWK }),
     expiresAt: p.exp,
   };
 }

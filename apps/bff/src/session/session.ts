@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { UserClaims } from '@okta-bff/oidc';
+import type { JWK } from 'jose';
 import { deriveKeyRing, type KeyRing } from './keys.ts';
 import { seal, unseal } from './seal.ts';
 import { decodeSession, encodeSession } from './session-payload.ts';
@@ -24,7 +25,7 @@ export interface Session {
    * With `API_TOKEN_TYPE=dpop`: the session's private DPoP key (a JWK), to which its tokens are
    * bound. Sealed with the session like the tokens; never in a log or a response.
    */
-  readonly dpopKey?: Readonly<Record<string, unknown>>;
+  readonly dpopKey?: Readonly<JWK>;
   /** Sign-in time, epoch seconds: a back-channel logout by user ends the sessions begun before it. */
   readonly createdAt: number;
   /**

@@ -60,6 +60,8 @@ export interface SessionStore {
    * Records `id` (a logout token's `jti`) until `untilS`; false when it was already recorded (a replay).
    */
   claimOnce(id: string, untilS: number): Promise<boolean>;
+  /** Forgets a claim, so that a request that failed after claiming can be sent again. */
+  unclaim(id: string): Promise<void>;
   /** Why the store cannot serve now, or `undefined` when it can (for `/readyz`). */
   unavailableReason(): Promise<string | undefined>;
   /** The refresh coordinator that goes with this store (one refresh per session at a time). */
