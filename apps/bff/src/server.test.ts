@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { closedPort } from './testing/gateway.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const tsx = `${root}node_modules/.bin/tsx`;
@@ -45,4 +48,56 @@ describe('pnpm start with a bad configuration', () => {
     }
     expect(stderr).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
   }, 30_000);
+});
+
+describe('pnpm start against an IdP that contradicts the configuration', () => {
+  /** A discovery document at `/oauth2/default/.well-known/openid-configuration` built by `metadata(issuer)`. */
+  async function fakeIssuer(metadata: (issuer: string) => Record<string, unknown>) {
+    const server = http.createServer((req, res) => {
+      const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth2/default`;
+      if (req.url === '/oauth2/default/.well-known/openid-configuration') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(metadata(issuer)));
+      } else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth2/default`, server };
+  }
+  const base = (issuer: string) => ({
+    issuer,
+    authorization_endpoint: `${issuer}/v1/authorize`,
+    token_endpoint: `${issuer}/v1/token`,
+    jwks_uri: `${issuer}/v1/keys`,
+  });
+  const env = async (issuer: string, extra: Record<string, string> = {}) => ({
+    OKTA_ISSUER: issuer,
+    CLIENT_ID: 'c',
+    CLIENT_SECRET: 's',
+    SESSION_SECRET: 'x'.repeat(32),
+    PORT: String(await closedPort()),
+    ...extra,
+  });
+
+  it.each<[string, (issuer: string) => Record<string, unknown>, Record<string, string>, RegExp]>([
+    ['names another issuer', (issuer) => ({ ...base(issuer), issuer: `${issuer}/` }), {}, /another issuer/],
+    [
+      'has no PAR endpoint while OKTA_USE_PAR=true',
+      base,
+      { OKTA_USE_PAR: 'true' },
+      /pushed_authorization_request_endpoint/,
+    ],
+  ])(
+    'stops with exit code 1 when the IdP %s',
+    async (_, metadata, extra, reason) => {
+      const idp = await fakeIssuer(metadata);
+      try {
+        const { code, stderr } = await runServer(await env(idp.issuer, extra));
+        expect(code).toBe(1);
+        expect(stderr).toMatch(reason);
+        expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
+      } finally {
+        idp.server.close();
+      }
+    },
+    30_000,
+  );
 });

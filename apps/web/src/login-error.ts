@@ -18,6 +18,7 @@ export const LOGIN_ERROR_MESSAGES: Readonly<Record<LoginErrorCode, string>> = {
   idp_error: 'The identity provider could not complete your sign-in.',
   token_exchange_failed: 'We could not complete your sign-in. Please try again.',
   idp_unavailable: 'The identity provider is unavailable right now. Please try again in a moment.',
+  session_store_unavailable: 'We could not keep your session just now. Please try again in a moment.',
   session_too_large:
     'Your account has more group memberships than this app can keep in a cookie. Please contact your administrator.',
 };

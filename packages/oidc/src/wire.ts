@@ -52,6 +52,8 @@ export const LOGIN_ERROR_CODES = [
    * groups): the deployment needs the server-side store, `SESSION_STORE=redis`.
    */
   'session_too_large',
+  /** The session store (Redis) could not keep the new session: try again in a moment. */
+  'session_store_unavailable',
 ] as const;
 export type LoginErrorCode = (typeof LOGIN_ERROR_CODES)[number];
 

@@ -150,7 +150,7 @@ export async function completeLogin(
   }
 }
 
-const isLoginErrorCode = (code: string): code is LoginErrorCode =>
+export const isLoginErrorCode = (code: string): code is LoginErrorCode =>
   (LOGIN_ERROR_CODES as readonly string[]).includes(code);
 
 /** `GET /auth/user`: who is signed in, never a token. */

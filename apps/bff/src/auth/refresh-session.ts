@@ -1,10 +1,13 @@
 import { verifyRefreshedIdToken } from '../oidc/id-token.ts';
 import type { IdpLoader } from '../oidc/idp.ts';
-import { classifyIdpFailure, retryAfterOf } from '../oidc/idp-failure.ts';
+import { classifyIdpFailure, isRateLimited, retryAfterOf } from '../oidc/idp-failure.ts';
 import { redeemRefreshToken, revokeToken } from '../oidc/tokens.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { RefreshFunction } from '../session/refresh.ts';
 import { REVOKE_TIMEOUT_MS } from './actions.ts';
+
+/** Backing off after a 429 that said nothing about when to come back. */
+const DEFAULT_BACKOFF_S = 5;
 
 export interface RefreshSessionOptions {
   readonly idp: IdpLoader;
@@ -46,7 +49,13 @@ export function createRefreshSession({
       };
     }
     const result = await redeem(session);
-    if (!result.ok && result.retryAfterS !== undefined) backOffUntilS = now() + result.retryAfterS;
+    if (
+      !result.ok &&
+      result.failure === 'unavailable' &&
+      (result.rateLimited || result.retryAfterS !== undefined)
+    ) {
+      backOffUntilS = now() + (result.retryAfterS ?? DEFAULT_BACKOFF_S);
+    }
     metrics.countRefresh(result.ok ? 'ok' : result.failure);
     return result;
   };
@@ -69,6 +78,7 @@ export function createRefreshSession({
         failure: classifyIdpFailure(error),
         cause: error,
         retryAfterS: retryAfterOf(error),
+        rateLimited: isRateLimited(error),
       };
     }
     if (tokens.idToken !== undefined) {

@@ -36,7 +36,7 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
       trustProxyHops,
     );
     const traced = tracing.enabled
-      ? startServerSpan(tracing, `${c.req.method} ${group}`, incoming?.headers ?? {}, {
+      ? startServerSpan(tracing, `${c.req.method} ${group}`, {
           'http.request.method': c.req.method,
           'url.path': c.req.path,
           'bff.route_group': group,

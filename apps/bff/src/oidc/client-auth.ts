@@ -30,7 +30,12 @@ export async function createClientAuthentication(
   if (!configured) throw new TypeError('private_key_jwt needs CLIENT_PRIVATE_KEY (checked by the config)');
   const key = (await importJWK(configured.jwk as JWK, configured.alg, { extractable: false })) as CryptoKey;
   const assertionFor = (endpoint: string | undefined): oauth.ClientAuth => {
-    if (!endpoint) return oauth.None(); // never called: the endpoint is not in the IdP's metadata
+    if (!endpoint) {
+      // The IdP has no such endpoint, so nothing calls it; should anything try, it fails loudly.
+      return () => {
+        throw new TypeError('client authentication for an endpoint the IdP does not advertise');
+      };
+    }
     return oauth.PrivateKeyJwt(
       { key, kid: configured.kid },
       {

@@ -61,3 +61,17 @@ export function retryAfterOf(error: unknown, nowMs = Date.now()): number | undef
   if (!Number.isFinite(seconds)) return undefined;
   return Math.min(MAX_RETRY_AFTER_S, Math.max(1, seconds));
 }
+
+/**
+ * True when the IdP answered 429 (Okta's rate limit), with or without `Retry-After`: nobody should
+ * ask again for a while. (A 503 backs off only when it says how long, through `Retry-After`.)
+ */
+export function isRateLimited(error: unknown): boolean {
+  const status =
+    error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError
+      ? error.status
+      : error instanceof oauth.OperationProcessingError && error.cause instanceof Response
+        ? error.cause.status
+        : undefined;
+  return status === 429;
+}

@@ -68,11 +68,23 @@ export async function discoverIdp(
   const fetcher = instrumentedFetch(
     metrics,
     tracing,
-    (url) => endpoints.get(url.split('?')[0] ?? url) ?? 'discovery',
+    (url) =>
+      endpoints.get(url.split('?')[0] ?? url) ?? (url.includes('/.well-known/') ? 'discovery' : 'other'),
   );
   const base = { timeoutMs: config.idpTimeoutMs, allowHttp: config.issuerIsLoopbackHttp, fetch: fetcher };
   const response = await oauth.discoveryRequest(issuer, { ...requestOptions(base), algorithm: 'oidc' });
-  const as = await oauth.processDiscoveryResponse(issuer, response);
+  let as: oauth.AuthorizationServer;
+  try {
+    as = await oauth.processDiscoveryResponse(issuer, response);
+  } catch (error) {
+    if (error instanceof oauth.OperationProcessingError && error.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
+      throw new IdpMismatchError(
+        `the IdP's discovery document names another issuer than ${config.issuer} (check OKTA_ISSUER / OKTA_DOMAIN: exact, no trailing slash)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
   if (!as.jwks_uri) throw new IdpMismatchError('the IdP metadata has no jwks_uri');
   if (config.usePar && !as.pushed_authorization_request_endpoint) {
     throw new IdpMismatchError(

@@ -1,6 +1,8 @@
 import type http from 'node:http';
 import type { Logger } from '../logger.ts';
 
+/** Closing the store and flushing the exporters may take this long after the drain. */
+const CLOSE_TIMEOUT_MS = 3_000;
 /** How often, while draining, connections that went idle are closed. */
 const DRAIN_POLL_MS = 50;
 
@@ -57,7 +59,8 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): { inF
       server.closeAllConnections();
     }
     try {
-      await close();
+      // Bounded too: a trace exporter that cannot flush must not hold the exit past the grace.
+      await Promise.race([close(), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())]);
     } catch (error) {
       logger.warn(
         { err: error instanceof Error ? { name: error.name, message: error.message } : String(error) },

@@ -1,7 +1,6 @@
 import {
   type Context,
-  context,
-  propagation,
+  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -50,15 +49,18 @@ export async function startTracing(serviceName: string): Promise<Tracing> {
   return { enabled: true, tracer: trace.getTracer('okta-bff'), shutdown: () => sdk.shutdown() };
 }
 
-/** A server span for an incoming request, continuing the caller's `traceparent` when it sends one. */
+/**
+ * A server span for an incoming request, the root of its trace. The BFF is the public edge: a
+ * `traceparent`, `tracestate` or `baggage` sent by a browser is not continued (anyone could join
+ * or flood another trace, or plant baggage the API trusts).
+ */
 export function startServerSpan(
   tracing: Tracing,
   name: string,
-  headers: Record<string, string | string[] | undefined>,
   attributes: Record<string, string>,
 ): { span: Span; context: Context } {
-  const parent = propagation.extract(context.active(), headers);
-  const span = tracing.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+  const parent = ROOT_CONTEXT;
+  const span = tracing.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes, root: true }, parent);
   return { span, context: trace.setSpan(parent, span) };
 }
 

@@ -148,7 +148,13 @@ export function createApiProxy(options: ApiProxyOptions) {
 
     let admission: Admission;
     try {
-      admission = await admitApiRequest(auth, {
+      // Its event lines carry this request's id, like the Hono routes' do.
+      const requestAuth = {
+        ...auth,
+        log: (event: string, details: Record<string, unknown>) =>
+          auth.log(event, { reqId: requestId, ...details }),
+      };
+      admission = await admitApiRequest(requestAuth, {
         cookies: parseCookieHeader(req.headers.cookie),
         origin: {
           csrf: headerValue(req.headers['x-csrf']),
@@ -325,7 +331,7 @@ export function createApiProxy(options: ApiProxyOptions) {
   return function handleApiRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!tracing.enabled) return apiProxy(req, res, undefined);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const { span, context: ctx } = startServerSpan(tracing, `${req.method} ${API_PREFIX}`, req.headers, {
+    const { span, context: ctx } = startServerSpan(tracing, `${req.method} ${API_PREFIX}`, {
       'http.request.method': req.method ?? '',
       'url.path': path,
       'bff.route_group': 'api',

@@ -238,14 +238,15 @@ describe('development diagnostics', () => {
 });
 
 describe('an IdP that is down at boot', () => {
-  it('answers 503 on /readyz and /auth/login until discovery succeeds', async () => {
+  it('answers 503 on /readyz, and sends /auth/login back with login_error=idp_unavailable, until discovery succeeds', async () => {
     const bff = await h.startBff({ OKTA_ISSUER: 'http://127.0.0.1:9/oauth2/default' }, { waitForIdp: false });
     const ready = await bff.fetch('/readyz');
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ error: 'idp_unavailable' });
+    // A navigation: the SPA explains the code on its page, rather than the browser showing JSON.
     const login = await bff.fetch('/auth/login');
-    expect(login.status).toBe(503);
-    expect(await login.json()).toMatchObject({ error: 'idp_unavailable' });
+    expect(login.status).toBe(302);
+    expect(login.headers.get('location')).toBe('/?login_error=idp_unavailable');
     expect((await bff.fetch('/healthz')).status).toBe(200);
   });
 });

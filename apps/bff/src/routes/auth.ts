@@ -1,7 +1,9 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env.ts';
-import { completeLogin, describeUser, logout, startLogin } from '../auth/actions.ts';
+import { completeLogin, describeUser, isLoginErrorCode, logout, startLogin } from '../auth/actions.ts';
+import { BffError } from '../errors.ts';
+import { describeError } from '../logger.ts';
 import { requireSameOrigin } from '../middleware/csrf.ts';
 import { cookieParser, sessionLoader } from '../middleware/session.ts';
 import type { IdpLoader } from '../oidc/idp.ts';
@@ -30,9 +32,20 @@ export function authRoutes(idp: IdpLoader, callbackPath: string, publicOrigin: s
   app.use('/auth/*', noStore);
   app.use(callbackPath, noStore);
 
-  app.get('/auth/login', async (c) =>
-    respond(c, await startLogin(c.var.auth, idp.require(), c.req.query('returnTo'))),
-  );
+  app.get('/auth/login', async (c) => {
+    try {
+      return respond(c, await startLogin(c.var.auth, idp.require(), c.req.query('returnTo')));
+    } catch (error) {
+      // A top-level navigation: answer like a failed callback (the SPA explains the code), not JSON.
+      if (error instanceof BffError && isLoginErrorCode(error.code)) {
+        const code = error.code;
+        c.var.log.warn({ event: 'login_failed', code, cause: describeError(error.cause) }, error.message);
+        c.var.auth.metrics.countLogin(code);
+        return c.redirect(`/?login_error=${code}`, 302);
+      }
+      throw error;
+    }
+  });
 
   const callback = async (c: Context<AppEnv>, params: URLSearchParams) => {
     c.header('Referrer-Policy', 'no-referrer');

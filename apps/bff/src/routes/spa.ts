@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
-import type { ErrorBody } from '@okta-bff/oidc';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { errorAsResponse } from '../http/error-response.ts';
 import { pageSecurityHeaders } from './security-headers.ts';
 
 /** Hashed file names never change content: cache them for a year. */
@@ -52,12 +52,13 @@ export function spaRoutes({ root, publicOrigin }: SpaOptions): Hono<AppEnv> {
       c.req.path.startsWith('/assets/') ||
       (last.includes('.') && last !== 'index.html')
     ) {
-      return c.json<ErrorBody>({ error: 'not_found', message: 'There is nothing at this address.' }, 404);
+      return errorAsResponse(404, 'not_found', 'There is nothing at this address.');
     }
     if (!built) {
-      return c.json<ErrorBody>(
-        { error: 'not_found', message: 'The web app is not built. Run `pnpm build`, then `pnpm start`.' },
+      return errorAsResponse(
         404,
+        'not_found',
+        'The web app is not built. Run `pnpm build`, then `pnpm start`.',
       );
     }
     indexHtml ??= readFile(indexPath, 'utf8');

@@ -44,8 +44,8 @@ export interface RedisStoreOptions {
  * timeout (slid on use, at most once a minute) and the absolute end. Logout and the logout
  * channels delete the record, so every instance refuses the cookie at once.
  *
- * Redis unreachable or slow: every call throws `BffError` 503 `session_store_unavailable` within
- * about a second; the client reconnects by itself.
+ * Redis unreachable or slow: every call throws `BffError` 503 `session_store_unavailable` at
+ * once when disconnected, or after at most two seconds; the client reconnects by itself.
  *
  * @see shared/DESIGN.md, "Sessions: in the cookie, or in Redis"
  */
@@ -199,8 +199,9 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
 
     write: (session) =>
       guard(async () => {
-        // The coordinator stores refreshed sessions itself (compare-and-set); this is the plain
-        // overwrite for anything else, and it keeps the cookie as it is.
+        // The coordinator stores refreshed sessions itself; this is for anything else: a
+        // compare-and-set on the version just read, so a concurrent change (a refresh) wins over
+        // this one. The cookie (the handle) never changes.
         const current = await redis.getData(redisKeys.session(session.sid));
         if (current)
           await redis.swapSession(

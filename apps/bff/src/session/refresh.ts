@@ -13,7 +13,8 @@ export const REFRESH_MARGIN_S = 60;
  * @see https://developer.okta.com/docs/guides/refresh-tokens/main/#refresh-token-reuse-detection
  */
 export const ROTATED_RESULT_GRACE_S = 30;
-const MAX_REMEMBERED_RESULTS = 10_000;
+/** Rotations remembered for the grace: only the new tokens, and at most this many. */
+const MAX_REMEMBERED_RESULTS = 1_000;
 
 /** The tokens a refresh yields. */
 export type SessionTokens = Pick<
@@ -36,6 +37,8 @@ export type RefreshResult =
       readonly cause: unknown;
       /** The IdP's `Retry-After` (seconds) when it said when to come back (429, 503). */
       readonly retryAfterS?: number;
+      /** The IdP answered 429: nobody should ask it again for a while. */
+      readonly rateLimited?: boolean;
     };
 
 /** Redeems the session's refresh token at the IdP. Never throws: failures are results. */
@@ -98,14 +101,17 @@ export function createInProcessRefresh({
   now = () => Date.now() / 1000,
 }: InProcessRefreshOptions): RefreshCoordinator {
   const inFlight = new Map<string, Promise<RefreshResult>>();
-  const recent = new Map<string, { session: Session; until: number }>();
+  /** Keyed by the hash of the spent refresh token: the tokens it was exchanged for, and until when. */
+  const recent = new Map<string, { tokens: SessionTokens; until: number }>();
 
-  const remember = (key: string, session: Session) => {
-    if (recent.size >= MAX_REMEMBERED_RESULTS) {
-      const oldest = recent.keys().next().value;
-      if (oldest !== undefined) recent.delete(oldest);
+  const remember = (key: string, tokens: SessionTokens) => {
+    const t = now();
+    // Entries are in insertion order, so expired ones are at the front: sweep them, then bound.
+    for (const [oldKey, entry] of recent) {
+      if (entry.until > t && recent.size < MAX_REMEMBERED_RESULTS) break;
+      recent.delete(oldKey);
     }
-    recent.set(key, { session, until: now() + ROTATED_RESULT_GRACE_S });
+    recent.set(key, { tokens, until: t + ROTATED_RESULT_GRACE_S });
   };
 
   return {
@@ -122,7 +128,8 @@ export function createInProcessRefresh({
       const key = createHash('sha256').update(refreshToken).digest('base64url');
       const remembered = recent.get(key);
       if (remembered) {
-        if (remembered.until > t) return { kind: 'fresh', session: remembered.session, changed: true };
+        if (remembered.until > t)
+          return { kind: 'fresh', session: applyTokens(session, remembered.tokens), changed: true };
         recent.delete(key);
       }
       let pending = inFlight.get(key);
@@ -133,7 +140,7 @@ export function createInProcessRefresh({
       const result = await pending;
       if (result.ok) {
         const next = applyTokens(session, result.tokens);
-        if (!recent.has(key)) remember(key, next);
+        if (!recent.has(key)) remember(key, result.tokens);
         return { kind: 'fresh', session: next, changed: true };
       }
       if (result.failure === 'unavailable') {

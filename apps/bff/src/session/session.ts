@@ -9,7 +9,10 @@ import { decodeSession, encodeSession } from './session-payload.ts';
  * A signed-in user's session: what the session cookie holds, sealed. Only the BFF ever reads it.
  */
 export interface Session {
-  /** Random id: names the session in logs and keys its refresh. Not a secret. */
+  /**
+   * Names the session in logs and keys its refresh: random (cookie store), or the Redis record's
+   * keyed hash of the handle (Redis store; it does not open the session without the cookie).
+   */
   readonly sid: string;
   /** The IdP's session id (`sid` of the ID token): front- and back-channel logout name it. */
   readonly idpSid: string | undefined;
