@@ -98,12 +98,17 @@ describe('cookie store idle timeout', () => {
     expect(renewed?.cookies).toEqual([
       { name: 'bff_session', value: `a@${NOW + 50}`, maxAgeS: 3550, sameSite: 'Lax', secure: false },
     ]);
+    // The old cookie, sent again right after (a request in flight, a client ignoring Set-Cookie):
+    // the renewal is not sealed again.
+    expect(await s.read({ bff_session: 'a' })).toMatchObject({ cookies: [] });
     // Activity kept `a` alive past the idle limit counted from sign-in; `b` was silent.
     now = NOW + 620;
     expect(await s.read({ bff_session: `a@${NOW + 50}` })).toBeDefined();
     expect(await s.read({ bff_session: 'b' })).toBeUndefined();
-    now = NOW + 50 + 600;
+    // Its last use was at NOW + 620: silence for the whole idle time after that ends it.
+    now = NOW + 620 + 600;
     expect(await s.read({ bff_session: `a@${NOW + 50}` })).toBeUndefined();
+    expect(await s.read({ bff_session: `a@${NOW + 620}` })).toBeUndefined();
   });
 });
 

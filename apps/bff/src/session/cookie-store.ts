@@ -114,7 +114,12 @@ export function createCookieStore(
       if (idle < renewAfterS) return { session, cookies: [] };
       const renewed = { ...session, lastSeenAt: Math.floor(t) };
       try {
-        return { session: renewed, cookies: await write(renewed, cookies) };
+        const renewal = await write(renewed, cookies);
+        // The old cookie now stands for the renewed session in this instance: requests still
+        // carrying it (in flight, or from a client that ignores Set-Cookie) neither re-seal it
+        // on every call (CPU) nor let it idle out while it is in use.
+        cache.set(sealed, renewed);
+        return { session: renewed, cookies: renewal };
       } catch (error) {
         // A session at the very edge of the cookie budget: keep it as it is (its idle clock is
         // not renewed this time) rather than fail the request.
