@@ -1,4 +1,4 @@
-import { type CommandParser, createClient, createCluster, defineScript } from 'redis';
+import type { CommandParser } from 'redis';
 
 /**
  * The Redis commands the session store uses, as one small port over node-redis, whether the
@@ -64,24 +64,28 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KE
 return 1`;
 
 type Arg = string;
-const script = (source: string) =>
-  defineScript({
-    SCRIPT: source,
-    NUMBER_OF_KEYS: 1,
-    parseCommand(parser: CommandParser, key: Arg, ...args: Arg[]) {
-      parser.pushKey(key);
-      parser.push(...args);
-    },
-    transformReply: undefined as unknown as () => unknown,
-  });
+type RedisModule = typeof import('redis');
 
-const SCRIPTS = {
-  bffReadSession: script(READ_SESSION),
-  bffCreateSession: script(CREATE_SESSION),
-  bffSwapSession: script(SWAP_SESSION),
-  bffReleaseLock: script(RELEASE_LOCK),
-  bffIndexAdd: script(INDEX_ADD),
-};
+/** The scripts, defined with the loaded module's `defineScript`. */
+function scriptsOf(redis: RedisModule) {
+  const script = (source: string) =>
+    redis.defineScript({
+      SCRIPT: source,
+      NUMBER_OF_KEYS: 1,
+      parseCommand(parser: CommandParser, key: Arg, ...args: Arg[]) {
+        parser.pushKey(key);
+        parser.push(...args);
+      },
+      transformReply: undefined as unknown as () => unknown,
+    });
+  return {
+    bffReadSession: script(READ_SESSION),
+    bffCreateSession: script(CREATE_SESSION),
+    bffSwapSession: script(SWAP_SESSION),
+    bffReleaseLock: script(RELEASE_LOCK),
+    bffIndexAdd: script(INDEX_ADD),
+  };
+}
 
 /** What the store needs from Redis. */
 export interface RedisPort {
@@ -105,6 +109,12 @@ export interface RedisPort {
   releaseLock(key: string, owner: string): Promise<void>;
   ping(): Promise<void>;
   readonly isReady: () => boolean;
+  /**
+   * Resolves once the client has been ready for the first time, or after `timeoutMs`; at once
+   * when that already happened. Lets the first requests after start-up wait for the connection
+   * instead of failing, while later outages still fail fast.
+   */
+  firstReady(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -115,8 +125,89 @@ export interface RedisPortOptions {
   readonly onError: (error: Error) => void;
 }
 
-/** Connects (in the background: the first connection failing is not fatal) and returns the port. */
-export function connectRedis({ url, cluster, onError }: RedisPortOptions): RedisPort {
+/**
+ * Connects (in the background: the first connection failing is not fatal) and returns the port.
+ * The `redis` package is loaded here, on first use, not at start-up: it is about 25 MB of a
+ * process's memory, which the default cookie store never needs.
+ */
+export function connectRedis(options: RedisPortOptions): RedisPort {
+  let opened: ReturnType<typeof openClient> | undefined;
+  const loading = import('redis').then(
+    (redis) => {
+      opened = openClient(redis, options);
+    },
+    (error: Error) => options.onError(error),
+  );
+  const use = () => {
+    if (!opened) throw new Error('the Redis client is still loading');
+    return opened;
+  };
+  return {
+    async readSession(key, knownVersion, nowMs, idleMs, slideMs) {
+      const reply = (await use().scripts.bffReadSession(
+        key,
+        knownVersion,
+        String(nowMs),
+        String(idleMs),
+        String(slideMs),
+      )) as [string, string?] | null;
+      return reply ?? undefined;
+    },
+    async createSession(key, data, absoluteEndMs, ttlMs) {
+      await use().scripts.bffCreateSession(
+        key,
+        data,
+        String(absoluteEndMs),
+        String(Math.max(1, Math.floor(ttlMs))),
+      );
+    },
+    async swapSession(key, expectedVersion, nextVersion, data) {
+      return (await use().scripts.bffSwapSession(key, expectedVersion, nextVersion, data)) === 1;
+    },
+    async getData(key) {
+      const [version, data] = await use().client.hmGet(key, ['v', 'd']);
+      return version && data ? { version: String(version), data: String(data) } : undefined;
+    },
+    async del(key) {
+      await use().client.del(key);
+    },
+    async indexAdd(key, member, ttlMs) {
+      await use().scripts.bffIndexAdd(key, member, String(Math.max(1, Math.floor(ttlMs))));
+    },
+    indexMembers: async (key) => (await use().client.sMembers(key)).map(String),
+    async indexRemove(key, member) {
+      await use().client.sRem(key, member);
+    },
+    async setIfAbsent(key, value, ttlMs) {
+      return (
+        (await use().client.set(key, value, {
+          condition: 'NX',
+          expiration: { type: 'PX', value: Math.max(1, Math.floor(ttlMs)) },
+        })) === 'OK'
+      );
+    },
+    async releaseLock(key, owner) {
+      await use().scripts.bffReleaseLock(key, owner);
+    },
+    async ping() {
+      // A keyed read, so that a cluster routes it to a node like any session command.
+      await use().client.exists('bff:probe');
+    },
+    isReady: () => opened?.ready() ?? false,
+    async firstReady(timeoutMs) {
+      if (opened?.wasReady()) return;
+      const end = Date.now() + timeoutMs;
+      while (!opened?.wasReady() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+    async close() {
+      await loading;
+      await opened?.client.close();
+    },
+  };
+}
+
+/** The node-redis client (one server or a cluster) with the scripts, connecting in the background. */
+function openClient(redis: RedisModule, { url, cluster, onError }: RedisPortOptions) {
   const socket = {
     connectTimeout: REDIS_COMMAND_TIMEOUT_MS * 2,
     // A server that stops answering (paused, network gone) is only noticed by socket silence:
@@ -131,66 +222,22 @@ export function connectRedis({ url, cluster, onError }: RedisPortOptions): Redis
     pingInterval: REDIS_SOCKET_TIMEOUT_MS / 3,
     commandOptions: { timeout: REDIS_COMMAND_TIMEOUT_MS },
   };
+  const scripts = scriptsOf(redis);
   const client = cluster
-    ? createCluster({ rootNodes: [{ url }], defaults: { socket, ...common }, scripts: SCRIPTS })
-    : createClient({ url, socket, ...common, scripts: SCRIPTS });
+    ? redis.createCluster({ rootNodes: [{ url }], defaults: { socket, ...common }, scripts })
+    : redis.createClient({ url, socket, ...common, scripts });
   client.on('error', onError);
   // The first connection may fail (Redis not up yet): the reconnect strategy keeps trying; until
   // then commands fail fast and /readyz says why.
   client.connect().catch(onError);
-
-  const ready = () => (cluster ? (client as { isReady?: boolean }).isReady !== false : client.isReady);
-  const c = client as unknown as Record<keyof typeof SCRIPTS, (...args: string[]) => Promise<unknown>> &
-    typeof client;
-  return {
-    async readSession(key, knownVersion, nowMs, idleMs, slideMs) {
-      const reply = (await c.bffReadSession(
-        key,
-        knownVersion,
-        String(nowMs),
-        String(idleMs),
-        String(slideMs),
-      )) as [string, string?] | null;
-      return reply ?? undefined;
-    },
-    async createSession(key, data, absoluteEndMs, ttlMs) {
-      await c.bffCreateSession(key, data, String(absoluteEndMs), String(Math.max(1, Math.floor(ttlMs))));
-    },
-    async swapSession(key, expectedVersion, nextVersion, data) {
-      return (await c.bffSwapSession(key, expectedVersion, nextVersion, data)) === 1;
-    },
-    async getData(key) {
-      const [version, data] = await client.hmGet(key, ['v', 'd']);
-      return version && data ? { version: String(version), data: String(data) } : undefined;
-    },
-    async del(key) {
-      await client.del(key);
-    },
-    async indexAdd(key, member, ttlMs) {
-      await c.bffIndexAdd(key, member, String(Math.max(1, Math.floor(ttlMs))));
-    },
-    indexMembers: async (key) => (await client.sMembers(key)).map(String),
-    async indexRemove(key, member) {
-      await client.sRem(key, member);
-    },
-    async setIfAbsent(key, value, ttlMs) {
-      return (
-        (await client.set(key, value, {
-          condition: 'NX',
-          expiration: { type: 'PX', value: Math.max(1, Math.floor(ttlMs)) },
-        })) === 'OK'
-      );
-    },
-    async releaseLock(key, owner) {
-      await c.bffReleaseLock(key, owner);
-    },
-    async ping() {
-      // A keyed read, so that a cluster routes it to a node like any session command.
-      await client.exists('bff:probe');
-    },
-    isReady: ready,
-    async close() {
-      await client.close();
-    },
+  const ready = () => client.isReady;
+  let everReady = false;
+  const wasReady = () => {
+    if (!everReady && client.isReady) everReady = true;
+    return everReady;
   };
+  // The scripts are methods node-redis adds from `scripts`; its types for them differ between a
+  // client and a cluster, so they are called through one plain signature.
+  const callable = client as unknown as Record<keyof typeof scripts, (...args: string[]) => Promise<unknown>>;
+  return { client, scripts: callable, ready, wasReady };
 }

@@ -94,7 +94,10 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   };
 
   const bounded = async <T>(call: () => Promise<T>): Promise<T> => {
-    if (!redis.isReady()) throw storeUnavailable(new Error('not connected'));
+    if (!redis.isReady()) {
+      await redis.firstReady(GUARD_TIMEOUT_MS);
+      if (!redis.isReady()) throw storeUnavailable(new Error('not connected'));
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
