@@ -5,16 +5,8 @@ import { loadBffConfig } from '@okta-bff/oidc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.ts';
 import { createLogger } from './logger.ts';
-import type { IdpLoader } from './oidc/idp.ts';
+import { NOT_READY_IDP } from './testing/idp-stub.ts';
 
-const notReady: IdpLoader = {
-  current: () => undefined,
-  require: () => {
-    throw new Error('not ready');
-  },
-  ready: new Promise(() => {}),
-  stop: () => {},
-};
 let root: string;
 
 beforeAll(async () => {
@@ -33,7 +25,7 @@ describe('the whole app: caching rules per route group', () => {
       CLIENT_SECRET: 's',
       SESSION_SECRET: 'x'.repeat(32),
     });
-    const app = createApp({ config, idp: notReady, logger: createLogger('silent'), spaRoot: root });
+    const app = createApp({ config, idp: NOT_READY_IDP, logger: createLogger('silent'), spaRoot: root });
     const asset = await app.request('/assets/main-abc123.js');
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');

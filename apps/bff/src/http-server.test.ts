@@ -5,16 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.ts';
 import { bffPathsOf, createBffServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
-import type { IdpLoader } from './oidc/idp.ts';
+import { NOT_READY_IDP } from './testing/idp-stub.ts';
 
-const notReady: IdpLoader = {
-  current: () => undefined,
-  require: () => {
-    throw new Error('not ready');
-  },
-  ready: new Promise(() => {}),
-  stop: () => {},
-};
 let server: ReturnType<typeof createBffServer>;
 let port: number;
 
@@ -25,7 +17,7 @@ beforeAll(async () => {
     CLIENT_SECRET: 's',
     SESSION_SECRET: 'x'.repeat(32),
   });
-  server = createBffServer({ config, idp: notReady, logger: createLogger('silent') });
+  server = createBffServer({ config, idp: NOT_READY_IDP, logger: createLogger('silent') });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 });
@@ -68,7 +60,7 @@ describe('paths the BFF answers itself in development (the rest goes to Vite)', 
       NODE_ENV: 'development',
       REDIRECT_URL: 'http://localhost:8000/custom/callback/path',
     });
-    const owns = bffPathsOf(createApp({ config, idp: notReady, logger: createLogger('silent') }));
+    const owns = bffPathsOf(createApp({ config, idp: NOT_READY_IDP, logger: createLogger('silent') }));
     for (const path of [
       '/healthz',
       '/readyz',
