@@ -5,8 +5,11 @@
  * graceful shutdown. The embedded IdP and a recording upstream run in this process, over real HTTP.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createDevClientFor, type DevIdp, startDevIdp } from '@okta-bff/dev-idp';
@@ -25,6 +28,7 @@ let otlp: { origin: string; spans: OtlpSpan[]; close(): Promise<void> };
 let bffPort: number;
 let metricsPort: number;
 let origin: string;
+let staticDir: string | undefined;
 
 interface OtlpSpan {
   readonly traceId: string;
@@ -132,6 +136,9 @@ let bff: ReturnType<typeof startBff>;
 beforeAll(async () => {
   await promisify(execFile)('pnpm', ['--filter', '@okta-bff/bff', 'run', 'build'], { cwd: root });
   [bffPort, metricsPort] = [await closedPort(), await closedPort()];
+  // The SPA as `pnpm build` leaves it, so that pages answer as in production (a fresh clone has none).
+  staticDir = await mkdtemp(join(tmpdir(), 'bff-static-'));
+  await writeFile(join(staticDir, 'index.html'), '<!doctype html><title>app</title>');
   origin = `http://localhost:${bffPort}`;
   [idp, rec, otlp] = await Promise.all([
     startDevIdp({ port: 0, clients: [createDevClientFor(origin)] }),
@@ -152,6 +159,7 @@ beforeAll(async () => {
     OTEL_BSP_SCHEDULE_DELAY: '100',
     OTEL_SERVICE_NAME: 'bff-under-test',
     SHUTDOWN_TIMEOUT_S: '10',
+    STATIC_DIR: staticDir,
   });
   await waitForReady(bffPort);
 }, 90_000);
@@ -159,6 +167,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (bff && bff.exitCode === null) bff.kill('SIGKILL');
   await Promise.all([rec?.close(), otlp?.close(), idp?.close()]);
+  if (staticDir) await rm(staticDir, { recursive: true, force: true });
 });
 
 describe('Prometheus metrics (METRICS_PORT)', () => {
