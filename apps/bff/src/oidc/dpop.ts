@@ -57,18 +57,21 @@ export async function withDpopNonceRetry<T>(call: () => Promise<T>): Promise<T> 
 }
 
 /**
- * A proof key ready for the hot path: the private key as a Node `KeyObject` and the proof's
- * protected header (with the public JWK), encoded once per session.
+ * What the proofs for one session's access token share, prepared once: the private key as a Node
+ * `KeyObject`, the proof's protected header (with the public JWK) encoded, and `ath`.
  */
 export interface ProofKey {
   readonly privateKey: KeyObject;
   /** base64url of `{"alg":"ES256","typ":"dpop+jwt","jwk":{…public…}}`. */
   readonly encodedHeader: string;
+  /** base64url(SHA-256(access token)), RFC 9449 §4.2. */
+  readonly ath: string;
 }
 
-export function proofKeyOf(jwk: DpopKey): ProofKey {
+export function proofKeyOf(jwk: DpopKey, accessToken: string): ProofKey {
   const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
   return {
+    ath: createHash('sha256').update(accessToken).digest('base64url'),
     privateKey: createPrivateKey({ key: { ...jwk } as JsonWebKeyInput['key'], format: 'jwk' }),
     encodedHeader: Buffer.from(JSON.stringify({ alg: ALG, typ: 'dpop+jwt', jwk: publicJwk })).toString(
       'base64url',
@@ -77,8 +80,8 @@ export function proofKeyOf(jwk: DpopKey): ProofKey {
 }
 
 /**
- * A DPoP proof for a resource request: `htm`, `htu` (no query, no fragment), `iat`, a fresh `jti`,
- * `ath` (the access token's SHA-256) and the server's `nonce` when it gave one.
+ * A DPoP proof for a resource request with the access token `key` was prepared for: `htm`, `htu`
+ * (no query, no fragment), `iat`, a fresh `jti`, `ath` and the server's `nonce` when it gave one.
  *
  * This is the one JWS the BFF assembles itself, because it is made on every proxied request:
  * jose's `SignJWT` signs through WebCrypto's asynchronous API, 111 µs a proof on the development
@@ -90,17 +93,12 @@ export function proofKeyOf(jwk: DpopKey): ProofKey {
  */
 export function createDpopProof(
   key: ProofKey,
-  request: {
-    readonly method: string;
-    readonly url: string;
-    readonly accessToken: string;
-    readonly nonce?: string;
-  },
+  request: { readonly method: string; readonly url: string; readonly nonce?: string },
 ): string {
   const claims = {
     htm: request.method,
     htu: request.url,
-    ath: createHash('sha256').update(request.accessToken).digest('base64url'),
+    ath: key.ath,
     jti: randomUUID(),
     iat: Math.floor(Date.now() / 1000),
     ...(request.nonce === undefined ? {} : { nonce: request.nonce }),

@@ -90,12 +90,15 @@ export function createApiProxy(options: ApiProxyOptions) {
   const forwardedProto = publicUrl.protocol.slice(0, -1);
   /** The API's latest DPoP nonce (RFC 9449 §9), sent in the next proofs. */
   let upstreamNonce: string | undefined;
-  /** Sessions' DPoP keys, imported once per session object (the store's cache keeps them alive). */
+  /**
+   * Sessions' DPoP proof keys, prepared once per session object (the store's cache keeps it alive;
+   * a refreshed session, with its new access token, is a new object).
+   */
   const proofKeys = new WeakMap<Session, ProofKey>();
   const proofKeyFor = (session: Session, jwk: DpopKey): ProofKey => {
     let key = proofKeys.get(session);
     if (!key) {
-      key = proofKeyOf(jwk);
+      key = proofKeyOf(jwk, session.accessToken);
       proofKeys.set(session, key);
     }
     return key;
@@ -201,7 +204,6 @@ export function createApiProxy(options: ApiProxyOptions) {
         headers.dpop = createDpopProof(proofKey, {
           method,
           url: `${upstream.origin}${path.path}`,
-          accessToken: session.accessToken,
           ...(nonce === undefined ? {} : { nonce }),
         });
       }
