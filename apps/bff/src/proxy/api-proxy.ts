@@ -10,10 +10,10 @@ import { parseCookieHeader, serializeCookie } from '../http/cookie-header.ts';
 import { errorResponse } from '../http/error-response.ts';
 import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
-import { createDpopProof, type DpopKey, type ProofKey, proofKeyOf } from '../oidc/dpop.ts';
+import { createDpopProof } from '../oidc/dpop.ts';
 import type { Metrics, UpstreamOutcome } from '../ops/metrics.ts';
 import { endServerSpan, startServerSpan, type Tracing } from '../ops/tracing.ts';
-import type { Session } from '../session/session.ts';
+import { createProofKeyCache, readReplayableBody } from './dpop-upstream.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import { resolveUpstreamPath } from './upstream-path.ts';
 
@@ -45,29 +45,6 @@ export interface ApiProxyOptions {
   readonly trustProxyHops: number;
 }
 
-/** DPoP: request bodies up to this size are read before sending, so a nonce retry can replay them. */
-const MAX_REPLAY_BODY_BYTES = 64 * 1024;
-
-/**
- * The whole body of a request that declares a small `Content-Length` (or none and no chunking:
- * empty), or `undefined` when it must stream (chunked, or larger than the replay limit).
- */
-function readReplayableBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  if (req.headers['transfer-encoding'] !== undefined) return Promise.resolve(undefined);
-  const length = Number(req.headers['content-length'] ?? '0');
-  if (!Number.isSafeInteger(length) || length > MAX_REPLAY_BODY_BYTES) return Promise.resolve(undefined);
-  if (length === 0) return Promise.resolve(Buffer.alloc(0));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-    req.once('close', () => {
-      if (!req.complete) reject(new Error('the client went away mid-body'));
-    });
-  });
-}
-
 /** True when `url` (a request target) is `/api` or below it. */
 export function isApiRequest(url: string | undefined): boolean {
   return !!url && url.startsWith(API_PREFIX) && (url.length === 4 || url[4] === '/' || url[4] === '?');
@@ -90,19 +67,7 @@ export function createApiProxy(options: ApiProxyOptions) {
   const forwardedProto = publicUrl.protocol.slice(0, -1);
   /** The API's latest DPoP nonce (RFC 9449 §9), sent in the next proofs. */
   let upstreamNonce: string | undefined;
-  /**
-   * Sessions' DPoP proof keys, prepared once per session object (the store's cache keeps it alive;
-   * a refreshed session, with its new access token, is a new object).
-   */
-  const proofKeys = new WeakMap<Session, ProofKey>();
-  const proofKeyFor = (session: Session, jwk: DpopKey): ProofKey => {
-    let key = proofKeys.get(session);
-    if (!key) {
-      key = proofKeyOf(jwk, session.accessToken);
-      proofKeys.set(session, key);
-    }
-    return key;
-  };
+  const proofKeyFor = createProofKeyCache();
 
   async function apiProxy(req: IncomingMessage, res: ServerResponse, span: Span | undefined): Promise<void> {
     const start = performance.now();
