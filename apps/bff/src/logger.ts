@@ -26,6 +26,29 @@ const REDACTED_FIELDS = [
   'handle',
 ];
 
+/** Standard output gathers lines up to this many bytes before one write… */
+const STDOUT_BUFFER_BYTES = 4_096;
+/** …and writes what it has at least this often, so a quiet server's lines still show promptly. */
+const STDOUT_FLUSH_MS = 500;
+
+/**
+ * The production log destination: standard output, written asynchronously in batches (one
+ * write per ~25 request lines at load, instead of one per line through libuv's thread pool,
+ * bench/FINDINGS.md). What is still buffered is written synchronously when the process exits,
+ * however it exits (pino's exit handler), so a crash or a shutdown loses no line.
+ */
+export function stdoutDestination(): pino.DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: STDOUT_BUFFER_BYTES });
+  setInterval(() => {
+    try {
+      stream.flush();
+    } catch {
+      // Ended at exit: nothing is left to write.
+    }
+  }, STDOUT_FLUSH_MS).unref();
+  return stream;
+}
+
 /**
  * The BFF's structured JSON logger. Redaction is a second line of defence: the first is that no
  * code passes a token, code, verifier, nonce, cookie value or the client secret to the logger.
@@ -49,21 +72,25 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
-const accessLoggers = new WeakMap<Logger, Logger>();
-
 /**
- * The logger for the one line per request: same stream, level and base fields as `logger`, but no
- * redaction pass. Only for lines whose every field is chosen by our code (method, path without
- * query, status, duration, request id): never pass it anything that came from a token or a body.
+ * A writer of `info` lines whose fields the caller has already serialised (`,"key":value…`), on
+ * `logger`'s stream and with its own `level`, `time` and base fields, as pino would write them;
+ * `undefined` when `info` is off. Only for fields chosen by our code: nothing goes through the
+ * redaction pass.
  */
-export function accessLogger(logger: Logger): Logger {
-  let access = accessLoggers.get(logger);
-  if (!access) {
-    const stream = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
-    access = pino({ level: logger.level, base: { service: 'bff' } }, stream);
-    accessLoggers.set(logger, access);
-  }
-  return access;
+export function infoLineWriter(logger: Logger): ((fields: string, msg: string) => void) | undefined {
+  if (!logger.isLevelEnabled('info')) return undefined;
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const { symbols } = pino;
+  const stream = internals[symbols.streamSym] as pino.DestinationStream;
+  const level = (internals[symbols.lsCacheSym] as Record<number, string>)[
+    logger.levels.values.info as number
+  ];
+  const time = internals[symbols.timeSym] as () => string;
+  const bindings = internals[symbols.chindingsSym] as string;
+  const msgKey = JSON.stringify(internals[symbols.messageKeySym]);
+  return (fields, msg) =>
+    stream.write(`${level}${time()}${bindings}${fields},${msgKey}:${JSON.stringify(msg)}}\n`);
 }
 
 /**

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@okta-bff/oidc';
 import { configFromEnvironment } from './config.ts';
 import { createBffServer } from './http-server.ts';
-import { createLogger, describeError } from './logger.ts';
+import { createLogger, describeError, stdoutDestination } from './logger.ts';
 import { discoverIdp, IdpMismatchError, startIdpLoader } from './oidc/idp.ts';
 import { createMetrics, createMetricsServer, NO_METRICS } from './ops/metrics.ts';
 import { installGracefulShutdown } from './ops/shutdown.ts';
@@ -24,7 +24,7 @@ function loadConfigOrExit() {
 }
 
 const config = loadConfigOrExit();
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, stdoutDestination());
 const metrics = config.metricsPort === undefined ? undefined : createMetrics();
 const tracing = config.tracingEnabled ? await startTracing(config.serviceName) : TRACING_OFF;
 const ops = { metrics: metrics ?? NO_METRICS, tracing };

@@ -22,6 +22,8 @@ export type Admission =
     };
 
 export interface ApiRequestFacts {
+  /** For the event lines, like the Hono routes' lines carry it. */
+  readonly requestId: string;
   readonly cookies: Readonly<Record<string, string>>;
   readonly origin: OriginHeaders;
 }
@@ -46,7 +48,7 @@ const SESSION_ENDED = 'Your session has ended. Sign in again.';
  * @see shared/DESIGN.md, "HTTP contract of the BFF", `/api/<path>`
  */
 export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts): Promise<Admission> {
-  const { cookies } = request;
+  const { cookies, requestId: reqId } = request;
   // A store that cannot answer throws `BffError` 503 `session_store_unavailable`: the caller's
   // error writer answers it like any other.
   const opened = await ctx.sessions.read(cookies);
@@ -55,7 +57,7 @@ export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts
 
   const origin = checkRequestOrigin(request.origin, ctx.config.publicOrigin);
   if (!origin.ok) {
-    ctx.log('csrf_refused', { sid: session.sid, reason: origin.reason });
+    ctx.log('csrf_refused', { reqId, sid: session.sid, reason: origin.reason });
     return refuse(403, 'csrf_required', CSRF_MESSAGE);
   }
 
@@ -72,6 +74,7 @@ export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts
       } catch (error) {
         if (!(error instanceof CookieBudgetError)) throw error;
         ctx.log('session_ended', {
+          reqId,
           sid: session.sid,
           reason: 'the refreshed session does not fit in cookies; set SESSION_STORE=redis',
           cause: error,
@@ -80,10 +83,10 @@ export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts
       }
     }
     case 'ended':
-      ctx.log('session_ended', { sid: session.sid, reason: fresh.reason, cause: fresh.cause });
+      ctx.log('session_ended', { reqId, sid: session.sid, reason: fresh.reason, cause: fresh.cause });
       return refuse(401, 'session_expired', SESSION_ENDED, await ctx.sessions.end(session, cookies));
     case 'unavailable':
-      ctx.log('refresh_unavailable', { sid: session.sid, cause: fresh.cause });
+      ctx.log('refresh_unavailable', { reqId, sid: session.sid, cause: fresh.cause });
       return refuse(
         503,
         'idp_unavailable',

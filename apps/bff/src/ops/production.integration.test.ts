@@ -242,10 +242,39 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   });
 });
 
+/** The parsed JSON lines of the BFF's standard output so far that carry `reqId`. */
+const requestLines = (reqId: string) =>
+  bff
+    .output()
+    .split('\n')
+    .filter((line) => line.includes(`"reqId":"${reqId}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe('request log (LOG_LEVEL=info, standard output)', () => {
+  it('writes one JSON line per request, within a second even when the server is quiet', async () => {
+    const jar = await signIn();
+    const reqId = `log-test-${Date.now()}`;
+    const res = await rawRequest(origin, '/api/things?code=secret-in-query', {
+      headers: { 'x-csrf': '1', cookie: jar.header(origin), 'x-request-id': reqId },
+    });
+    expect(res.status).toBe(200);
+    // Buffered output is written at least every 500 ms.
+    const deadline = Date.now() + 3_000;
+    while (requestLines(reqId).length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(requestLines(reqId)).toEqual([
+      expect.objectContaining({ level: 30, msg: 'request', method: 'GET', path: '/api/things', status: 200 }),
+    ]);
+    expect(bff.output()).not.toContain('secret-in-query');
+  });
+});
+
 describe('graceful shutdown (SIGTERM)', () => {
   it('lets a 3-second streamed /api answer finish, refuses new connections, and exits 0', async () => {
     const jar = await signIn();
-    const streaming = apiCall(jar, '/api/stream?ms=3000&chunks=30');
+    const streaming = rawRequest(origin, '/api/stream?ms=3000&chunks=30', {
+      headers: { 'x-csrf': '1', cookie: jar.header(origin), 'x-request-id': 'the-last-request' },
+    });
     await new Promise((r) => setTimeout(r, 500));
     const exited = new Promise<number | null>((resolve) => bff.once('exit', (code) => resolve(code)));
     bff.kill('SIGTERM');
@@ -261,5 +290,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     expect(await exited).toBe(0);
     expect(bff.output()).toMatch(/shutting down/);
     expect(bff.output()).not.toMatch(/cut off/);
+    // The last lines, still buffered at exit, were written.
+    expect(requestLines('the-last-request')).toEqual([expect.objectContaining({ status: 200 })]);
   }, 20_000);
 });

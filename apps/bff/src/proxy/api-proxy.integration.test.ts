@@ -603,6 +603,17 @@ describe('upstream failures leave the session alone', () => {
     expect((await bff.fetch('/auth/user', { jar })).status).toBe(200);
   });
 
+  it('cuts the client off when the response body stops flowing for the configured time', async () => {
+    const { bff, jar } = await signedIn({ API_UPSTREAM_TIMEOUT_MS: '300' });
+    const started = performance.now();
+    await expect(raw('/api/stall', { headers: apiHeaders(jar) })).rejects.toThrow(/aborted|socket hang up/);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(300 + 5_000);
+    expect(rec.requests.map((r) => r.url)).toEqual(['/stall']);
+    expect((await bff.fetch('/auth/user', { jar })).status).toBe(200);
+  });
+
   it('does not count a slow upload against the upstream: the timeout starts once the body is sent', async () => {
     const { jar } = await signedIn({ API_UPSTREAM_TIMEOUT_MS: '1000' });
     const chunks = 25;

@@ -1,7 +1,7 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { ErrorCode } from '@okta-bff/oidc';
-import { context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, type Span, SpanKind, type TextMapSetter, trace } from '@opentelemetry/api';
 import type { AuthContext } from '../auth/actions.ts';
 import { type Admission, admitApiRequest } from '../auth/api-admission.ts';
 import { BffError } from '../errors.ts';
@@ -14,7 +14,8 @@ import { createDpopProof } from '../oidc/dpop.ts';
 import type { Metrics, UpstreamOutcome } from '../ops/metrics.ts';
 import { endServerSpan, startServerSpan, type Tracing } from '../ops/tracing.ts';
 import { createProofKeyCache, readReplayableBody } from './dpop-upstream.ts';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { clientResponseHeaders, type HeaderList, upstreamRequestHeaders } from './headers.ts';
+import { createUpstreamClock, type Watched } from './upstream-clock.ts';
 import { resolveUpstreamPath } from './upstream-path.ts';
 
 /**
@@ -50,6 +51,8 @@ export function isApiRequest(url: string | undefined): boolean {
   return !!url && url.startsWith(API_PREFIX) && (url.length === 4 || url[4] === '/' || url[4] === '?');
 }
 
+/** Trace context into a header list (`traceparent`, `tracestate`). */
+const INTO_LIST: TextMapSetter<HeaderList> = { set: (list, name, value) => void list.push(name, value) };
 const headerValue = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
 const outcomeOf = (status: number): UpstreamOutcome => (status >= 500 ? '5xx' : status >= 400 ? '4xx' : 'ok');
 
@@ -68,6 +71,7 @@ export function createApiProxy(options: ApiProxyOptions) {
   /** The API's latest DPoP nonce (RFC 9449 §9), sent in the next proofs. */
   let upstreamNonce: string | undefined;
   const proofKeyFor = createProofKeyCache();
+  const clock = createUpstreamClock(timeoutMs);
 
   async function apiProxy(req: IncomingMessage, res: ServerResponse, span: Span | undefined): Promise<void> {
     const start = performance.now();
@@ -78,8 +82,15 @@ export function createApiProxy(options: ApiProxyOptions) {
     const query = queryAt < 0 ? '' : target.slice(queryAt);
     const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxyHops);
     let setCookie: string[] | undefined;
+    /** The upstream request in flight, torn down if the client goes away first. */
+    let inFlight: ClientRequest | undefined;
+    /** Its clocks (`upstream-clock.ts`), and whether one of them ran out. */
+    let watched: Watched | undefined;
+    let timedOut = false;
 
     res.once('close', () => {
+      watched?.stop();
+      if (inFlight && !res.writableFinished) inFlight.destroy();
       recordRequest({
         reqId: requestId,
         method: req.method ?? '',
@@ -116,13 +127,8 @@ export function createApiProxy(options: ApiProxyOptions) {
 
     let admission: Admission;
     try {
-      // Its event lines carry this request's id, like the Hono routes' do.
-      const requestAuth = {
-        ...auth,
-        log: (event: string, details: Record<string, unknown>) =>
-          auth.log(event, { reqId: requestId, ...details }),
-      };
-      admission = await admitApiRequest(requestAuth, {
+      admission = await admitApiRequest(auth, {
+        requestId,
         cookies: parseCookieHeader(req.headers.cookie),
         origin: {
           csrf: headerValue(req.headers['x-csrf']),
@@ -159,18 +165,19 @@ export function createApiProxy(options: ApiProxyOptions) {
     let retried = false;
 
     const send = (nonce: string | undefined): void => {
-      const headers = upstreamRequestHeaders(req.headers, authorization, {
+      const headers = upstreamRequestHeaders(req.headers, upstream.host, authorization, {
         forwardedFor: address.forwardedFor,
         proto: forwardedProto,
         host: publicUrl.host,
         requestId,
       });
       if (proofKey) {
-        headers.dpop = createDpopProof(proofKey, {
+        const proof = createDpopProof(proofKey, {
           method,
           url: `${upstream.origin}${path.path}`,
           ...(nonce === undefined ? {} : { nonce }),
         });
+        headers.push('dpop', proof);
       }
       const upstreamSpan = span
         ? tracing.tracer.startSpan(
@@ -182,7 +189,7 @@ export function createApiProxy(options: ApiProxyOptions) {
             trace.setSpan(context.active(), span),
           )
         : undefined;
-      if (upstreamSpan) propagation.inject(trace.setSpan(context.active(), upstreamSpan), headers);
+      if (upstreamSpan) propagation.inject(trace.setSpan(context.active(), upstreamSpan), headers, INTO_LIST);
       const upstreamStart = performance.now();
       const upstreamReq = transport.request({
         agent,
@@ -202,24 +209,20 @@ export function createApiProxy(options: ApiProxyOptions) {
         }
       };
 
-      // Two clocks: the whole wait for the status line once the request body is sent (a slow
-      // upload is the client's pace, not the upstream's), and silence on the socket at any point
-      // (connecting, or a body that stops flowing). Either ends the request as a timeout.
-      let timedOut = false;
+      // Two clocks (the wait for the status line once the body is sent, and silence on the
+      // connection): either ends the request as a timeout.
+      inFlight = upstreamReq;
+      if (watched) watched.replace(upstreamReq);
+      else
+        watched = clock.watch(upstreamReq, () => {
+          timedOut = true;
+          inFlight?.destroy();
+        });
       let responded = false;
-      let timer: NodeJS.Timeout | undefined;
-      const timeOut = () => {
-        timedOut = true;
-        upstreamReq.destroy();
-      };
-      upstreamReq.once('finish', () => {
-        if (!responded) timer = setTimeout(timeOut, timeoutMs);
-      });
-      upstreamReq.setTimeout(timeoutMs, timeOut);
 
       upstreamReq.once('response', (upstreamRes) => {
         responded = true;
-        clearTimeout(timer);
+        watched?.responded();
         const status = upstreamRes.statusCode ?? 502;
         upstreamDone(outcomeOf(status), status);
         if (proofKey) {
@@ -256,8 +259,8 @@ export function createApiProxy(options: ApiProxyOptions) {
           return;
         }
         const outHeaders = clientResponseHeaders(upstreamRes.headers);
-        outHeaders['x-request-id'] = requestId;
-        if (setCookie) outHeaders['set-cookie'] = setCookie;
+        outHeaders.push('x-request-id', requestId);
+        if (setCookie) outHeaders.push('set-cookie', setCookie);
         res.writeHead(status, outHeaders);
         // `.pipe()` with explicit teardown, not `stream.pipeline()`: on Node 20 pipeline allocates
         // an AbortController per call and aborts it on success (a DOMException with a stack trace),
@@ -270,7 +273,7 @@ export function createApiProxy(options: ApiProxyOptions) {
         });
       });
       upstreamReq.once('error', (error) => {
-        clearTimeout(timer);
+        watched?.stop();
         if (!responded) upstreamDone(timedOut ? 'timeout' : 'refused');
         if (timedOut) {
           fail(504, 'upstream_timeout', 'The API did not answer in time.');
@@ -278,9 +281,6 @@ export function createApiProxy(options: ApiProxyOptions) {
           logger.warn({ reqId: requestId, cause: describeError(error) }, 'upstream request failed');
           fail(502, 'upstream_unavailable', 'The API is not reachable right now.');
         }
-      });
-      res.once('close', () => {
-        if (!res.writableFinished) upstreamReq.destroy();
       });
       if (replayBody !== undefined) {
         // Read already (DPoP): sent whole, so that a retry can send it again.

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import {
+  clientResponseHeaders,
+  headerListToObject,
+  isDroppedRequestHeader,
+  upstreamRequestHeaders,
+} from './headers.ts';
 
 describe('upstreamRequestHeaders', () => {
   it('drops credentials, hop-by-hop and spoofable headers and sets its own', () => {
@@ -26,10 +31,12 @@ describe('upstreamRequestHeaders', () => {
         'x-request-id': 'client-id',
         'x-app-header': 'kept',
       },
+      'api.example:8443',
       'Bearer the-access-token',
       { forwardedFor: '127.0.0.1', proto: 'http', host: 'localhost:8000', requestId: 'req-1' },
     );
-    expect(out).toEqual({
+    expect(headerListToObject(out)).toEqual({
+      host: 'api.example:8443',
       accept: 'application/json',
       'content-type': 'application/json',
       'content-length': '12',
@@ -55,6 +62,37 @@ describe('clientResponseHeaders', () => {
       'transfer-encoding': 'chunked',
       etag: '"1"',
     });
-    expect(out).toEqual({ 'content-type': 'application/json', etag: '"1"', 'cache-control': 'no-store' });
+    expect(out).toEqual(['content-type', 'application/json', 'etag', '"1"', 'cache-control', 'no-store']);
+  });
+
+  it("keeps the upstream's Cache-Control, and a list value as one entry", () => {
+    const out = clientResponseHeaders({
+      'cache-control': 'private, max-age=60',
+      vary: 'accept',
+      link: ['</a>; rel=preload', '</b>; rel=preload'] as unknown as string,
+    });
+    expect(out).toEqual([
+      'cache-control',
+      'private, max-age=60',
+      'vary',
+      'accept',
+      'link',
+      ['</a>; rel=preload', '</b>; rel=preload'],
+    ]);
+  });
+});
+
+describe('isDroppedRequestHeader', () => {
+  it('drops every name of the prefix table, and only those', () => {
+    for (const name of [
+      'x-forwarded-port',
+      'x-user-id',
+      'x-authenticated-user',
+      'cf-connecting-ip',
+      'x-envoy-original-path',
+    ])
+      expect(isDroppedRequestHeader(name), name).toBe(true);
+    for (const name of ['accept', 'x-app-header', 'content-type', 'cfoo', 'xforwarded-for'])
+      expect(isDroppedRequestHeader(name), name).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * Header hygiene for the `/api` proxy, as plain functions over Node's header objects, and the
@@ -91,42 +91,74 @@ function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined
   return new Set(value.split(',').map((v) => v.trim().toLowerCase()));
 }
 
+/** The first two characters of a name, as one number. */
+const headOf = (name: string) => (name.charCodeAt(0) << 16) | name.charCodeAt(1);
+/** The heads of the prefixes above (`x-`, `cf`): a name with another head skips the prefix scan. */
+const PREFIX_HEADS: ReadonlySet<number> = new Set(REQUEST_DROP_PREFIXES.map(([prefix]) => headOf(prefix)));
+
 /** True when the client's request field `name` (lower case) must not reach the upstream. */
 export function isDroppedRequestHeader(name: string): boolean {
   if (HOP_BY_HOP.has(name) || REQUEST_DROP_EXACT.has(name)) return true;
+  if (!PREFIX_HEADS.has(headOf(name))) return false;
   for (const [prefix] of REQUEST_DROP_PREFIXES) if (name.startsWith(prefix)) return true;
   return false;
 }
+
+/**
+ * Header fields as Node's `rawHeaders`: a flat list of names and values (`[name, value, name,
+ * value, …]`). `http.request` and `writeHead` take it as it is, without the per-field object
+ * work that a header object costs them (bench/FINDINGS.md).
+ */
+export type HeaderList = string[];
+/**
+ * The same for a response, where a value may be a list (`Set-Cookie`): one entry per name, so
+ * that `writeHead` keeps every value even when a header was set before (it then calls
+ * `setHeader` per entry, and a repeated name would replace the earlier one).
+ */
+export type ResponseHeaderList = (string | string[])[];
 
 export interface ForwardedFor {
   /** The `X-Forwarded-For` chain the BFF believes (see `http/client-address.ts`). */
   readonly forwardedFor: string | undefined;
   readonly proto: string;
+  /** The app's public host: `X-Forwarded-Host`. */
   readonly host: string;
   readonly requestId: string;
 }
 
+function pushField(out: HeaderList, name: string, value: string | string[] | undefined): void {
+  if (value === undefined) return;
+  if (typeof value === 'string') out.push(name, value);
+  else for (const one of value) out.push(name, one);
+}
+
 /**
- * The headers to send upstream: the client's, minus the dropped ones (tables above) and those its
- * `Connection` names; plus our own `Authorization` (`Bearer …` or `DPoP …`), `X-Forwarded-For/Proto/Host`
- * and the request id.
+ * The headers to send upstream: `Host` (the upstream's, `upstreamHost`), then the client's, minus
+ * the dropped ones (tables above) and those its `Connection` names; plus our own `Authorization`
+ * (`Bearer …` or `DPoP …`), `X-Forwarded-For/Proto/Host` and the request id.
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
+  upstreamHost: string,
   authorization: string,
   forwarded: ForwardedFor,
-): OutgoingHttpHeaders {
+): HeaderList {
   const listed = connectionListed(incoming);
-  const out: OutgoingHttpHeaders = {};
+  const out: HeaderList = ['host', upstreamHost];
   for (const name in incoming) {
     if (isDroppedRequestHeader(name) || listed?.has(name)) continue;
-    out[name] = incoming[name];
+    pushField(out, name, incoming[name]);
   }
-  out.authorization = authorization;
-  if (forwarded.forwardedFor) out['x-forwarded-for'] = forwarded.forwardedFor;
-  out['x-forwarded-proto'] = forwarded.proto;
-  out['x-forwarded-host'] = forwarded.host;
-  out['x-request-id'] = forwarded.requestId;
+  out.push('authorization', authorization);
+  if (forwarded.forwardedFor) out.push('x-forwarded-for', forwarded.forwardedFor);
+  out.push(
+    'x-forwarded-proto',
+    forwarded.proto,
+    'x-forwarded-host',
+    forwarded.host,
+    'x-request-id',
+    forwarded.requestId,
+  );
   return out;
 }
 
@@ -137,14 +169,22 @@ export function upstreamRequestHeaders(
  *
  * @see RFC 9111 §3 (a shared cache may store a response without Cache-Control by heuristics)
  */
-export function clientResponseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
+export function clientResponseHeaders(upstream: IncomingHttpHeaders): ResponseHeaderList {
   const listed = connectionListed(upstream);
-  const out: OutgoingHttpHeaders = {};
+  const out: ResponseHeaderList = [];
   for (const name in upstream) {
     if (HOP_BY_HOP.has(name) || RESPONSE_DROP.has(name) || listed?.has(name)) continue;
     if (RESPONSE_DROP_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
-    out[name] = upstream[name];
+    const value = upstream[name];
+    if (value !== undefined) out.push(name, value);
   }
-  if (out['cache-control'] === undefined) out['cache-control'] = 'no-store';
+  if (upstream['cache-control'] === undefined) out.push('cache-control', 'no-store');
+  return out;
+}
+
+/** The fields of a header list as an object (the last value of a repeated name wins): for tests. */
+export function headerListToObject(list: ResponseHeaderList): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) out[list[i] as string] = list[i + 1] as string | string[];
   return out;
 }

@@ -78,6 +78,12 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     req.on('end', () => {
       record.bodyDone = true;
       if (last === 'hang') return;
+      if (last === 'stall') {
+        // The status line and a first chunk, then silence: the body never ends.
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 2048 });
+        res.write(CHUNK.subarray(0, 1024));
+        return;
+      }
       if (last === 'stream') {
         const chunks = Number(url.searchParams.get('chunks') ?? '10');
         const every = Number(url.searchParams.get('ms') ?? '1000') / chunks;
