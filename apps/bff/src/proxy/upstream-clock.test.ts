@@ -69,6 +69,18 @@ describe('createUpstreamClock', () => {
     expect(onTimeout).not.toHaveBeenCalled();
   });
 
+  it('keeps watching the others when one in the middle stops, and stops each once', () => {
+    const clock = clockOf(1_000);
+    const calls = [vi.fn(), vi.fn(), vi.fn(), vi.fn()];
+    const watched = calls.map((onTimeout) => clock.watch(request().asRequest, onTimeout));
+    watched[1]?.stop();
+    watched[1]?.stop();
+    watched[3]?.stop();
+    vi.advanceTimersByTime(1_250);
+    expect(calls.map((call) => call.mock.calls.length)).toEqual([1, 0, 1, 0]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('starts both clocks again for a replacing attempt, and runs no timer when idle', () => {
     const first = request();
     const second = request();

@@ -35,6 +35,10 @@ class Entry implements Watched {
   bytes = -1;
   /** When those bytes last changed (or the clock started). */
   activeAt: number;
+  /** Neighbours in the clock's list of watched requests (`undefined` at its ends, or when not in it). */
+  prev: Entry | undefined = undefined;
+  next: Entry | undefined = undefined;
+  listed = false;
 
   constructor(
     public req: ClientRequest,
@@ -59,12 +63,16 @@ class Entry implements Watched {
   }
 
   stop(): void {
-    this.clock.entries.delete(this);
+    this.clock.untrack(this);
   }
 }
 
 class Clock implements UpstreamClock {
-  readonly entries = new Set<Entry>();
+  /**
+   * The watched requests, as a doubly linked list. A `Set` of them cost the BFF a third more CPU
+   * per request and 30 MB more RSS under load (bench/FINDINGS.md §7); linking allocates nothing.
+   */
+  #head: Entry | undefined;
   readonly #tickMs: number;
   #timer: NodeJS.Timeout | undefined;
 
@@ -80,14 +88,31 @@ class Clock implements UpstreamClock {
   }
 
   track(entry: Entry): void {
-    this.entries.add(entry);
+    if (!entry.listed) {
+      entry.listed = true;
+      entry.prev = undefined;
+      entry.next = this.#head;
+      if (this.#head) this.#head.prev = entry;
+      this.#head = entry;
+    }
     // An idle BFF keeps no timer; one runs while anything is in flight. It never holds the process open.
     this.#timer ??= setInterval(() => this.#check(), this.#tickMs).unref();
   }
 
+  untrack(entry: Entry): void {
+    if (!entry.listed) return;
+    entry.listed = false;
+    if (entry.prev) entry.prev.next = entry.next;
+    else this.#head = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    entry.prev = undefined;
+    entry.next = undefined;
+  }
+
   #check(): void {
     const t = this.now();
-    for (const entry of this.entries) {
+    for (let entry = this.#head; entry; ) {
+      const following = entry.next;
       const { req } = entry;
       const socket = req.socket;
       const bytes = socket ? socket.bytesRead + socket.bytesWritten : 0;
@@ -98,11 +123,12 @@ class Clock implements UpstreamClock {
       if (entry.sentAt === 0 && req.writableFinished) entry.sentAt = t;
       const waited = !entry.hasResponse && entry.sentAt > 0 && t - entry.sentAt >= this.timeoutMs;
       if (waited || t - entry.activeAt >= this.timeoutMs) {
-        this.entries.delete(entry);
+        this.untrack(entry);
         entry.onTimeout();
       }
+      entry = following;
     }
-    if (this.entries.size === 0) {
+    if (!this.#head) {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
