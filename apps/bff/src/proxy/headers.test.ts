@@ -82,6 +82,23 @@ describe('clientResponseHeaders', () => {
   });
 });
 
+describe('Connection', () => {
+  it('drops the fields it names, whatever else it says', () => {
+    for (const connection of ['keep-alive, x-hop', 'X-Hop', 'close,x-hop', ' x-hop ']) {
+      const out = headerListToObject(
+        upstreamRequestHeaders({ connection, 'x-hop': '1', accept: '*/*' }, 'api', 'Bearer t', {
+          forwardedFor: undefined,
+          proto: 'https',
+          host: 'app',
+          requestId: 'r',
+        }),
+      );
+      expect(out, connection).not.toHaveProperty('x-hop');
+      expect(out.accept).toBe('*/*');
+    }
+  });
+});
+
 describe('isDroppedRequestHeader', () => {
   it('drops every name of the prefix table, and only those', () => {
     for (const name of [

@@ -87,7 +87,8 @@ const RESPONSE_DROP_PREFIXES = ['access-control-'];
 
 function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined {
   const value = headers.connection;
-  if (!value) return undefined;
+  // `keep-alive` and `close`, by far the most common values, name no other field.
+  if (!value || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return undefined;
   return new Set(value.split(',').map((v) => v.trim().toLowerCase()));
 }
 
