@@ -1,6 +1,6 @@
 /**
  * Operations against the production build started the way `pnpm start` starts it (`node
- * --max-semi-space-size=6 apps/bff/dist/server.js`, configured by environment variables alone):
+ * --max-semi-space-size=8 apps/bff/dist/server.js`, configured by environment variables alone):
  * Prometheus metrics on their own port, OpenTelemetry traces to an OTLP/HTTP receiver, and
  * graceful shutdown. The embedded IdP and a recording upstream run in this process, over real HTTP.
  */
@@ -67,7 +67,7 @@ async function startOtlpReceiver() {
 }
 
 function startBff(env: Record<string, string>): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, ['--max-semi-space-size=6', 'apps/bff/dist/server.js'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', 'apps/bff/dist/server.js'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ENV_FILE: '/nonexistent/.env', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
