@@ -25,7 +25,7 @@ function loadConfigOrExit() {
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, stdoutDestination());
-const metrics = config.metricsPort === undefined ? undefined : createMetrics();
+const metrics = config.metricsPort === undefined ? undefined : await createMetrics();
 const tracing = config.tracingEnabled ? await startTracing(config.serviceName) : TRACING_OFF;
 const ops = { metrics: metrics ?? NO_METRICS, tracing };
 

