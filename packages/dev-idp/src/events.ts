@@ -207,61 +207,43 @@ const SECRET_METHODS: ReadonlySet<ClientAuthenticationRecord['method']> = new Se
 
 /** Creates an empty recorder. */
 export function createEventRecorder(): DevIdpEventRecorder {
-  const tokenGrants: TokenGrantRecord[] = [];
-  const tokenErrors: TokenErrorRecord[] = [];
-  const revocations: RevocationRecord[] = [];
-  const endSessions: EndSessionRecord[] = [];
-  const backchannelLogouts: BackchannelLogoutRecord[] = [];
-  const frontchannelLogouts: FrontchannelLogoutRecord[] = [];
-  const clientAuthentications: ClientAuthenticationRecord[] = [];
-  const clientAssertions: ClientAssertionRecord[] = [];
-  const pushedAuthorizationRequests: PushedAuthorizationRequestRecord[] = [];
-  const dpopProofs: DpopProofRecord[] = [];
-  const lists: unknown[][] = [
-    tokenGrants,
-    tokenErrors,
-    revocations,
-    endSessions,
-    backchannelLogouts,
-    frontchannelLogouts,
-    clientAuthentications,
-    clientAssertions,
-    pushedAuthorizationRequests,
-    dpopProofs,
-  ];
+  // Every list, once: `clear()` empties them all, whatever is added here later.
+  const records = {
+    tokenGrants: [] as TokenGrantRecord[],
+    tokenErrors: [] as TokenErrorRecord[],
+    revocations: [] as RevocationRecord[],
+    endSessions: [] as EndSessionRecord[],
+    backchannelLogouts: [] as BackchannelLogoutRecord[],
+    frontchannelLogouts: [] as FrontchannelLogoutRecord[],
+    clientAuthentications: [] as ClientAuthenticationRecord[],
+    clientAssertions: [] as ClientAssertionRecord[],
+    pushedAuthorizationRequests: [] as PushedAuthorizationRequestRecord[],
+    dpopProofs: [] as DpopProofRecord[],
+  };
   return {
-    tokenGrants,
-    tokenErrors,
-    revocations,
-    endSessions,
-    backchannelLogouts,
-    frontchannelLogouts,
-    clientAuthentications,
-    clientAssertions,
-    pushedAuthorizationRequests,
-    dpopProofs,
+    ...records,
     clientSecretsPresented: (clientId) =>
-      clientAuthentications.filter(
+      records.clientAuthentications.filter(
         (record) =>
           SECRET_METHODS.has(record.method) && (clientId === undefined || record.clientId === clientId),
       ).length,
-    grantCount: (grantType) => tokenGrants.filter((grant) => grant.grantType === grantType).length,
+    grantCount: (grantType) => records.tokenGrants.filter((grant) => grant.grantType === grantType).length,
     get revokedRefreshTokenCount() {
-      return revocations.filter((revocation) => revocation.tokenType === 'refresh_token').length;
+      return records.revocations.filter((revocation) => revocation.tokenType === 'refresh_token').length;
     },
     clear() {
-      for (const list of lists) list.length = 0;
+      for (const list of Object.values(records)) list.length = 0;
     },
-    recordTokenGrant: (record) => tokenGrants.push({ ...record, at: new Date() }),
-    recordTokenError: (record) => tokenErrors.push({ ...record, at: new Date() }),
-    recordRevocation: (record) => revocations.push({ ...record, at: new Date() }),
-    recordEndSession: (record) => endSessions.push({ ...record, at: new Date() }),
-    recordBackchannelLogout: (record) => backchannelLogouts.push({ ...record, at: new Date() }),
-    recordFrontchannelLogout: (record) => frontchannelLogouts.push({ ...record, at: new Date() }),
-    recordClientAuthentication: (record) => clientAuthentications.push({ ...record, at: new Date() }),
-    recordClientAssertion: (record) => clientAssertions.push({ ...record, at: new Date() }),
+    recordTokenGrant: (record) => records.tokenGrants.push({ ...record, at: new Date() }),
+    recordTokenError: (record) => records.tokenErrors.push({ ...record, at: new Date() }),
+    recordRevocation: (record) => records.revocations.push({ ...record, at: new Date() }),
+    recordEndSession: (record) => records.endSessions.push({ ...record, at: new Date() }),
+    recordBackchannelLogout: (record) => records.backchannelLogouts.push({ ...record, at: new Date() }),
+    recordFrontchannelLogout: (record) => records.frontchannelLogouts.push({ ...record, at: new Date() }),
+    recordClientAuthentication: (record) => records.clientAuthentications.push({ ...record, at: new Date() }),
+    recordClientAssertion: (record) => records.clientAssertions.push({ ...record, at: new Date() }),
     recordPushedAuthorizationRequest: (record) =>
-      pushedAuthorizationRequests.push({ ...record, at: new Date() }),
-    recordDpopProof: (record) => dpopProofs.push({ ...record, at: new Date() }),
+      records.pushedAuthorizationRequests.push({ ...record, at: new Date() }),
+    recordDpopProof: (record) => records.dpopProofs.push({ ...record, at: new Date() }),
   };
 }
