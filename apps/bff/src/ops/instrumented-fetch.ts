@@ -1,9 +1,11 @@
 import { isTimeoutError } from '../errors.ts';
+import { idpHttpFetch } from '../oidc/idp-http.ts';
 import type { IdpCallKind, IdpOutcome, Metrics } from './metrics.ts';
 import { inClientSpan, type Tracing } from './tracing.ts';
 
 /**
- * `fetch` for the IdP calls (oauth4webapi's and jose's `customFetch`): each call is timed into
+ * `fetch` for the IdP calls (oauth4webapi's and jose's `customFetch`, over
+ * {@link idpHttpFetch}): each call is timed into
  * `bff_idp_request_duration_seconds` by kind and outcome, and, with tracing on, wrapped in a
  * client span. `kindOf` names the call from its URL (the discovered endpoints), so no label ever
  * holds a URL.
@@ -25,7 +27,7 @@ export function instrumentedFetch(
         `${method} idp ${kind}`,
         { 'http.request.method': method, 'bff.idp_call': kind },
         async (span) => {
-          const response = await fetch(input, init);
+          const response = await idpHttpFetch(input, init);
           outcome = response.status >= 500 ? '5xx' : response.status >= 400 ? '4xx' : 'ok';
           span?.setAttribute('http.response.status_code', response.status);
           return response;
