@@ -1,10 +1,11 @@
 /**
- * Operations against the production build started the way `pnpm start` starts it (`node
- * --max-semi-space-size=8 apps/bff/dist/server.js`, configured by environment variables alone):
+ * Operations against the production build started the way `pnpm start` starts it (`node`, the
+ * start script's V8 flags, `apps/bff/dist/server.js`, configured by environment variables alone):
  * Prometheus metrics on their own port, OpenTelemetry traces to an OTLP/HTTP receiver, and
  * graceful shutdown. The embedded IdP and a recording upstream run in this process, over real HTTP.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,8 +67,15 @@ async function startOtlpReceiver() {
   };
 }
 
+/** The `node` flags of `pnpm start` (apps/bff/package.json), so this runs what production runs. */
+const START_FLAGS = (
+  JSON.parse(readFileSync(join(root, 'apps/bff/package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(/\s+/)
+  .filter((word) => word.startsWith('--'));
+
 function startBff(env: Record<string, string>): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', 'apps/bff/dist/server.js'], {
+  const child = spawn(process.execPath, [...START_FLAGS, 'apps/bff/dist/server.js'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ENV_FILE: '/nonexistent/.env', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
