@@ -88,7 +88,10 @@ export function createApiProxy(options: ApiProxyOptions) {
     let watched: Watched | undefined;
     let timedOut = false;
 
-    res.once('close', () => {
+    // `on`, not `once`, for events a request's own objects emit at most once ('close',
+    // 'response') and for error handlers, which must stay attached anyway: no wrapper per
+    // listener, and nothing to remove when it fires, on the hot path.
+    res.on('close', () => {
       watched?.stop();
       if (inFlight && !res.writableFinished) inFlight.destroy();
       recordRequest({
@@ -220,7 +223,7 @@ export function createApiProxy(options: ApiProxyOptions) {
         });
       let responded = false;
 
-      upstreamReq.once('response', (upstreamRes) => {
+      upstreamReq.on('response', (upstreamRes) => {
         responded = true;
         watched?.responded();
         const status = upstreamRes.statusCode ?? 502;
@@ -266,7 +269,7 @@ export function createApiProxy(options: ApiProxyOptions) {
         // an AbortController per call and aborts it on success (a DOMException with a stack trace),
         // which was half of this route's CPU per request (bench/FINDINGS.md).
         upstreamRes.pipe(res);
-        upstreamRes.once('error', (error) => {
+        upstreamRes.on('error', (error) => {
           // The upstream broke mid-body: the status line is sent, so cut the client off too.
           logger.debug({ reqId: requestId, cause: describeError(error) }, 'response stream ended early');
           res.destroy();
@@ -289,7 +292,7 @@ export function createApiProxy(options: ApiProxyOptions) {
       }
       // Stream the request body as it arrives; a client that goes away tears the upstream request down.
       req.pipe(upstreamReq);
-      req.once('error', (error) => upstreamReq.destroy(error));
+      req.on('error', (error) => upstreamReq.destroy(error));
     };
     send(proofKey ? upstreamNonce : undefined);
   }
