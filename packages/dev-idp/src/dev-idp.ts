@@ -159,7 +159,15 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const { issuerPath, users, audience } = resolved;
   const clients = options.clients ?? [createDevClient()];
 
-  const server = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES });
+  // It listens first (the issuer names the port it gets), and is ready a moment later: a request
+  // that arrives in between is told to come back, as a starting server would, instead of
+  // getting no answer at all.
+  let ready: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const server = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
+    if (ready) return ready(req, res);
+    res.setHeader('retry-after', '1');
+    sendJsonError(res, 503, 'temporarily_unavailable', 'The dev IdP is starting; try again in a moment.');
+  });
   const port = await listen(server, resolved.port, resolved.host);
   const origin = `http://${resolved.publicHost}:${port}`;
   const issuer = `${origin}${issuerPath}`;
@@ -258,7 +266,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     res.end(answer.body);
   }
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  ready = (req, res) => {
     route(req, res).catch((error: unknown) => {
       // A bug, not a protocol error: say so on the page and in the log, never crash the process.
       console.error(
@@ -268,7 +276,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       if (!res.headersSent) sendPlain(res, 500, 'Internal error', 'The dev IdP failed; see its log.');
       else res.destroy();
     });
-  });
+  };
 
   return {
     issuer,
