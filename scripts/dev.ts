@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseClientPrivateKey } from '../packages/oidc/src/config.ts';
+import { DEV_IDP } from '../packages/oidc/src/dev-defaults.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const envFile = `${root}.env`;
@@ -147,4 +148,28 @@ console.log(
     : `pnpm dev: using your Okta org (${process.env.OKTA_ISSUER ?? process.env.OKTA_DOMAIN})`,
 );
 console.log('Open http://localhost:8000 (Ctrl-C stops everything)\n');
-for (const task of tasks) start(task);
+/**
+ * The BFF discovers the IdP as it starts, so the embedded IdP goes first and the rest follow
+ * once its discovery document answers (a second or two), instead of the BFF's first attempt
+ * losing the race and logging a failure at every start.
+ */
+async function idpAnswers(timeoutMs: number): Promise<void> {
+  const url = `${DEV_IDP.issuer}/.well-known/openid-configuration`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !stopping) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // Not up in time: start the rest anyway; the BFF keeps retrying discovery and says so.
+}
+
+const idp = tasks.find((task) => task.name === 'idp');
+if (idp) {
+  start(idp);
+  await idpAnswers(15_000);
+}
+for (const task of tasks) if (task !== idp && !stopping) start(task);
