@@ -13,6 +13,7 @@ import { describeError, type Logger } from '../logger.ts';
 import { createDpopProof } from '../oidc/dpop.ts';
 import type { Metrics, UpstreamOutcome } from '../ops/metrics.ts';
 import { endServerSpan, startServerSpan, type Tracing } from '../ops/tracing.ts';
+import { pushFramingField, requestBodyFraming } from './body-framing.ts';
 import { createProofKeyCache, readReplayableBody } from './dpop-upstream.ts';
 import { clientResponseHeaders, type HeaderList, upstreamRequestHeaders } from './headers.ts';
 import { createUpstreamClock, type Watched } from './upstream-clock.ts';
@@ -128,6 +129,12 @@ export function createApiProxy(options: ApiProxyOptions) {
       });
     }
 
+    // Read once, before anything else: the upstream copy is framed from this (body-framing.ts).
+    const framed = requestBodyFraming(req.headers);
+    if (!framed.ok)
+      return fail(400, 'bad_request', `This request's body framing is not accepted: ${framed.reason}.`);
+    const { framing } = framed;
+
     let admission: Admission;
     try {
       admission = await admitApiRequest(auth, {
@@ -159,7 +166,7 @@ export function createApiProxy(options: ApiProxyOptions) {
     let replayBody: Buffer | undefined;
     if (proofKey) {
       try {
-        replayBody = await readReplayableBody(req);
+        replayBody = await readReplayableBody(req, framing);
       } catch (error) {
         logger.debug({ reqId: requestId, cause: describeError(error) }, 'request body not read');
         return fail(400, 'bad_request', 'The request body did not arrive whole.');
@@ -174,6 +181,7 @@ export function createApiProxy(options: ApiProxyOptions) {
         host: publicUrl.host,
         requestId,
       });
+      pushFramingField(headers, framing, method);
       if (proofKey) {
         const proof = createDpopProof(proofKey, {
           method,
@@ -288,6 +296,11 @@ export function createApiProxy(options: ApiProxyOptions) {
       if (replayBody !== undefined) {
         // Read already (DPoP): sent whole, so that a retry can send it again.
         upstreamReq.end(replayBody);
+        return;
+      }
+      if (framing.kind === 'none') {
+        // Nothing of the client's connection is copied into a request without a body.
+        upstreamReq.end();
         return;
       }
       // Stream the request body as it arrives; a client that goes away tears the upstream request down.

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { type DpopKey, type ProofKey, proofKeyOf } from '../oidc/dpop.ts';
 import type { Session } from '../session/session.ts';
+import type { BodyFraming } from './body-framing.ts';
 
 /**
  * What the `/api` proxy needs for DPoP-bound sessions (`API_TOKEN_TYPE=dpop`): each session's
@@ -30,13 +31,13 @@ export function createProofKeyCache(): (session: Session, jwk: DpopKey) => Proof
 const MAX_REPLAY_BODY_BYTES = 64 * 1024;
 
 /**
- * The whole body of a request that declares a small `Content-Length` (or none and no chunking:
- * empty), or `undefined` when it must stream (chunked, or larger than the replay limit).
+ * The whole body of a request framed with a small `Content-Length` (empty for a request without
+ * a body), or `undefined` when it must stream (chunked, or larger than the replay limit).
  */
-export function readReplayableBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  if (req.headers['transfer-encoding'] !== undefined) return Promise.resolve(undefined);
-  const length = Number(req.headers['content-length'] ?? '0');
-  if (!Number.isSafeInteger(length) || length > MAX_REPLAY_BODY_BYTES) return Promise.resolve(undefined);
+export function readReplayableBody(req: IncomingMessage, framing: BodyFraming): Promise<Buffer | undefined> {
+  if (framing.kind === 'chunked') return Promise.resolve(undefined);
+  const length = framing.kind === 'length' ? framing.length : 0;
+  if (length > MAX_REPLAY_BODY_BYTES) return Promise.resolve(undefined);
   if (length === 0) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

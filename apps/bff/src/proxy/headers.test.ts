@@ -14,6 +14,8 @@ describe('upstreamRequestHeaders', () => {
         accept: 'application/json',
         'content-type': 'application/json',
         'content-length': '12',
+        'transfer-encoding': 'chunked',
+        expect: '100-continue',
         cookie: 'bff_session=secret',
         authorization: 'Bearer client-supplied',
         'x-csrf': '1',
@@ -39,7 +41,7 @@ describe('upstreamRequestHeaders', () => {
       host: 'api.example:8443',
       accept: 'application/json',
       'content-type': 'application/json',
-      'content-length': '12',
+      // Framing is the proxy's own (body-framing.ts), written after these fields.
       'x-app-header': 'kept',
       authorization: 'Bearer the-access-token',
       'x-forwarded-for': '127.0.0.1',

@@ -29,6 +29,8 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
  */
 const REQUEST_DROP_EXACT: ReadonlyMap<string, string> = new Map([
   ['host', 'set from the upstream URL; a client Host is a routing/cache-poisoning vector'],
+  ['content-length', 'framing is written by the proxy from the parsed body (body-framing.ts), never copied'],
+  ['expect', 'Node answered 100-continue before the proxy ran; the body streams as it arrives'],
   ['cookie', 'the BFF session is for the BFF; the upstream authenticates by bearer only'],
   ['authorization', 'replaced by the session access token (DESIGN.md)'],
   ['dpop', 'a client-supplied DPoP proof (RFC 9449) would bind to a key the BFF does not hold'],

@@ -1,0 +1,262 @@
+/**
+ * Request framing on the `/api` hop, as a differential check: raw client bytes go through the
+ * BFF to an upstream that keeps the exact bytes of every connection (`testing/raw-upstream.ts`).
+ * For every method the BFF forwards and every way of framing (or not framing) a body, the
+ * upstream must see exactly one request per client request, with the same method and body
+ * bytes, and nothing else on any connection: a body never becomes the next request on a pooled
+ * keep-alive connection, where it would run with another user's token.
+ *
+ * @see RFC 9112 §6 (message body), §9.3 (persistence), §11.2 (request smuggling)
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Gateway, startGateway } from '../testing/gateway.ts';
+import type { CookieJar } from '../testing/harness.ts';
+import { type RawUpstream, type SeenRequest, startRawUpstream } from '../testing/raw-upstream.ts';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+type Method = (typeof METHODS)[number];
+
+/** A body whose bytes are themselves a whole request: what a smuggler would send. */
+const SMUGGLED =
+  'GET /smuggled HTTP/1.1\r\nhost: upstream\r\nx-request-id: smuggled\r\nx-forwarded-user: admin\r\n\r\n';
+
+interface BodyCase {
+  readonly name: string;
+  /** The body the upstream must see. */
+  readonly body: string;
+  /** Framing fields and the bytes after the header section. */
+  readonly frame: (body: string) => { fields: string[]; bytes: string };
+  /** Send the header section, wait for `100 Continue`, then the body. */
+  readonly expectContinue?: boolean;
+}
+
+const chunked = (body: string, trailer = '') => {
+  const half = Math.ceil(body.length / 2);
+  const parts = [body.slice(0, half), body.slice(half)].filter((p) => p.length > 0);
+  return `${parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('')}0\r\n${trailer}\r\n`;
+};
+
+const BODY_CASES: readonly BodyCase[] = [
+  { name: 'no body', body: '', frame: () => ({ fields: [], bytes: '' }) },
+  {
+    name: 'Content-Length',
+    body: '{"a":1}',
+    frame: (b) => ({ fields: [`content-length: ${Buffer.byteLength(b)}`], bytes: b }),
+  },
+  { name: 'Content-Length: 0', body: '', frame: () => ({ fields: ['content-length: 0'], bytes: '' }) },
+  {
+    name: 'chunked',
+    body: 'hello, upstream',
+    frame: (b) => ({ fields: ['transfer-encoding: chunked'], bytes: chunked(b) }),
+  },
+  {
+    name: 'chunked with trailers',
+    body: 'trailing',
+    frame: (b) => ({
+      fields: ['transfer-encoding: chunked', 'trailer: x-checksum'],
+      bytes: chunked(b, 'x-checksum: 42\r\n'),
+    }),
+  },
+  {
+    name: 'chunked, a whole request as body',
+    body: SMUGGLED,
+    frame: (b) => ({ fields: ['transfer-encoding: chunked'], bytes: chunked(b) }),
+  },
+  {
+    name: 'Content-Length, a whole request as body',
+    body: SMUGGLED,
+    frame: (b) => ({ fields: [`content-length: ${Buffer.byteLength(b)}`], bytes: b }),
+  },
+  {
+    name: 'Expect: 100-continue',
+    body: 'after continue',
+    expectContinue: true,
+    frame: (b) => ({ fields: [`content-length: ${Buffer.byteLength(b)}`, 'expect: 100-continue'], bytes: b }),
+  },
+];
+
+let g: Gateway;
+let upstream: RawUpstream;
+let counter = 0;
+
+beforeAll(async () => {
+  g = await startGateway();
+  upstream = await startRawUpstream();
+});
+afterAll(async () => {
+  await upstream?.close();
+  await g?.close();
+});
+
+/** The raw bytes of one client request (its header section, and its body as framed). */
+function requestBytes(
+  jar: CookieJar,
+  method: Method,
+  id: string,
+  bodyCase: BodyCase,
+  close: boolean,
+): { head: string; body: string } {
+  const { host } = new URL(g.h.origin);
+  const { fields, bytes } = bodyCase.frame(bodyCase.body);
+  const head = [
+    `${method} /api/items/${id} HTTP/1.1`,
+    `host: ${host}`,
+    `cookie: ${jar.header(g.h.origin)}`,
+    'x-csrf: 1',
+    `x-request-id: ${id}`,
+    ...fields,
+    ...(close ? ['connection: close'] : []),
+  ].join('\r\n');
+  return { head: `${head}\r\n\r\n`, body: bytes };
+}
+
+/** Sends raw bytes on one connection and resolves with everything the BFF answered until it closed. */
+function exchange(
+  writes: readonly { head: string; body: string; waitForContinue?: boolean }[],
+  abortAfterBytes?: number,
+): Promise<string> {
+  const { hostname, port } = new URL(g.h.origin);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname === 'localhost' ? '127.0.0.1' : hostname);
+    let answer = '';
+    let continued: (() => void) | undefined;
+    socket.on('data', (data) => {
+      answer += data.toString('latin1');
+      if (continued && answer.includes('100 Continue')) {
+        continued();
+        continued = undefined;
+      }
+    });
+    socket.on('error', (error) => (abortAfterBytes === undefined ? reject(error) : resolve(answer)));
+    socket.on('close', () => resolve(answer));
+    socket.on('connect', async () => {
+      for (const w of writes) {
+        if (abortAfterBytes !== undefined) {
+          socket.write(w.head + w.body.slice(0, abortAfterBytes));
+          // Let the BFF start forwarding, then vanish mid-body.
+          setTimeout(() => socket.destroy(), 100);
+          return;
+        }
+        if (w.waitForContinue) {
+          await new Promise<void>((go) => {
+            continued = go;
+            socket.write(w.head);
+          });
+          socket.write(w.body);
+        } else socket.write(w.head + w.body);
+      }
+    });
+  });
+}
+
+/** Status codes of the final answers in a raw response stream (interim 1xx left out). */
+const finalStatuses = (answer: string) =>
+  [...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])).filter((s) => s >= 200);
+
+const seenWithId = (id: string): SeenRequest[] =>
+  upstream.requests().filter((r) => r.headers['x-request-id'] === id);
+
+/** Nothing but whole requests on any upstream connection, and none that the BFF did not send. */
+function expectCleanUpstream(): void {
+  for (const c of upstream.connections) {
+    expect(c.garbage.toString('latin1')).toBe('');
+    for (const r of c.requests) expect(r.headers['x-request-id']).toMatch(/^f\d+-/);
+  }
+  expect(upstream.requests().some((r) => r.target.includes('smuggled'))).toBe(false);
+}
+
+function expectForwardedOnce(id: string, method: Method, body: string): void {
+  const seen = seenWithId(id);
+  expect(seen).toHaveLength(1);
+  const [request] = seen as [SeenRequest];
+  expect(request.method).toBe(method);
+  expect(request.body.toString('latin1')).toBe(body);
+  // A request without a body has no framing field at all, or an explicit zero length.
+  if (body === '') expect(request.framing === 'none' || request.headers['content-length'] === '0').toBe(true);
+}
+
+const nextId = (label: string) => `f${++counter}-${label.replace(/[^\w]+/g, '-')}`;
+
+describe.each([
+  ['bearer', {}],
+  ['dpop', { API_TOKEN_TYPE: 'dpop' }],
+] as const)('request framing through /api (%s tokens)', (_, env) => {
+  let jar: CookieJar;
+  beforeAll(async () => {
+    ({ jar } = await g.signedIn({ API_UPSTREAM_URL: upstream.origin, ...env }));
+  });
+
+  const table = METHODS.flatMap((method) =>
+    BODY_CASES.map((bodyCase) => [method, bodyCase.name, bodyCase] as const),
+  );
+
+  it.each(table)(
+    '%s with %s: exactly one upstream request with the same body',
+    async (method, name, bodyCase) => {
+      // Twice on one client connection, so the BFF reuses its pooled upstream connection and any
+      // stray byte of the first would be read as (the start of) the second.
+      const first = nextId(`${method}-${name}`);
+      const second = nextId(`${method}-${name}-next`);
+      const answer = await exchange([
+        { ...requestBytes(jar, method, first, bodyCase, false), waitForContinue: !!bodyCase.expectContinue },
+        requestBytes(jar, method, second, BODY_CASES[0] as BodyCase, true),
+      ]);
+      expect(finalStatuses(answer)).toEqual([200, 200]);
+      expectForwardedOnce(first, method, bodyCase.body);
+      expectForwardedOnce(second, method, '');
+      expectCleanUpstream();
+    },
+  );
+
+  it('pipelined requests on one client connection: one upstream request each, in order, bodies intact', async () => {
+    const ids = METHODS.map((method) => nextId(`pipelined-${method}`));
+    const bodies = [BODY_CASES[3], BODY_CASES[1], BODY_CASES[5], BODY_CASES[0]] as BodyCase[];
+    const requests = METHODS.map((method, i) => {
+      const bodyCase = bodies[i % bodies.length] as BodyCase;
+      return {
+        method,
+        bodyCase,
+        ...requestBytes(jar, method, ids[i] as string, bodyCase, i === METHODS.length - 1),
+      };
+    });
+    // All in one write: the BFF's parser sees them back to back.
+    const answer = await exchange([{ head: requests.map((r) => r.head + r.body).join(''), body: '' }]);
+    expect(finalStatuses(answer)).toEqual(METHODS.map(() => 200));
+    for (const [i, r] of requests.entries()) expectForwardedOnce(ids[i] as string, r.method, r.bodyCase.body);
+    expectCleanUpstream();
+  });
+
+  it.each([
+    ['Content-Length', BODY_CASES[1] as BodyCase],
+    ['chunked', BODY_CASES[3] as BodyCase],
+  ])(
+    'a client that closes mid-body (%s): no complete request upstream, and the next request is clean',
+    async (_, bodyCase) => {
+      const id = nextId('aborted');
+      const big = { ...bodyCase, body: 'x'.repeat(100_000) };
+      await exchange([requestBytes(jar, 'POST', id, big, false)], 5_000);
+      // The torn-down upstream request is never completed, on its own connection or any other.
+      await expect
+        .poll(() => upstream.connections.every((c) => c.closed || c.incomplete.length === 0))
+        .toBe(true);
+      expect(seenWithId(id)).toEqual([]);
+      const after = nextId('after-abort');
+      const answer = await exchange([requestBytes(jar, 'GET', after, BODY_CASES[0] as BodyCase, true)]);
+      expect(finalStatuses(answer)).toEqual([200]);
+      expectForwardedOnce(after, 'GET', '');
+      expectCleanUpstream();
+    },
+  );
+
+  it.each([['Transfer-Encoding: gzip, chunked', ['transfer-encoding: gzip, chunked']]])(
+    'refuses %s with 400 bad_request; nothing forwarded',
+    async (_, fields) => {
+      const id = nextId('refused');
+      const bodyCase: BodyCase = { name: 'odd', body: 'x', frame: () => ({ fields, bytes: chunked('x') }) };
+      const answer = await exchange([requestBytes(jar, 'POST', id, bodyCase, true)]);
+      expect(finalStatuses(answer)).toEqual([400]);
+      expect(seenWithId(id)).toEqual([]);
+    },
+  );
+});
