@@ -71,7 +71,7 @@ const tsx = (name: string, color: number, entry: string, watch: boolean): Task =
 const tasks: Task[] = [
   ...(useDevIdp ? [tsx('idp', 35, 'packages/dev-idp/src/main.ts', false)] : []),
   tsx('api', 36, 'apps/api/src/server.ts', true),
-  tsx('bff', 32, 'apps/bff/src/server.ts', true),
+  tsx('bff', 32, 'apps/bff/src/dev-server.ts', true),
   {
     name: 'web',
     color: 33,

@@ -56,10 +56,10 @@ describe('connections the BFF refuses', () => {
 
 describe('paths the BFF answers itself in development (the rest goes to Vite)', () => {
   it('come from the app’s own route table: every registered path, and everything under /auth/', () => {
-    const config = loadBffConfig({
-      NODE_ENV: 'development',
-      REDIRECT_URL: 'http://localhost:8000/custom/callback/path',
-    });
+    const config = loadBffConfig(
+      { REDIRECT_URL: 'http://localhost:8000/custom/callback/path' },
+      'development',
+    );
     const owns = bffPathsOf(createApp({ config, idp: NOT_READY_IDP, logger: createLogger('silent') }));
     for (const path of [
       '/healthz',

@@ -50,6 +50,46 @@ describe('pnpm start with a bad configuration', () => {
   }, 30_000);
 });
 
+/** Starts an entry point with `env` only, waits for it to listen, and answers GET `path`. */
+async function statusFrom(entry: string, env: Record<string, string>, path: string): Promise<number> {
+  const port = await closedPort();
+  const child = spawn(tsx, [entry], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ENV_FILE: '/nonexistent/.env', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        if (String(d).includes('BFF listening')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`${entry} exited with ${code}`)));
+    });
+    return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+describe('development features exist only under pnpm dev', () => {
+  const env = {
+    NODE_ENV: 'development',
+    OKTA_ISSUER: 'http://127.0.0.1:9/oauth2/default',
+    CLIENT_ID: 'c',
+    CLIENT_SECRET: 's',
+    SESSION_SECRET: 'x'.repeat(32),
+    STATIC_DIR: '/nonexistent',
+  };
+
+  it('pnpm start (server.ts) with NODE_ENV=development: no diagnostics route (it would serve the raw access token)', async () => {
+    expect(await statusFrom('apps/bff/src/server.ts', env, '/auth/diagnostics')).toBe(404);
+  }, 30_000);
+
+  it('pnpm dev (dev-server.ts) mounts it: 401 without a session (control)', async () => {
+    expect(await statusFrom('apps/bff/src/dev-server.ts', env, '/auth/diagnostics')).toBe(401);
+  }, 30_000);
+});
+
 describe('pnpm start against an IdP that contradicts the configuration', () => {
   /** A discovery document at `/oauth2/default/.well-known/openid-configuration` built by `metadata(issuer)`. */
   async function fakeIssuer(metadata: (issuer: string) => Record<string, unknown>) {

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, type Env, loadBffConfig } from './config.ts';
+import { ConfigError, type Env, loadBffConfig, type RunMode } from './config.ts';
 import { DEV_IDP } from './dev-defaults.ts';
 import { issuerFromEnv } from './urls.ts';
 
@@ -12,9 +12,9 @@ const PROD: Env = {
   SESSION_SECRET: SECRET,
 };
 
-function problemsOf(env: Env): Record<string, string[]> {
+function problemsOf(env: Env, mode: RunMode = 'production'): Record<string, string[]> {
   try {
-    loadBffConfig(env);
+    loadBffConfig(env, mode);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     const out: Record<string, string[]> = {};
@@ -64,14 +64,16 @@ describe('loadBffConfig', () => {
   });
 
   it('defaults to the embedded IdP, its client and a generated secret in development only', () => {
-    const a = loadBffConfig({ NODE_ENV: 'development' });
-    const b = loadBffConfig({ NODE_ENV: 'development' });
+    const a = loadBffConfig({}, 'development');
+    const b = loadBffConfig({}, 'development');
     expect(a.issuer).toBe(DEV_IDP.issuer);
     expect(a.issuerIsLoopbackHttp).toBe(true);
     expect(a.clientId).toBe(DEV_IDP.clientId);
     expect(a.sessionSecrets[0]).toHaveLength(43);
     expect(a.sessionSecrets[0]).not.toBe(b.sessionSecrets[0]);
     expect(a.viteDevUrl).toBe('http://localhost:5173');
+    // The environment never chooses development: only the entry point does (pnpm dev).
+    expect(loadBffConfig({ ...PROD, NODE_ENV: 'development' }).mode).toBe('production');
     expect(problemsOf({})).toEqual({
       OKTA_DOMAIN: [expect.stringContaining('is required')],
       CLIENT_ID: [expect.stringContaining('is required')],
@@ -81,7 +83,7 @@ describe('loadBffConfig', () => {
   });
 
   it('never pairs the dev client credentials with a real Okta issuer', () => {
-    const problems = problemsOf({ NODE_ENV: 'development', OKTA_DOMAIN: 'dev-1.okta.com' });
+    const problems = problemsOf({ OKTA_DOMAIN: 'dev-1.okta.com' }, 'development');
     expect(Object.keys(problems).sort()).toEqual(['CLIENT_ID', 'CLIENT_SECRET']);
   });
 

@@ -124,16 +124,18 @@ const DEFAULT_VITE_DEV_URL = 'http://localhost:5173';
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /**
- * Parses and validates the BFF's environment. Development (`NODE_ENV=development`) defaults to
- * the embedded IdP and its client and generates a per-run `SESSION_SECRET`; production defaults
- * nothing secret.
+ * Parses and validates the BFF's environment. Development defaults to the embedded IdP and its
+ * client and generates a per-run `SESSION_SECRET`; production defaults nothing secret.
+ *
+ * The mode is the caller's, never the environment's: only the development entry point
+ * (`pnpm dev`) asks for it, so a `.env` that says `NODE_ENV=development` cannot turn on
+ * development features (the diagnostics route serves the raw access token) under `pnpm start`.
  *
  * @throws {ConfigError} listing every bad or missing variable.
  */
-export function loadBffConfig(env: Env): BffConfig {
+export function loadBffConfig(env: Env, mode: RunMode = 'production'): BffConfig {
   const problems: ConfigProblem[] = [];
   const problem = (variable: string, reason: string) => problems.push({ variable, reason });
-  const mode: RunMode = env.NODE_ENV === 'development' ? 'development' : 'production';
   const dev = mode === 'development';
   const read = (name: string) => {
     const value = env[name]?.trim();

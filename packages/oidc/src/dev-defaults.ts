@@ -3,8 +3,8 @@
  * so the config loader can default to them in development without depending on the IdP.
  *
  * > [!WARNING]
- * > These are public, development-only credentials. The config loader uses them only when
- * > `NODE_ENV=development`; production requires real `CLIENT_ID` and `CLIENT_SECRET`.
+ * > These are public, development-only credentials. The config loader uses them only in
+ * > development mode (`pnpm dev`); production requires real `CLIENT_ID` and `CLIENT_SECRET`.
  */
 export const DEV_IDP = Object.freeze({
   port: 9000,

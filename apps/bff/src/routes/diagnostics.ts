@@ -19,7 +19,7 @@ function claimsOf(token: string | undefined): unknown {
  *
  * > [!WARNING]
  * > This answers the raw access token. It must never be mounted in production; `createApp`
- * > mounts it only when `NODE_ENV=development`.
+ * > mounts it only in development mode, which only `dev-server.ts` (`pnpm dev`) asks for.
  */
 export function diagnosticsRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

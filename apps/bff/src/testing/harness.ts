@@ -75,15 +75,20 @@ export async function createHarness(
     idp,
     origin,
     async startBff(env = {}, { waitForIdp = true, instances = 1 } = {}) {
-      const config = loadBffConfig({
-        OKTA_ISSUER: idp.issuer,
-        CLIENT_ID: DEV_IDP.clientId,
-        CLIENT_SECRET: DEV_IDP.clientSecret,
-        REDIRECT_URL: `${origin}/authorization-code/callback`,
-        SESSION_SECRET: TEST_SESSION_SECRET,
-        LOG_LEVEL: 'debug',
-        ...env,
-      });
+      const config = loadBffConfig(
+        {
+          OKTA_ISSUER: idp.issuer,
+          CLIENT_ID: DEV_IDP.clientId,
+          CLIENT_SECRET: DEV_IDP.clientSecret,
+          REDIRECT_URL: `${origin}/authorization-code/callback`,
+          SESSION_SECRET: TEST_SESSION_SECRET,
+          LOG_LEVEL: 'debug',
+          ...env,
+        },
+        // Tests ask for development mode as `pnpm dev`'s environment spells it; the product's
+        // own entry points never read NODE_ENV (see `server.ts`).
+        env.NODE_ENV === 'development' ? 'development' : 'production',
+      );
       const logs: string[] = [];
       const logger = createLogger(
         config.logLevel,
