@@ -56,8 +56,19 @@ export async function backchannelLogout(
 }
 
 /**
+ * The longest IdP session id accepted: OpenID Connect gives `sid` no length, real IdPs send tens
+ * of characters, and an unauthenticated caller must not make this process hash or hold more.
+ */
+export const MAX_FRONTCHANNEL_SID_CHARS = 255;
+
+export type FrontchannelResult =
+  | { readonly ok: true; readonly ended: number }
+  | { readonly ok: false; readonly reason: string };
+
+/**
  * `GET /auth/frontchannel-logout?iss=…&sid=…`: when `iss` is our issuer, every session of that IdP
- * session ends. Anything else ends nothing; the answer is the same either way.
+ * session ends. Anything else ends nothing, with the same answer, except a `sid` too long to be
+ * one (refused).
  *
  * @see https://openid.net/specs/openid-connect-frontchannel-1_0.html#RPLogout
  */
@@ -65,14 +76,18 @@ export async function frontchannelLogout(
   ctx: AuthContext,
   idp: Idp,
   params: { readonly iss: string | undefined; readonly sid: string | undefined },
-): Promise<number> {
+): Promise<FrontchannelResult> {
+  if (params.sid !== undefined && params.sid.length > MAX_FRONTCHANNEL_SID_CHARS) {
+    ctx.log('frontchannel_logout_refused', { reason: 'sid too long' });
+    return { ok: false, reason: `sid is longer than ${MAX_FRONTCHANNEL_SID_CHARS} characters` };
+  }
   if (params.iss !== idp.as.issuer || !params.sid) {
     ctx.log('frontchannel_logout_ignored', { reason: params.iss !== idp.as.issuer ? 'iss' : 'no sid' });
-    return 0;
+    return { ok: true, ended: 0 };
   }
   const nowS = Math.floor((ctx.now?.() ?? Date.now()) / 1000);
   const ended = await ctx.sessions.endMatching({ idpSid: params.sid, beforeS: nowS });
   await Promise.all(ended.refreshTokens.map((token) => revokeBestEffort(ctx, idp, token, 'frontchannel')));
   ctx.log('frontchannel_logout', { ended: ended.count });
-  return ended.count;
+  return { ok: true, ended: ended.count };
 }

@@ -90,6 +90,21 @@ describe('back- and front-channel logout with the cookie store', () => {
     );
     expect((await bff.fetch('/auth/user', { jar })).status).toBe(401);
   });
+
+  it('front-channel: a sid over 255 characters is 400 bad_request and ends nothing; 255 is accepted', async () => {
+    const { bff, jar } = await g.signedIn();
+    const tooLong = await bff.fetch(
+      `/auth/frontchannel-logout?${new URLSearchParams({ iss: g.h.idp.issuer, sid: 's'.repeat(256) })}`,
+    );
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.headers.get('cache-control')).toBe('no-store');
+    expect(((await tooLong.json()) as { error: string }).error).toBe('bad_request');
+    const longest = await bff.fetch(
+      `/auth/frontchannel-logout?${new URLSearchParams({ iss: g.h.idp.issuer, sid: 's'.repeat(255) })}`,
+    );
+    expect(longest.status).toBe(200);
+    expect((await bff.fetch('/auth/user', { jar })).status).toBe(200);
+  });
 });
 
 describe('idle timeout with the cookie store', () => {

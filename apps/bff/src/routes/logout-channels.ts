@@ -45,11 +45,13 @@ export function logoutChannelRoutes(idp: IdpLoader, issuer: string): Hono<AppEnv
   );
 
   app.get('/auth/frontchannel-logout', async (c) => {
-    await frontchannelLogout(c.var.auth, idp.require(), {
+    c.header('Cache-Control', 'no-store');
+    const result = await frontchannelLogout(c.var.auth, idp.require(), {
       iss: c.req.query('iss'),
       sid: c.req.query('sid'),
     });
-    c.header('Cache-Control', 'no-store');
+    if (!result.ok)
+      throw new BffError('bad_request', 400, `The logout request was refused: ${result.reason}.`);
     c.header('Content-Security-Policy', `default-src 'none'; frame-ancestors ${issuerOrigin}`);
     c.header('Referrer-Policy', 'no-referrer');
     c.header('X-Content-Type-Options', 'nosniff');

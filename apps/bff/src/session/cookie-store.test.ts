@@ -151,3 +151,26 @@ describe('cookie store: ended sessions', () => {
     expect(await s.claimOnce('j1', NOW + 60)).toBe(true); // pushed out by the bound
   });
 });
+
+describe('sessions ended by the front channel (anyone can name a sid)', () => {
+  it('a flood of forged sids never pushes out a real logout before it expires; the flood is refused instead', async () => {
+    let t = NOW;
+    const real = session('a', { idpSid: 'real-idp-session' });
+    const s = store(countingCodec({ a: real }).codec, () => t, { endedEntries: 10 });
+    await s.endMatching({ idpSid: 'real-idp-session', beforeS: t });
+    let refused = 0;
+    for (let i = 0; i < 100; i++) {
+      await s
+        .endMatching({ idpSid: `forged-${i}-${'x'.repeat(200)}`, beforeS: t })
+        .catch((error: unknown) => {
+          expect(error).toMatchObject({ code: 'service_unavailable', status: 503 });
+          refused++;
+        });
+    }
+    expect(refused).toBe(91);
+    expect(await s.read({ bff_session: 'a' })).toBeUndefined();
+    // Once the entries have outlived any session they could end, there is room again.
+    t += 28_800 + 1;
+    await s.endMatching({ idpSid: 'later', beforeS: t });
+  });
+});

@@ -1,3 +1,4 @@
+import { BffError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import {
   CookieBudgetError,
@@ -7,7 +8,7 @@ import {
   readChunkedCookie,
   writeChunkedCookie,
 } from './cookies.ts';
-import { BoundedExpiringSet } from './expiring-set.ts';
+import { BoundedExpiringSet, ExpiringDigestSet } from './expiring-set.ts';
 import type { RefreshCoordinator } from './refresh.ts';
 import { newSessionId, type Session, type SessionCodec } from './session.ts';
 import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from './store.ts';
@@ -67,8 +68,11 @@ export function createCookieStore(
   const cache = new Map<string, CachedSession>();
   /** Session ids ended here. */
   const endedSessions = new BoundedExpiringSet(endedEntries, now);
-  /** IdP session ids ended by a logout channel. */
-  const endedIdpSessions = new BoundedExpiringSet(endedEntries, now);
+  /**
+   * IdP session ids ended by a logout channel. The front channel takes them from anyone (the
+   * issuer is public), so they are kept as fixed-size digests and never pushed out early.
+   */
+  const endedIdpSessions = new ExpiringDigestSet(endedEntries, now);
   /** Users whose sessions begun before the recorded time were ended. */
   const endedUsers = new Map<string, { before: number; until: number }>();
   /** Logout tokens' `jti`s seen. */
@@ -162,8 +166,15 @@ export function createCookieStore(
       // The sessions themselves are in browsers' cookies: this instance can only refuse them, and
       // has no refresh tokens to revoke.
       const until = beforeS + maxAgeS;
-      if (idpSid !== undefined) endedIdpSessions.add(idpSid, until);
-      else if (sub !== undefined) {
+      if (idpSid !== undefined) {
+        if (!endedIdpSessions.add(idpSid, until)) {
+          throw new BffError(
+            'service_unavailable',
+            503,
+            'This instance remembers as many ended sessions as it can right now; try again later.',
+          );
+        }
+      } else if (sub !== undefined) {
         if (endedUsers.size >= endedEntries) {
           const oldest = endedUsers.keys().next().value;
           if (oldest !== undefined) endedUsers.delete(oldest);
