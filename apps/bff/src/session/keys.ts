@@ -1,4 +1,4 @@
-import { hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { base64url } from 'jose';
 
 /** A derived content-encryption key and its identifier (the JWE `kid`). */
@@ -44,4 +44,32 @@ export function deriveKeyRing(secrets: readonly string[], purpose: string): KeyR
     current: keys[0] as SealingKey,
     byKid: new Map(keys.map((k) => [k.kid, k])),
   };
+}
+
+/** A keyed hash of a value, as base64url text (a Redis key's distinguishing part). */
+export type KeyedHash = (value: string) => string;
+
+const HASH_KEY_LENGTH_BYTES = 32;
+/** 192 bits of HMAC-SHA-256 in base64url: no collision or guess in any Redis's lifetime. */
+const KEYED_HASH_CHARS = 32;
+
+/**
+ * Derives one keyed hash per secret, in `secrets`' order (newest first): HMAC-SHA-256 under a key
+ * derived with HKDF-SHA-256 from the secret, `salt` and `info`. For names that must not be
+ * computable without `SESSION_SECRET` (a dump of Redis must not tell who is signed in), with one
+ * `salt`/`info` per purpose so that equal inputs of different purposes never share a name.
+ * The first hash names new entries; the others find entries named before a rotation.
+ *
+ * @see RFC 5869 (HKDF); RFC 2104 (HMAC)
+ */
+export function deriveKeyedHashes(
+  secrets: readonly string[],
+  salt: string,
+  info: string,
+): readonly KeyedHash[] {
+  if (secrets.length === 0) throw new TypeError('deriveKeyedHashes needs at least one secret');
+  return secrets.map((secret): KeyedHash => {
+    const key = Buffer.from(hkdfSync('sha256', secret, salt, info, HASH_KEY_LENGTH_BYTES));
+    return (value) => createHmac('sha256', key).update(value).digest('base64url').slice(0, KEYED_HASH_CHARS);
+  });
 }

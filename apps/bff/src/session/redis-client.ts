@@ -27,6 +27,7 @@ export const redisKeys = {
   byUser: (hash: string) => `bff:u:{${hash}}`,
   byIdpSession: (hash: string) => `bff:i:{${hash}}`,
   claim: (hash: string) => `bff:j:{${hash}}`,
+  rateWindow: (hash: string) => `bff:r:{${hash}}`,
 };
 
 /** The record's version, sealed data and absolute end; slides the key's TTL (the idle timeout). */
@@ -63,6 +64,13 @@ redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1`;
 
+/** One hit in a fixed window of `ARGV[1]` ms: the count so far and the ms until the window resets. */
+const COUNT_HIT = `
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end
+return {n, ttl}`;
+
 type Arg = string;
 type RedisModule = typeof import('redis');
 
@@ -84,6 +92,7 @@ function scriptsOf(redis: RedisModule) {
     bffSwapSession: script(SWAP_SESSION),
     bffReleaseLock: script(RELEASE_LOCK),
     bffIndexAdd: script(INDEX_ADD),
+    bffCountHit: script(COUNT_HIT),
   };
 }
 
@@ -101,12 +110,16 @@ export interface RedisPort {
   swapSession(key: string, expectedVersion: string, nextVersion: string, data: string): Promise<boolean>;
   getData(key: string): Promise<{ version: string; data: string } | undefined>;
   del(key: string): Promise<void>;
+  /** Whether `key` exists (a record that idled out or was ended does not). */
+  exists(key: string): Promise<boolean>;
   indexAdd(key: string, member: string, ttlMs: number): Promise<void>;
   indexMembers(key: string): Promise<string[]>;
   indexRemove(key: string, member: string): Promise<void>;
   /** `SET key value NX PX ttl`: true when it was set. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   releaseLock(key: string, owner: string): Promise<void>;
+  /** Counts a hit in a fixed window (rate limits): the count so far and when the window resets. */
+  countHit(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }>;
   ping(): Promise<void>;
   readonly isReady: () => boolean;
   /**
@@ -171,6 +184,7 @@ export function connectRedis(options: RedisPortOptions): RedisPort {
     async del(key) {
       await use().client.del(key);
     },
+    exists: async (key) => (await use().client.exists(key)) > 0,
     async indexAdd(key, member, ttlMs) {
       await use().scripts.bffIndexAdd(key, member, String(Math.max(1, Math.floor(ttlMs))));
     },
@@ -188,6 +202,10 @@ export function connectRedis(options: RedisPortOptions): RedisPort {
     },
     async releaseLock(key, owner) {
       await use().scripts.bffReleaseLock(key, owner);
+    },
+    async countHit(key, windowMs) {
+      const [count, resetInMs] = (await use().scripts.bffCountHit(key, String(windowMs))) as [number, number];
+      return { count, resetInMs };
     },
     async ping() {
       // A keyed read, so that a cluster routes it to a node like any session command.

@@ -7,16 +7,23 @@ import {
   needsRefresh,
   type RefreshCoordinator,
   type RefreshFunction,
+  type RevokeFunction,
 } from './refresh.ts';
-import type { Session, SessionCodec } from './session.ts';
+import type { Session } from './session.ts';
 
 /** How often a waiting instance looks again. */
 const WAIT_STEP_MS = 50;
 
 export interface RedisRefreshOptions {
   readonly redis: RedisPort;
-  readonly codec: SessionCodec;
+  /** Seals `session` for the record `tag`, bound to it (see `redis-store.ts`). */
+  readonly sealRecord: (tag: string, session: Session) => Promise<string>;
   readonly refresh: RefreshFunction;
+  /**
+   * Revokes the refresh token a refresh obtained when its session was ended meanwhile (a logout
+   * on another instance): nobody holds that token any more, so it must not stay valid at the IdP.
+   */
+  readonly revoke: RevokeFunction;
   /**
    * How long the lock is held at most: longer than one whole refresh can take (token call, a DPoP
    * nonce retry, the JWKS, a revocation), so it does not run out while its holder still works.
@@ -37,11 +44,14 @@ export interface RedisRefreshOptions {
  * request that waited uses the new tokens. The new record is written with a compare-and-set on its
  * version, so a holder whose lock ran out can never overwrite newer tokens. Inside one instance,
  * concurrent requests of a session share one attempt. A refresh changes Redis, never the cookie.
+ * A refresh that finds its session deleted when it comes to store the new tokens (ended on another
+ * instance meanwhile) revokes the refresh token it just obtained instead of dropping it.
  */
 export function createRedisRefresh({
   redis,
-  codec,
+  sealRecord,
   refresh,
+  revoke,
   lockTtlMs,
   guard,
   load,
@@ -84,7 +94,7 @@ export function createRedisRefresh({
             return { kind: 'ended', reason: result.failure, cause: result.cause };
           }
           const next = applyTokens(current.session, result.tokens);
-          const sealed = await codec.sealSession(next);
+          const sealed = await sealRecord(tag, next);
           const swapped = await guard(() =>
             redis.swapSession(
               redisKeys.session(tag),
@@ -96,9 +106,10 @@ export function createRedisRefresh({
           if (swapped) return { kind: 'fresh', session: next, changed: false };
           // Someone wrote newer tokens while our lock had run out: theirs win.
           const newer = await guard(() => load(tag), 'read');
-          return newer
-            ? { kind: 'fresh', session: newer.session, changed: false }
-            : { kind: 'ended', reason: 'refused' };
+          if (newer) return { kind: 'fresh', session: newer.session, changed: false };
+          // Ended meanwhile: whoever ended it revoked the token it read, not the one we just got.
+          if (next.refreshToken !== undefined) await revoke(current.session, next.refreshToken);
+          return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
         } finally {
           await guard(() => redis.releaseLock(lockKey, owner), 'unlock').catch(() => {
             // The lock expires on its own within LOCK_TTL_MS; nothing else to do.

@@ -1,12 +1,13 @@
-import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { BffError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import { type Metrics, NO_METRICS, type StoreOutcome } from '../ops/metrics.ts';
 import { inClientSpan, TRACING_OFF, type Tracing } from '../ops/tracing.ts';
 import { type CookieNames, chunkNamesPresent, deletion } from './cookies.ts';
+import { deriveKeyedHashes, type KeyedHash } from './keys.ts';
 import { REDIS_COMMAND_TIMEOUT_MS, type RedisPort, redisKeys } from './redis-client.ts';
 import { createRedisRefresh } from './redis-refresh.ts';
-import type { RefreshFunction } from './refresh.ts';
+import type { RefreshFunction, RevokeFunction } from './refresh.ts';
 import type { Session, SessionCodec } from './session.ts';
 import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from './store.ts';
 
@@ -19,15 +20,38 @@ const GUARD_TIMEOUT_MS = 2 * REDIS_COMMAND_TIMEOUT_MS;
 /** Opened records kept in memory by version, so an unchanged record is not unsealed again. */
 const CACHE_ENTRIES = 1_000;
 
+/**
+ * HKDF salt and info of each keyed hash that names Redis keys, one pair per purpose. The record's
+ * pair is the one records were always named with: changing it would orphan every live session.
+ */
+const KEY_HASHES = {
+  /** Handle → record key: a dump of Redis gives no usable cookie. */
+  record: { salt: 'bff_session_handle', info: 'okta-bff redis key hash' },
+  /** `sub` → the user's index: a dump does not tell who is signed in. */
+  user: { salt: 'bff_session_index', info: 'okta-bff redis index hash: user' },
+  /** The IdP's `sid` → that IdP session's index. */
+  idpSession: { salt: 'bff_session_index', info: 'okta-bff redis index hash: idp session' },
+  /** A logout token's `jti` → its claim. */
+  claim: { salt: 'bff_session_index', info: 'okta-bff redis claim hash' },
+} as const;
+
 export interface RedisStoreOptions {
   readonly redis: RedisPort;
   /** Seals the record's value: a dump of Redis gives no token. */
   readonly codec: SessionCodec;
   readonly names: CookieNames;
-  /** `SESSION_SECRET`'s entries: the handle → key hash is keyed with each (the first for new sessions). */
+  /**
+   * `SESSION_SECRET`'s entries: every key name (record, indexes, claims) is a keyed hash under
+   * each of them: the first names new entries, all of them find entries named before a rotation.
+   */
   readonly secrets: readonly string[];
   readonly idleTimeoutS: number;
   readonly refresh: RefreshFunction;
+  /**
+   * Revokes a refresh token that a refresh obtained for a session ended meanwhile on another
+   * instance (see `redis-refresh.ts`). Without it, such a token is left to expire at the IdP.
+   */
+  readonly revoke?: RevokeFunction;
   /** The refresh lock's lifetime: see `redis-refresh.ts`. */
   readonly lockTtlMs: number;
   /** Store latency and errors into metrics, and a client span per operation. */
@@ -40,39 +64,42 @@ export interface RedisStoreOptions {
  * Sessions in Redis (`SESSION_STORE=redis`): the cookie holds only an opaque random handle, the
  * same for the whole session and new at every login. The Redis key is a keyed hash of the handle
  * (a dump of Redis gives no usable cookie) and the value is sealed under a key derived from
- * `SESSION_SECRET` (a dump gives no token). Keys expire with the session: the earlier of the idle
- * timeout (slid on use, at most once a minute) and the absolute end. Logout and the logout
- * channels delete the record, so every instance refuses the cookie at once.
+ * `SESSION_SECRET` (a dump gives no token) and bound to its key: the key's hash is authenticated
+ * data of the seal, so a record copied over another session's key opens as no session there.
+ * Keys expire with the session: the earlier of the idle timeout (slid on use, at most once a
+ * minute) and the absolute end. Logout and the logout channels delete the record, so every
+ * instance refuses the cookie at once.
+ *
+ * The indexes by user and by IdP session (for the logout channels) and the logout tokens' claims
+ * are named with keyed hashes too, so a dump does not tell who is signed in. Index entries of
+ * sessions that idled out are removed at the user's next login, and a set expires with the
+ * longest absolute end of its members.
  *
  * Redis unreachable or slow: every call throws `BffError` 503 `session_store_unavailable` at
  * once when disconnected, or after at most two seconds; the client reconnects by itself.
  *
- * @see shared/DESIGN.md, "Sessions: in the cookie, or in Redis"
+ * @see RFC 7516 §5.1 (the protected header is authenticated data); RFC 5869 (HKDF)
  */
 export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const { redis, codec, names, idleTimeoutS } = options;
   const now = options.now ?? Date.now;
   const idleMs = idleTimeoutS * 1000;
   const slideMs = Math.min(MAX_IDLE_SLIDE_MS, Math.floor(idleMs / 10));
-  const hashKeys = options.secrets.map((secret) =>
-    Buffer.from(hkdfSync('sha256', secret, 'bff_session_handle', 'okta-bff redis key hash', 32)),
-  );
-  const hashWith = (key: Buffer, value: string) =>
-    createHmac('sha256', key).update(value).digest('base64url').slice(0, 32);
-  const primary = (value: string) => hashWith(hashKeys[0] as Buffer, value);
-  /**
-   * Index and claim keys: a plain hash of the user id, IdP session id or token id. Not keyed with
-   * `SESSION_SECRET`, so rotating the secret keeps every session reachable by the logout channels
-   * (the values are not secrets; only the handle → record key needs the keyed hash).
-   */
-  const indexed = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32);
+  const hashes = (purpose: keyof typeof KEY_HASHES) =>
+    deriveKeyedHashes(options.secrets, KEY_HASHES[purpose].salt, KEY_HASHES[purpose].info);
+  const recordHashes = hashes('record');
+  const primary = recordHashes[0] as KeyedHash;
+  const byUser = keyNames(hashes('user'), redisKeys.byUser);
+  const byIdpSession = keyNames(hashes('idpSession'), redisKeys.byIdpSession);
+  const claims = keyNames(hashes('claim'), redisKeys.claim);
+  const revoke = options.revoke ?? (async () => {});
   const cache = new Map<string, { version: string; session: Session }>();
   /** Recent handles' record tags (one per secret): an HMAC per request was a tenth of the store's cost. */
   const tags = new Map<string, readonly string[]>();
   const tagsOf = (handle: string): readonly string[] => {
     let known = tags.get(handle);
     if (!known) {
-      known = hashKeys.map((key) => hashWith(key, handle));
+      known = recordHashes.map((hash) => hash(handle));
       if (tags.size >= CACHE_ENTRIES) {
         const oldest = tags.keys().next().value;
         if (oldest !== undefined) tags.delete(oldest);
@@ -82,6 +109,11 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     return known;
   };
   const attributes = (maxAgeS: number) => ({ maxAgeS, sameSite: 'Lax', secure: names.secure }) as const;
+
+  /** Seals `session` for the record `tag` only: the tag is authenticated data of the seal. */
+  const sealRecord = (tag: string, session: Session) => codec.sealSession(session, tag);
+  /** Opens a record's value found under `tag`; one sealed for another record opens as nothing. */
+  const openRecord = (tag: string, data: string) => codec.unsealSession(data, tag);
 
   const metrics = options.ops?.metrics ?? NO_METRICS;
   const tracing = options.ops?.tracing ?? TRACING_OFF;
@@ -145,7 +177,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     }
     const [version, data] = reply;
     if (data === undefined && cached) return cached;
-    const session = data === undefined ? undefined : await codec.unsealSession(data);
+    const session = data === undefined ? undefined : await openRecord(tag, data);
     if (!session) return undefined;
     const entry = { version, session };
     if (cache.size >= CACHE_ENTRIES) {
@@ -159,12 +191,34 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const clear = (cookies: Readonly<Record<string, string>>): CookieToSet[] =>
     chunkNamesPresent(cookies, names.session).map((name) => deletion(name, attributes(0)));
 
+  /** The index sets a new session joins: its user's and its IdP session's, under the current secret. */
+  const indexesOf = (session: Session): string[] => [
+    byUser.current(session.user.sub),
+    ...(session.idpSid === undefined ? [] : [byIdpSession.current(session.idpSid)]),
+  ];
+
+  /** Every index set `session` may be in: it joined them under whichever secret was current then. */
+  const allIndexesOf = (session: Session): string[] => [
+    ...byUser.all(session.user.sub),
+    ...(session.idpSid === undefined ? [] : byIdpSession.all(session.idpSid)),
+  ];
+
+  /**
+   * Removes the members of `index` whose record is gone (idled out, or ended by an instance that
+   * did not know the index): a member only joins after its record exists, so a missing record
+   * means a session that ended. Without this, a user's set would grow with every idle session.
+   */
+  const prune = async (index: string): Promise<void> => {
+    const members = await redis.indexMembers(index);
+    const alive = await Promise.all(members.map((tag) => redis.exists(redisKeys.session(tag))));
+    const dead = members.filter((_, i) => !alive[i]);
+    await Promise.all(dead.map((tag) => redis.indexRemove(index, tag)));
+  };
+
   const remove = async (session: Session) => {
     cache.delete(session.sid);
     await redis.del(redisKeys.session(session.sid));
-    await redis.indexRemove(redisKeys.byUser(indexed(session.user.sub)), session.sid);
-    if (session.idpSid !== undefined)
-      await redis.indexRemove(redisKeys.byIdpSession(indexed(session.idpSid)), session.sid);
+    await Promise.all(allIndexesOf(session).map((index) => redis.indexRemove(index, session.sid)));
   };
 
   const ttlOf = (session: Session) => Math.min(idleMs, session.expiresAt * 1000 - now());
@@ -182,7 +236,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       }, 'read'),
 
     async create(fields, cookies) {
-      return guard(async () => {
+      const created = await guard(async () => {
         const previous = cookies[names.session];
         if (previous && previous.length <= 64) await redis.del(redisKeys.session(primary(previous)));
         const handle = randomBytes(HANDLE_BYTES).toString('base64url');
@@ -190,15 +244,14 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
         const ttl = ttlOf(session);
         await redis.createSession(
           redisKeys.session(session.sid),
-          await codec.sealSession(session),
+          await sealRecord(session.sid, session),
           session.expiresAt * 1000,
           ttl,
         );
+        // The set lives as long as its longest-living member can (its absolute end), no longer.
         const indexTtl = session.expiresAt * 1000 - now();
         try {
-          await redis.indexAdd(redisKeys.byUser(indexed(session.user.sub)), session.sid, indexTtl);
-          if (session.idpSid !== undefined)
-            await redis.indexAdd(redisKeys.byIdpSession(indexed(session.idpSid)), session.sid, indexTtl);
+          for (const index of indexesOf(session)) await redis.indexAdd(index, session.sid, indexTtl);
         } catch (error) {
           // A session the logout channels could not find must not exist.
           await redis.del(redisKeys.session(session.sid)).catch(() => {
@@ -212,6 +265,10 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           cookies: [{ name: names.session, value: handle, ...attributes(maxAgeS) }, ...staleChunks(cookies)],
         };
       }, 'create');
+      await guard(() => Promise.all(indexesOf(created.session).map(prune)), 'prune').catch(() => {
+        // Housekeeping only: the session is stored and indexed; the next login prunes again.
+      });
+      return created;
     },
 
     write: (session) =>
@@ -225,7 +282,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
             redisKeys.session(session.sid),
             current.version,
             String(Number(current.version) + 1),
-            await codec.sealSession(session),
+            await sealRecord(session.sid, session),
           );
         return [];
       }, 'write'),
@@ -238,38 +295,42 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     clear,
 
     async endMatching({ idpSid, sub }: SessionMatch): Promise<EndedSessions> {
-      const index =
-        idpSid !== undefined
-          ? redisKeys.byIdpSession(indexed(idpSid))
-          : sub !== undefined
-            ? redisKeys.byUser(indexed(sub))
-            : undefined;
-      if (!index) return { count: 0, refreshTokens: [] };
+      // Every secret's index: sessions begun before a rotation are listed under the older one.
+      const indexes =
+        idpSid !== undefined ? byIdpSession.all(idpSid) : sub !== undefined ? byUser.all(sub) : [];
       const refreshTokens: string[] = [];
       let count = 0;
       // One bounded call per step, not one bound for the whole loop: a user with many sessions
       // must not turn into a 503 that leaves them all alive.
-      for (const tag of await guard(() => redis.indexMembers(index), 'end_matching')) {
-        const record = await guard(() => redis.getData(redisKeys.session(tag)), 'end_matching');
-        const session = record && (await codec.unsealSession(record.data));
-        if (session) {
-          await guard(() => remove(session), 'end_matching');
-          if (session.refreshToken) refreshTokens.push(session.refreshToken);
-          count++;
-        } else {
-          await guard(() => redis.indexRemove(index, tag), 'end_matching');
+      for (const index of indexes) {
+        for (const tag of await guard(() => redis.indexMembers(index), 'end_matching')) {
+          const record = await guard(() => redis.getData(redisKeys.session(tag)), 'end_matching');
+          const session = record && (await openRecord(tag, record.data));
+          if (session) {
+            await guard(() => remove(session), 'end_matching');
+            if (session.refreshToken) refreshTokens.push(session.refreshToken);
+            count++;
+          } else {
+            await guard(() => redis.indexRemove(index, tag), 'end_matching');
+          }
         }
       }
       return { count, refreshTokens };
     },
 
-    unclaim: (id) => guard(() => redis.del(redisKeys.claim(indexed(id))), 'claim'),
+    unclaim: (id) =>
+      guard(async () => {
+        await Promise.all(claims.all(id).map((key) => redis.del(key)));
+      }, 'claim'),
 
     claimOnce: (id, untilS) =>
-      guard(
-        () => redis.setIfAbsent(redisKeys.claim(indexed(id)), '1', Math.max(1000, untilS * 1000 - now())),
-        'claim',
-      ),
+      guard(async () => {
+        // Claimed under every secret's name, so that an instance whose current secret differs
+        // (in the middle of a rotation) still sees the claim: any one already there is a replay.
+        const ttlMs = Math.max(1000, untilS * 1000 - now());
+        const fresh = await Promise.all(claims.all(id).map((key) => redis.setIfAbsent(key, '1', ttlMs)));
+        return fresh.every(Boolean);
+      }, 'claim'),
 
     async unavailableReason() {
       if (!redis.isReady()) return 'Redis is not connected';
@@ -283,8 +344,9 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
 
     refresher: createRedisRefresh({
       redis,
-      codec,
+      sealRecord,
       refresh: options.refresh,
+      revoke,
       lockTtlMs: options.lockTtlMs,
       guard,
       load,
@@ -300,6 +362,22 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       .filter((name) => name !== names.session)
       .map((name) => deletion(name, attributes(0)));
   }
+}
+
+/**
+ * The Redis keys that name a value for one purpose: `current` for new entries (the newest
+ * secret), `all` (one per distinct secret) to find entries named before a rotation.
+ */
+interface KeyNames {
+  readonly current: (value: string) => string;
+  readonly all: (value: string) => string[];
+}
+
+function keyNames(hashes: readonly KeyedHash[], key: (hash: string) => string): KeyNames {
+  return {
+    current: (value) => key((hashes[0] as KeyedHash)(value)),
+    all: (value) => [...new Set(hashes.map((hash) => key(hash(value))))],
+  };
 }
 
 function storeUnavailable(cause: unknown): BffError {

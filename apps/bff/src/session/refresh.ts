@@ -46,6 +46,16 @@ export type RefreshFunction = (
   session: Session & { readonly refreshToken: string },
 ) => Promise<RefreshResult>;
 
+/**
+ * Revokes a refresh token the BFF obtained but will not keep (a refresh that finished after its
+ * session was ended elsewhere), best effort and bounded in time: it never throws (a failure is
+ * the implementation's to log), and an unrevoked token still expires at the IdP on its own.
+ * `session` is the one the token was obtained for (its id for the log, its DPoP key).
+ *
+ * @see RFC 7009 §2 (token revocation)
+ */
+export type RevokeFunction = (session: Session, refreshToken: string) => Promise<void>;
+
 /** What {@link RefreshCoordinator.ensureFresh} decided for a request. */
 export type FreshSession =
   /** Use `session`; when `changed`, the caller must store it (new cookies). */

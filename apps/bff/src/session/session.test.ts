@@ -175,6 +175,27 @@ describe('session codec', () => {
     expect(await before.unsealSession(newCookie)).toBeUndefined();
   });
 
+  it('opens a value bound to a place (a Redis record key) only there, sealed under an old secret or the new one', async () => {
+    const before = sessionCodecFor([OLD], COOKIE_PURPOSE.redisRecord);
+    const rotated = sessionCodecFor([NEW, OLD], COOKIE_PURPOSE.redisRecord);
+    const s = await oktaSession();
+    for (const sealed of [
+      await before.sealSession(s, 'record-a'),
+      await rotated.sealSession(s, 'record-a'),
+    ]) {
+      expect(await rotated.unsealSession(sealed, 'record-a')).toEqual(s);
+      expect(await rotated.unsealSession(sealed, 'record-b')).toBeUndefined();
+      expect(await rotated.unsealSession(sealed)).toBeUndefined();
+      // The binding is authenticated: rewriting it in the header breaks the seal.
+      const [header = '', ...rest] = sealed.split('.');
+      const moved = { ...JSON.parse(Buffer.from(header, 'base64url').toString('utf8')), bnd: 'record-b' };
+      const forged = [Buffer.from(JSON.stringify(moved)).toString('base64url'), ...rest].join('.');
+      expect(await rotated.unsealSession(forged, 'record-b')).toBeUndefined();
+    }
+    // An unbound value (a cookie's) never opens where a binding is expected.
+    expect(await rotated.unsealSession(await rotated.sealSession(s), 'record-a')).toBeUndefined();
+  });
+
   it('refuses an expired session, and a transaction never opens as a session nor the reverse', async () => {
     const codec = sessionCodecFor([NEW]);
     expect(

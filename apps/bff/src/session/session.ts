@@ -43,10 +43,14 @@ export interface Session {
 /**
  * Seals sessions into a cookie value and opens them again. An interface so that the routes never
  * know how (or where) a session is kept.
+ *
+ * `boundTo` ties a sealed value to the place it is kept (a Redis record's key), as authenticated
+ * data of the seal: it opens only with the same `boundTo`, so a value copied to another place
+ * opens as no session. Cookies pass none (and a bound value never opens as a cookie).
  */
 export interface SessionCodec {
-  sealSession(session: Session): Promise<string>;
-  unsealSession(value: string): Promise<Session | undefined>;
+  sealSession(session: Session, boundTo?: string): Promise<string>;
+  unsealSession(value: string, boundTo?: string): Promise<Session | undefined>;
 }
 
 export interface SessionCodecOptions {
@@ -61,9 +65,10 @@ export interface SessionCodecOptions {
 export function createSessionCodec({ secrets, purpose, isUserClaim }: SessionCodecOptions): SessionCodec {
   const keys: KeyRing = deriveKeyRing(secrets, purpose);
   return {
-    sealSession: (session) => seal(encodeSession(session, isUserClaim), keys, session.expiresAt),
-    unsealSession: async (value) => {
-      const bytes = await unseal(value, keys);
+    sealSession: (session, boundTo) =>
+      seal(encodeSession(session, isUserClaim), keys, session.expiresAt, boundTo),
+    unsealSession: async (value, boundTo) => {
+      const bytes = await unseal(value, keys, { boundTo });
       return bytes && decodeSession(bytes, isUserClaim);
     },
   };
