@@ -17,10 +17,13 @@ import { CookieBudgetError, type CookieNames, deletion } from '../session/cookie
 import type { Session } from '../session/session.ts';
 import type { SessionStore } from '../session/store.ts';
 import {
+  boundReturnTo,
+  readTransactionCookies,
   type TransactionCodec,
   TXN_COOKIE_MAX_AGE_S,
   transactionAttributes,
   transactionCookieName,
+  transactionCookiesToDrop,
 } from './transaction.ts';
 
 /**
@@ -53,19 +56,25 @@ export const REVOKE_TIMEOUT_MS = 2_000;
 
 const nowS = (ctx: AuthContext) => Math.floor((ctx.now?.() ?? Date.now()) / 1000);
 
-/** `GET /auth/login`: a fresh transaction bound to this browser, and the redirect to the IdP. */
+/**
+ * `GET /auth/login`: a fresh transaction bound to this browser, and the redirect to the IdP.
+ * `cookies` are the request's: the browser keeps at most `MAX_TXN_COOKIES` logins in flight, so
+ * the oldest (and any that no longer open) are deleted as this one is set.
+ */
 export async function startLogin(
   ctx: AuthContext,
   idp: Idp,
   returnTo: string | undefined,
+  cookies: Readonly<Record<string, string>>,
 ): Promise<ActionResult> {
   const { url, transaction } = await buildAuthorizationRequest(idp, {
     scopes: ctx.config.scopes,
     prompt: ctx.config.prompt,
     responseMode: ctx.config.responseMode,
-    returnTo: safeReturnTo(returnTo, ctx.config.publicOrigin),
+    returnTo: boundReturnTo(safeReturnTo(returnTo, ctx.config.publicOrigin)),
   });
   const sealed = await ctx.transactions.seal(transaction, nowS(ctx) + TXN_COOKIE_MAX_AGE_S);
+  const dropped = await transactionsToDrop(ctx, cookies);
   return {
     status: 302,
     redirect: url.href,
@@ -75,8 +84,20 @@ export async function startLogin(
         value: sealed,
         ...transactionAttributes(ctx.config.responseMode, ctx.names, TXN_COOKIE_MAX_AGE_S),
       },
+      ...dropped.map((name) => deletion(name, transactionAttributes(ctx.config.responseMode, ctx.names, 0))),
     ],
   };
+}
+
+/** Names of the request's transaction cookies that make way for a new login; logged as a count only. */
+async function transactionsToDrop(
+  ctx: AuthContext,
+  cookies: Readonly<Record<string, string>>,
+): Promise<string[]> {
+  const present = await readTransactionCookies(ctx.transactions, ctx.names, cookies, nowS(ctx));
+  const dropped = transactionCookiesToDrop(present);
+  if (dropped.length > 0) ctx.log('login_transactions_dropped', { count: dropped.length });
+  return dropped;
 }
 
 /**
@@ -110,7 +131,7 @@ export async function completeLogin(
       ? fail('state_mismatch', 'no transaction of this browser has that state')
       : fail('login_expired', 'no transaction cookie: not started here, expired, or already used');
   }
-  const transaction = await ctx.transactions.unseal(txnCookie);
+  const transaction = await ctx.transactions.unseal(txnCookie, nowS(ctx));
   if (!transaction) return fail('login_expired', 'the transaction cookie did not open (expired or tampered)');
   if (transaction.state !== state) return fail('state_mismatch', 'state does not match the transaction');
 

@@ -16,9 +16,10 @@ const CALLBACK_BODY_LIMIT_BYTES = 32 * 1024;
 export const AUTH_PREFIX = '/auth/';
 
 /**
- * `/auth/*` and the callback at `REDIRECT_URL`'s path.
+ * `/auth/*` and the callback at `REDIRECT_URL`'s path: login, callback (query and form_post),
+ * user and logout. Every answer is `Cache-Control: no-store`; the callback's also `no-referrer`.
  *
- * @see shared/DESIGN.md, "HTTP contract of the BFF"
+ * @see OpenID Connect Core §3.1 (authorization code flow); OAuth 2.0 Form Post Response Mode
  */
 export function authRoutes(idp: IdpLoader, callbackPath: string, publicOrigin: string): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -32,9 +33,10 @@ export function authRoutes(idp: IdpLoader, callbackPath: string, publicOrigin: s
   app.use('/auth/*', noStore);
   app.use(callbackPath, noStore);
 
-  app.get('/auth/login', async (c) => {
+  // The request's cookies: the transaction cookies of other logins in flight, which this one may drop.
+  app.get('/auth/login', cookieParser(), async (c) => {
     try {
-      return respond(c, await startLogin(c.var.auth, idp.require(), c.req.query('returnTo')));
+      return respond(c, await startLogin(c.var.auth, idp.require(), c.req.query('returnTo'), c.var.cookies));
     } catch (error) {
       // A top-level navigation: answer like a failed callback (the SPA explains the code), not JSON.
       if (error instanceof BffError && isLoginErrorCode(error.code)) {
