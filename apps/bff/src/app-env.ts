@@ -25,6 +25,8 @@ export interface AppEnv {
   Bindings: { incoming?: IncomingMessage };
   Variables: {
     requestId: string;
+    /** The client's address: the socket's, or the `TRUST_PROXY`-believed `X-Forwarded-For` entry. */
+    clientAddress: string | undefined;
     log: Logger;
     auth: AuthContext;
     /** Set by the session middleware: the opened session, or `undefined`. */

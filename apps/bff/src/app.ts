@@ -41,8 +41,8 @@ export function createApp(
   });
 
   app.route('/', healthRoutes(idp, services.sessions, shuttingDown));
-  app.route('/', authRoutes(idp, config.callbackPath, config.publicOrigin));
-  app.route('/', logoutChannelRoutes(idp, config.issuer));
+  app.route('/', authRoutes(idp, config.callbackPath, config.publicOrigin, services.loginRateLimiter));
+  app.route('/', logoutChannelRoutes(idp, config.issuer, services.loginRateLimiter));
   if (config.mode === 'development') app.route('/', diagnosticsRoutes());
   if (spaRoot) app.route('/', spaRoutes({ root: spaRoot, publicOrigin: config.publicOrigin }));
 

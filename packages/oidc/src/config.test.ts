@@ -48,8 +48,19 @@ describe('loadBffConfig', () => {
       apiUpstreamUrl: 'http://localhost:8001/',
       port: 8000,
       sessionSecrets: [SECRET],
+      rateLimitLoginPerMin: 30,
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads RATE_LIMIT_LOGIN_PER_MIN (0 turns it off) and refuses what is not a whole number', () => {
+    expect(loadBffConfig({ ...PROD, RATE_LIMIT_LOGIN_PER_MIN: '0' }).rateLimitLoginPerMin).toBe(0);
+    expect(loadBffConfig({ ...PROD, RATE_LIMIT_LOGIN_PER_MIN: '120' }).rateLimitLoginPerMin).toBe(120);
+    for (const bad of ['-1', '1.5', 'lots']) {
+      expect(problemsOf({ ...PROD, RATE_LIMIT_LOGIN_PER_MIN: bad })).toEqual({
+        RATE_LIMIT_LOGIN_PER_MIN: [expect.stringContaining('whole number')],
+      });
+    }
   });
 
   it('takes OKTA_ISSUER over OKTA_DOMAIN (org authorization server) and https origins get secure cookies', () => {

@@ -80,6 +80,11 @@ export interface BffConfig {
   readonly shutdownTimeoutS: number;
   /** `TRUST_PROXY`: reverse-proxy hops whose `X-Forwarded-For` is believed; 0 → none (the socket address). */
   readonly trustProxyHops: number;
+  /**
+   * `RATE_LIMIT_LOGIN_PER_MIN`: per client address, how many `GET /auth/login` and front-channel
+   * logout requests a minute are served; 0 → no limit.
+   */
+  readonly rateLimitLoginPerMin: number;
   readonly logLevel: string;
   /** Production: where the built SPA is (`STATIC_DIR`); `undefined` → the BFF's default. */
   readonly staticDir: string | undefined;
@@ -119,6 +124,8 @@ const DEFAULT_SESSION_IDLE_TIMEOUT_S = 2 * 60 * 60;
 const SESSION_STORES: readonly SessionStoreKind[] = ['cookie', 'redis'];
 const DEFAULT_API_UPSTREAM_TIMEOUT_MS = 30_000;
 const DEFAULT_IDP_TIMEOUT_MS = 10_000;
+/** Logins a minute from one address: far above a person's, far below a flood's. */
+const DEFAULT_RATE_LIMIT_LOGIN_PER_MIN = 30;
 const DEFAULT_VITE_DEV_URL = 'http://localhost:5173';
 /** RFC 6749 §3.3 scope-token characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -280,6 +287,14 @@ export function loadBffConfig(env: Env, mode: RunMode = 'production'): BffConfig
     problem,
   );
   const trustProxyHops = parseInteger('TRUST_PROXY', read('TRUST_PROXY'), 0, 0, 32, problem);
+  const rateLimitLoginPerMin = parseInteger(
+    'RATE_LIMIT_LOGIN_PER_MIN',
+    read('RATE_LIMIT_LOGIN_PER_MIN'),
+    DEFAULT_RATE_LIMIT_LOGIN_PER_MIN,
+    0,
+    1_000_000,
+    problem,
+  );
   // OpenTelemetry's SDK reads its own variables; this only decides whether to start it.
   const tracingEnabled =
     read('OTEL_SDK_DISABLED') !== 'true' &&
@@ -342,6 +357,7 @@ export function loadBffConfig(env: Env, mode: RunMode = 'production'): BffConfig
     serviceName: read('OTEL_SERVICE_NAME') ?? 'okta-bff',
     shutdownTimeoutS,
     trustProxyHops,
+    rateLimitLoginPerMin,
     logLevel,
     staticDir: read('STATIC_DIR'),
     viteDevUrl,

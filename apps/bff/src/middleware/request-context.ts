@@ -35,6 +35,7 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
       incoming?.headers['x-forwarded-for'],
       trustProxyHops,
     );
+    c.set('clientAddress', address.client);
     const traced = tracing.enabled
       ? startServerSpan(tracing, `${c.req.method} ${group}`, {
           'http.request.method': c.req.method,

@@ -3,8 +3,10 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env.ts';
 import { completeLogin, describeUser, isLoginErrorCode, logout, startLogin } from '../auth/actions.ts';
 import { BffError } from '../errors.ts';
+import type { RateLimiter } from '../http/rate-limit.ts';
 import { describeError } from '../logger.ts';
 import { requireSameOrigin } from '../middleware/csrf.ts';
+import { rateLimit } from '../middleware/rate-limit.ts';
 import { cookieParser, sessionLoader } from '../middleware/session.ts';
 import type { IdpLoader } from '../oidc/idp.ts';
 import { respond, setCookies } from './respond.ts';
@@ -21,7 +23,12 @@ export const AUTH_PREFIX = '/auth/';
  *
  * @see OpenID Connect Core §3.1 (authorization code flow); OAuth 2.0 Form Post Response Mode
  */
-export function authRoutes(idp: IdpLoader, callbackPath: string, publicOrigin: string): Hono<AppEnv> {
+export function authRoutes(
+  idp: IdpLoader,
+  callbackPath: string,
+  publicOrigin: string,
+  loginRateLimiter: RateLimiter,
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // Only these routes: `app.route('/', …)` mounts this app's middleware at the root, and a `*`
@@ -34,7 +41,8 @@ export function authRoutes(idp: IdpLoader, callbackPath: string, publicOrigin: s
   app.use(callbackPath, noStore);
 
   // The request's cookies: the transaction cookies of other logins in flight, which this one may drop.
-  app.get('/auth/login', cookieParser(), async (c) => {
+  // Over the per-address limit nothing reaches the IdP (with PAR, each login is a signed IdP call).
+  app.get('/auth/login', rateLimit(loginRateLimiter), cookieParser(), async (c) => {
     try {
       return respond(c, await startLogin(c.var.auth, idp.require(), c.req.query('returnTo'), c.var.cookies));
     } catch (error) {

@@ -4,6 +4,8 @@ import type { AppEnv } from '../app-env.ts';
 import { backchannelLogout, frontchannelLogout } from '../auth/logout-channels.ts';
 import { BffError } from '../errors.ts';
 import { errorAsResponse } from '../http/error-response.ts';
+import type { RateLimiter } from '../http/rate-limit.ts';
+import { rateLimit } from '../middleware/rate-limit.ts';
 import type { IdpLoader } from '../oidc/idp.ts';
 
 /** A logout token is one JWT; a form much larger is not from the IdP. */
@@ -14,9 +16,14 @@ const LOGOUT_BODY_LIMIT_BYTES = 64 * 1024;
  * cookie, no `X-CSRF`) and Front-Channel Logout 1.0 (Okta's Single Logout: a hidden iframe on the
  * IdP's page, so framable by the issuer's origin only).
  *
- * @see shared/DESIGN.md, "HTTP contract of the BFF"
+ * @see https://openid.net/specs/openid-connect-backchannel-1_0.html
+ * @see https://openid.net/specs/openid-connect-frontchannel-1_0.html
  */
-export function logoutChannelRoutes(idp: IdpLoader, issuer: string): Hono<AppEnv> {
+export function logoutChannelRoutes(
+  idp: IdpLoader,
+  issuer: string,
+  frontchannelRateLimiter: RateLimiter,
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const issuerOrigin = new URL(issuer).origin;
 
@@ -44,7 +51,9 @@ export function logoutChannelRoutes(idp: IdpLoader, issuer: string): Hono<AppEnv
     },
   );
 
-  app.get('/auth/frontchannel-logout', async (c) => {
+  // It needs no credential: the same per-address budget as logins (the back channel is
+  // authenticated by its signed token and is not limited).
+  app.get('/auth/frontchannel-logout', rateLimit(frontchannelRateLimiter), async (c) => {
     c.header('Cache-Control', 'no-store');
     const result = await frontchannelLogout(c.var.auth, idp.require(), {
       iss: c.req.query('iss'),

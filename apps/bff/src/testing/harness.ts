@@ -83,6 +83,9 @@ export async function createHarness(
           REDIRECT_URL: `${origin}/authorization-code/callback`,
           SESSION_SECRET: TEST_SESSION_SECRET,
           LOG_LEVEL: 'debug',
+          // Tests sign in from one address far more often than a person: the per-address limit
+          // is off unless a test sets it (the rate-limit tests do).
+          RATE_LIMIT_LOGIN_PER_MIN: '0',
           ...env,
         },
         // Tests ask for development mode as `pnpm dev`'s environment spells it; the product's
