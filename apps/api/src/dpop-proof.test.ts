@@ -1,7 +1,17 @@
+import {
+  createDpopCaseKeys,
+  DPOP_CASE_NOW_MS,
+  DPOP_PROOF_CASES,
+  type DpopCaseKeys,
+  type DpopCaseOutcome,
+  type DpopCaseRequest,
+} from '@okta-bff/dev-idp/testing';
 import { base64url, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ApiAppOptions, createApiApp } from './app.ts';
 import { DPOP_NONCE_STEP_S } from './dpop-nonce.ts';
+import { createDpopProofVerifier, type DpopProofVerifier } from './dpop-proof.ts';
+import { ApiError } from './errors.ts';
 import {
   bearer,
   createDpopKey,
@@ -76,6 +86,33 @@ function unsignedProof(payload: Record<string, unknown>): string {
   const part = (value: unknown) => base64url.encode(JSON.stringify(value));
   return `${part(header)}.${part(payload)}.`;
 }
+
+describe('the DPoP proof verifier (the cases shared with the dev IdP)', () => {
+  let caseKeys: DpopCaseKeys;
+  beforeAll(async () => {
+    caseKeys = await createDpopCaseKeys();
+  });
+
+  /** Accepted, or refused as the API refuses a proof: 401 `invalid_dpop_proof`, DPoP scheme. */
+  async function outcome(verifier: DpopProofVerifier, request: DpopCaseRequest): Promise<DpopCaseOutcome> {
+    try {
+      await verifier.verify(request);
+      return 'accepted';
+    } catch (error) {
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ code: 'invalid_dpop_proof', status: 401, scheme: 'DPoP' });
+      return 'refused';
+    }
+  }
+
+  it.each(DPOP_PROOF_CASES)('%s', async (_, dpopCase) => {
+    const verifier = createDpopProofVerifier({ now: () => DPOP_CASE_NOW_MS });
+    const steps = await dpopCase.steps(caseKeys);
+    const outcomes: DpopCaseOutcome[] = [];
+    for (const step of steps) outcomes.push(await outcome(verifier, step.request));
+    expect(outcomes).toEqual(steps.map((step) => step.expected));
+  });
+});
 
 describe('DPoP-bound tokens: accepted', () => {
   it('accepts a GET and a POST, each with a proof for its method and URL', async () => {

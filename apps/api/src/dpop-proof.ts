@@ -1,7 +1,13 @@
 /**
  * Checking a DPoP proof at the resource server: values in (the proof header, the request's method
  * and URL, the access token and the key thumbprint it is bound to), nothing or an `ApiError` out.
- * No Hono here (STYLE.md §2); `bearer-auth.ts` feeds it from the request.
+ * No Hono here, so every check can be tested without a request; `bearer-auth.ts` feeds it from
+ * the request.
+ *
+ * The dev IdP verifies proofs sent to its own userinfo endpoint with a second implementation
+ * (`packages/dev-idp/src/dpop-proof.ts`; this app must not depend on the dev IdP). Both are tested
+ * against one table of cases, `packages/dev-idp/src/testing/dpop-proof-cases.ts`, so they accept
+ * and refuse the same proofs: a change of policy here is a change there too.
  *
  * @see RFC 9449 §4.3 (checking a proof), §7 (protected resource access), §9 (nonces)
  */
@@ -149,7 +155,9 @@ function checkProofHeader(proof: string): ProtectedHeaderParameters & { jwk: JWK
   } catch (cause) {
     throw invalidProof('The DPoP proof is malformed', cause);
   }
-  // Exactly, not as a media type: jose would also take application/dpop+jwt (RFC 9449 §4.3 check 4).
+  // Exactly, not as a media type: jose would also take application/dpop+jwt. RFC 9449 names the one
+  // value a proof carries (§4.2) and is checked against (§4.3 check 4); no conforming client sends
+  // another spelling, so the media-type equivalence of RFC 7515 §4.1.9 is not extended to it.
   if (header.typ !== 'dpop+jwt') throw invalidProof('The DPoP proof typ must be dpop+jwt');
   if (typeof header.alg !== 'string' || !DPOP_PROOF_ALGORITHMS.includes(header.alg)) {
     throw invalidProof('The DPoP proof is signed with a refused algorithm');

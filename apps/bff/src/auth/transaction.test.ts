@@ -27,30 +27,45 @@ async function started(state: string, ageS: number): Promise<[string, string]> {
 const present = (name: string, expiresAtS?: number): PresentTransaction => ({ name, expiresAtS });
 
 describe('transactionCookiesToDrop', () => {
-  it('keeps room for the new login beside the newest two, oldest by sealed expiry first', () => {
-    expect(MAX_TXN_COOKIES).toBe(3);
-    expect(transactionCookiesToDrop([present('a', 100), present('b', 200)])).toEqual([]);
+  it('leaves the browser at most MAX_TXN_COOKIES logins, the new one included, dropping only the oldest', () => {
+    for (let held = 0; held <= MAX_TXN_COOKIES + 3; held++) {
+      // Sealed expiries in header order: t0 is the oldest.
+      const cookies = Array.from({ length: held }, (_, i) => present(`t${i}`, 100 + i));
+      const dropped = transactionCookiesToDrop(cookies);
+      const kept = held - dropped.length;
+      expect(kept + 1, `logins after starting one with ${held} held`).toBe(
+        Math.min(held + 1, MAX_TXN_COOKIES),
+      );
+      expect(dropped).toEqual(cookies.slice(0, dropped.length).map((c) => c.name));
+    }
+  });
+
+  it('with room for three, keeps the newest two beside the new login, oldest by sealed expiry first', () => {
+    expect(transactionCookiesToDrop([present('a', 100), present('b', 200)], 3)).toEqual([]);
     // Header order says c, a, b; age says a is oldest, then b: the expiry decides.
-    expect(transactionCookiesToDrop([present('c', 300), present('a', 100), present('b', 200)])).toEqual([
+    expect(transactionCookiesToDrop([present('c', 300), present('a', 100), present('b', 200)], 3)).toEqual([
       'a',
     ]);
     expect(
-      transactionCookiesToDrop([present('d', 400), present('c', 300), present('a', 100), present('b', 200)]),
+      transactionCookiesToDrop(
+        [present('d', 400), present('c', 300), present('a', 100), present('b', 200)],
+        3,
+      ),
     ).toEqual(['a', 'b']);
   });
 
   it('breaks ties within one second by the header order, which user agents sort oldest first', () => {
-    expect(transactionCookiesToDrop([present('x', 100), present('y', 100), present('z', 100)])).toEqual([
+    expect(transactionCookiesToDrop([present('x', 100), present('y', 100), present('z', 100)], 3)).toEqual([
       'x',
     ]);
-    expect(transactionCookiesToDrop([present('z', 100), present('y', 100), present('x', 100)])).toEqual([
+    expect(transactionCookiesToDrop([present('z', 100), present('y', 100), present('x', 100)], 3)).toEqual([
       'z',
     ]);
   });
 
   it('drops every cookie that does not open, without counting it against the live logins', () => {
     expect(
-      transactionCookiesToDrop([present('g1'), present('a', 100), present('g2'), present('b', 200)]),
+      transactionCookiesToDrop([present('g1'), present('a', 100), present('g2'), present('b', 200)], 3),
     ).toEqual(['g1', 'g2']);
   });
 });
