@@ -12,6 +12,8 @@ export default defineConfig({
       { test: { name: 'api', root: 'apps/api', include: ['src/**/*.test.ts'] } },
       { test: { name: 'bff', root: 'apps/bff', include: ['src/**/*.test.ts'], testTimeout: 20_000 } },
       { test: { name: 'web', root: 'apps/web', include: ['src/**/*.test.ts', 'src/**/*.test.tsx'] } },
+      // The repository's own checks: self-contained, configuration documented (scripts/checks/).
+      { test: { name: 'repo', root: '.', include: ['scripts/checks/**/*.test.ts'] } },
       {
         test: {
           name: 'e2e',

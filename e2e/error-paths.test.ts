@@ -3,7 +3,7 @@
  * build: a failed sign-in, a session that ended under the page, an API that is down. Each test
  * starts from a fresh browser profile.
  *
- * @see ../../shared/DESIGN.md "HTTP contract of the BFF"
+ * @see docs/http-contract.md
  */
 import { DEV_USERS } from '@okta-bff/dev-idp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';

@@ -8,7 +8,7 @@
  * domain and an app's are. With both on `localhost` the POST would be same-site and a
  * `SameSite=Lax` transaction cookie would pass unnoticed.
  *
- * @see ../../shared/DESIGN.md "HTTP contract of the BFF" and "Cookies"
+ * @see docs/http-contract.md, "Routes" and "Cookies"
  * @see https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html
  */
 import { DEV_USERS } from '@okta-bff/dev-idp';

@@ -3,7 +3,7 @@
  * the profile, use the items API through the BFF, sign out everywhere. Along the way, the browser
  * must never hold a token: no script-readable session cookie, and no JWT in anything the BFF sent.
  *
- * @see ../../shared/DESIGN.md "HTTP contract of the BFF"
+ * @see docs/http-contract.md
  */
 import { DEV_USERS } from '@okta-bff/dev-idp';
 import { DEV_IDP } from '@okta-bff/oidc';

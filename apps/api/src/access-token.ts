@@ -1,6 +1,6 @@
 /**
  * Verifying Okta JWT access tokens: no Hono here, only values in and claims (or an `ApiError`) out,
- * so every rule can be tested without HTTP (STYLE.md §2).
+ * so every rule can be tested without HTTP.
  *
  * @see https://developer.okta.com/docs/guides/validate-access-tokens/ (what a resource server checks)
  * @see RFC 9068 (JWT profile for OAuth 2.0 access tokens)

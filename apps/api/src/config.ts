@@ -1,6 +1,6 @@
 /**
  * The sample API's configuration: read from the environment once, at start-up, every problem
- * collected and reported together (STYLE.md §4). The only module that touches `process.env`.
+ * collected and reported together (docs/configuration.md). The only module that touches `process.env`.
  */
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';

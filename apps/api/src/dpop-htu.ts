@@ -1,6 +1,6 @@
 /**
  * The `htu` a DPoP proof must carry: the URL the client sent the request to, without query and
- * fragment, compared after normalisation. Pure functions, one rule each (STYLE.md §2).
+ * fragment, compared after normalisation. Pure functions, one rule each.
  *
  * Which URL is "the" URL is the one decision here. The proof is signed by the client (the BFF)
  * for the URL it called; the API only sees the request line and a `Host` header, and between the

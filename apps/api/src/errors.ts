@@ -1,5 +1,5 @@
 /**
- * The API's one runtime error type (STYLE.md §5): a stable `code` to branch on, the HTTP status
+ * The API's one runtime error type: a stable `code` to branch on, the HTTP status
  * it maps to, and the original `cause` for the log. `app.ts`'s `onError` turns it into
  * `{"error": code, "message": message}`; anything else becomes a 500 without details.
  */

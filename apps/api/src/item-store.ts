@@ -1,6 +1,6 @@
 /**
  * Where items live: an interface small enough that a shared store (Redis, a database) can replace
- * the in-memory one without touching the routes (DESIGN.md, "Growing past one machine").
+ * the in-memory one without touching the routes.
  */
 import { ApiError } from './errors.ts';
 

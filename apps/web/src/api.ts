@@ -3,7 +3,7 @@
  * The browser never holds a token; the session rides in the BFF's HttpOnly cookie.
  * I/O (`request`) is kept apart from the pure parsers (`readApiError`, `parseItem`, …) so every
  * parser can be tested with a hand-made `Response`.
- * @see shared/DESIGN.md, "HTTP contract of the BFF"
+ * @see docs/http-contract.md
  */
 import type { AuthUserBody, ErrorCode, LogoutBody, UserClaims } from '@okta-bff/oidc/wire';
 import { CSRF_HEADER, CSRF_HEADER_VALUE, ERROR_CODES } from '@okta-bff/oidc/wire';

@@ -23,7 +23,7 @@ export interface DevClientUris {
   frontchannelLogoutUri?: string | null;
 }
 
-/** The BFF's routes for the two logout channels (DESIGN.md, "HTTP contract of the BFF"). */
+/** The BFF's routes for the two logout channels (docs/http-contract.md). */
 const BACKCHANNEL_LOGOUT_PATH = '/auth/backchannel-logout';
 const FRONTCHANNEL_LOGOUT_PATH = '/auth/frontchannel-logout';
 

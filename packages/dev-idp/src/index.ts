@@ -2,7 +2,7 @@
  * `@okta-bff/dev-idp`: an embedded OpenID provider shaped like Okta's custom authorization
  * server, for `pnpm dev` and tests. Never used in production.
  *
- * @see ../../../shared/DESIGN.md "Embedded dev IdP"
+ * @see docs/architecture.md, "The other apps and packages"
  */
 export { CLIENT_ASSERTION_AUDIENCE_ERROR } from './client-security.ts';
 export {

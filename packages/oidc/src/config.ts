@@ -6,7 +6,7 @@ import { isAllowedIssuerUrl, isLoopbackHost, issuerFromEnv } from './urls.ts';
  * The BFF's configuration: read once from the environment at start-up, validated as a whole,
  * frozen. Every problem is collected and reported together (see {@link ConfigError}).
  *
- * @see shared/DESIGN.md, "Configuration (environment)"
+ * @see docs/configuration.md
  */
 
 export type ResponseMode = 'query' | 'form_post';

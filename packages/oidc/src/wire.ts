@@ -1,6 +1,6 @@
 /**
  * Wire types shared by the BFF and the SPA: the JSON bodies of the BFF's HTTP contract
- * (shared/DESIGN.md, "HTTP contract of the BFF"). Nothing here ever describes a token.
+ * (docs/http-contract.md). Nothing here ever describes a token.
  */
 
 /** Stable error codes of `{"error": <code>, "message": ...}` bodies. Branch on these, never on `message`. */

@@ -45,7 +45,7 @@ const SESSION_ENDED = 'Your session has ended. Sign in again.';
  * wrongly ends the session (401 `session_expired`, cookies cleared); an unreachable IdP with an
  * expired token is 503 `idp_unavailable` and the session stays.
  *
- * @see shared/DESIGN.md, "HTTP contract of the BFF", `/api/<path>`
+ * @see docs/http-contract.md, "/api"
  */
 export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts): Promise<Admission> {
   const { cookies, requestId: reqId } = request;

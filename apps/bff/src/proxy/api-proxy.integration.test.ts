@@ -1,5 +1,5 @@
 /**
- * The `/api` gateway contract (DESIGN.md, `/api/<path>`), end to end over real HTTP: the embedded
+ * The `/api` gateway contract (docs/http-contract.md, "/api"), end to end over real HTTP: the embedded
  * IdP issues real tokens, the BFF runs in this process, and the upstream is either the real
  * sample API or a recording `node:http` server that shows exactly what crossed the proxy.
  * msw is switched on only for the IdP-fault tests, so the streaming tests run on plain sockets.

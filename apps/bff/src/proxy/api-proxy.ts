@@ -28,7 +28,7 @@ import { resolveUpstreamPath } from './upstream-path.ts';
  * streams (bench/FINDINGS.md). It shares the cookie parser, the anti-forgery rule, the request
  * id, the request's end (log line and metrics) and the JSON error writer with the Hono routes.
  *
- * @see shared/DESIGN.md, "HTTP contract of the BFF", `/api/<path>`
+ * @see docs/http-contract.md, "/api"
  */
 
 export const API_PREFIX = '/api';

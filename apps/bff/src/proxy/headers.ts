@@ -32,7 +32,7 @@ const REQUEST_DROP_EXACT: ReadonlyMap<string, string> = new Map([
   ['content-length', 'framing is written by the proxy from the parsed body (body-framing.ts), never copied'],
   ['expect', 'Node answered 100-continue before the proxy ran; the body streams as it arrives'],
   ['cookie', 'the BFF session is for the BFF; the upstream authenticates by bearer only'],
-  ['authorization', 'replaced by the session access token (DESIGN.md)'],
+  ['authorization', 'replaced by the session access token (docs/http-contract.md)'],
   ['dpop', 'a client-supplied DPoP proof (RFC 9449) would bind to a key the BFF does not hold'],
   ['x-csrf', 'the anti-forgery header is between the SPA and the BFF'],
   ['x-api-key', 'a credential; the upstream trusts the bearer only'],

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Session } from './session.ts';
 
-/** Refresh when the access token has less than this left (DESIGN.md: within 60 s). */
+/** Refresh when the access token has this long or less left (docs/http-contract.md, "/api"). */
 export const REFRESH_MARGIN_S = 60;
 /**
  * For this long after a rotation, a request that still carries the previous cookie (sent before
