@@ -4,7 +4,7 @@ import type { AuthContext } from './auth/actions.ts';
 import type { Logger } from './logger.ts';
 import type { IdpLoader } from './oidc/idp.ts';
 import type { Ops } from './services.ts';
-import type { Session } from './session/session.ts';
+import type { Session } from './session/model/session.ts';
 
 /** What the app is built from: everything is passed in, nothing is global. */
 export interface AppDeps {

@@ -1,6 +1,6 @@
 import type { BffConfig } from '@okta-bff/oidc';
 import { type AuthContext, REVOKE_TIMEOUT_MS, revokeBestEffort } from './auth/actions.ts';
-import { createRefreshSession } from './auth/refresh-session.ts';
+import { createRefreshTokenRedeemer } from './auth/redeem-refresh-token.ts';
 import { createTransactionCodec } from './auth/transaction.ts';
 import {
   createMemoryRateLimiter,
@@ -13,13 +13,18 @@ import type { IdpLoader } from './oidc/idp.ts';
 import { PROTOCOL_CLAIMS } from './oidc/login.ts';
 import { type Metrics, NO_METRICS } from './ops/metrics.ts';
 import { TRACING_OFF, type Tracing } from './ops/tracing.ts';
-import { createCookieStore } from './session/cookie-store.ts';
-import { COOKIE_PURPOSE, cookieNames } from './session/cookies.ts';
-import { deriveKeyedHashes } from './session/keys.ts';
-import { connectRedis, REDIS_COMMAND_TIMEOUT_MS, type RedisPort, redisKeys } from './session/redis-client.ts';
-import { createRedisStore } from './session/redis-store.ts';
-import { createInProcessRefresh } from './session/refresh.ts';
-import { createSessionCodec, type SessionCodec } from './session/session.ts';
+import { deriveKeyedHashes } from './sealing/keys.ts';
+import { createSessionCodec, type SessionCodec } from './session/model/session-codec.ts';
+import {
+  connectRedis,
+  REDIS_COMMAND_TIMEOUT_MS,
+  type RedisPort,
+  redisKeys,
+} from './session/redis/redis-client.ts';
+import { createRedisStore } from './session/redis/redis-store.ts';
+import { createInProcessRefresh } from './session/refresh/in-process-refresh.ts';
+import { createCookieStore } from './session/store/cookie-store.ts';
+import { COOKIE_PURPOSE, cookieNames } from './session/store/cookies.ts';
 
 /**
  * What the Hono app and the `/api` proxy share, built once per process: the session store (with
@@ -44,7 +49,7 @@ export function createServices(
 ): Services {
   const names = cookieNames(config.secureCookies);
   const log = eventLogger(logger);
-  const refresh = createRefreshSession({ idp, log, metrics: ops.metrics });
+  const refresh = createRefreshTokenRedeemer({ idp, log, metrics: ops.metrics });
   const redis =
     config.sessionStore === 'redis' && config.redisUrl
       ? connectRedis({

@@ -13,9 +13,9 @@ import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.
 import { safeReturnTo } from '../oidc/return-to.ts';
 import { buildEndSessionUrl, revokeToken } from '../oidc/tokens.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { CookieBudgetError, type CookieNames, deletion } from '../session/cookies.ts';
-import type { Session } from '../session/session.ts';
-import type { SessionStore } from '../session/store.ts';
+import type { Session } from '../session/model/session.ts';
+import { CookieBudgetError, type CookieNames, deletion } from '../session/store/cookies.ts';
+import type { SessionStore } from '../session/store/store.ts';
 import {
   boundReturnTo,
   readTransactionCookies,

@@ -1,8 +1,8 @@
 import type { ErrorCode } from '@okta-bff/oidc';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import { CSRF_MESSAGE, checkRequestOrigin, type OriginHeaders } from '../http/request-origin.ts';
-import { CookieBudgetError } from '../session/cookies.ts';
-import type { Session } from '../session/session.ts';
+import type { Session } from '../session/model/session.ts';
+import { CookieBudgetError } from '../session/store/cookies.ts';
 import type { AuthContext } from './actions.ts';
 
 /**

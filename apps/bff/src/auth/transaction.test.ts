@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../oidc/login.ts';
-import { COOKIE_PURPOSE, cookieNames } from '../session/cookies.ts';
+import { COOKIE_PURPOSE, cookieNames } from '../session/store/cookies.ts';
 import {
   boundReturnTo,
   createTransactionCodec,

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import type { Transaction } from '../oidc/login.ts';
-import type { CookieNames } from '../session/cookies.ts';
-import { deriveKeyRing, type KeyRing } from '../session/keys.ts';
-import { seal, unseal } from '../session/seal.ts';
+import { deriveKeyRing, type KeyRing } from '../sealing/keys.ts';
+import { seal, unseal } from '../sealing/seal.ts';
+import type { CookieNames } from '../session/store/cookies.ts';
 
 /** Logins older than this cannot complete: the transaction cookie and its sealed payload expire. */
 export const TXN_COOKIE_MAX_AGE_S = 600;

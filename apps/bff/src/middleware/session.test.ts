@@ -5,8 +5,8 @@ import type { AppEnv } from '../app-env.ts';
 import type { AuthContext } from '../auth/actions.ts';
 import { BffError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
-import type { Session } from '../session/session.ts';
-import type { OpenedSession, SessionStore } from '../session/store.ts';
+import type { Session } from '../session/model/session.ts';
+import type { OpenedSession, SessionStore } from '../session/store/store.ts';
 import { cookieParser, sessionLoader } from './session.ts';
 
 const SESSION: Session = {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { type DpopKey, type ProofKey, proofKeyOf } from '../oidc/dpop.ts';
-import type { Session } from '../session/session.ts';
+import type { Session } from '../session/model/session.ts';
 import type { BodyFraming } from './body-framing.ts';
 
 /**

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { errorAsResponse } from '../http/error-response.ts';
 import type { IdpLoader } from '../oidc/idp.ts';
-import type { SessionStore } from '../session/store.ts';
+import type { SessionStore } from '../session/store/store.ts';
 
 /**
  * Liveness (`/healthz`: the process runs) and readiness (`/readyz`: IdP metadata is loaded and the

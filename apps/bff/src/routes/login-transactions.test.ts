@@ -9,7 +9,7 @@
 import { type CallbackRequest, driveIdpLogin } from '@okta-bff/dev-idp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTransactionCodec, MAX_TXN_COOKIES, transactionCookieName } from '../auth/transaction.ts';
-import { COOKIE_PURPOSE, cookieNames } from '../session/cookies.ts';
+import { COOKIE_PURPOSE, cookieNames } from '../session/store/cookies.ts';
 import {
   type Bff,
   CookieJar,

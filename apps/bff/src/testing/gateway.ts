@@ -9,8 +9,8 @@ import type { Readable } from 'node:stream';
 import { expect } from 'vitest';
 import { serializeCookie } from '../http/cookie-header.ts';
 import { sessionCodecFor } from '../services.ts';
-import { chunkNamesPresent, readChunkedCookie, writeChunkedCookie } from '../session/cookies.ts';
-import type { Session } from '../session/session.ts';
+import type { Session } from '../session/model/session.ts';
+import { chunkNamesPresent, readChunkedCookie, writeChunkedCookie } from '../session/store/cookies.ts';
 import { type Bff, CookieJar, createHarness, type Harness, signIn, TEST_SESSION_SECRET } from './harness.ts';
 import { type RecordingUpstream, startRecordingUpstream } from './recording-upstream.ts';
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { Session } from '../model/session.ts';
+import type { SessionCodec } from '../model/session-codec.ts';
+import type { RefreshCoordinator } from '../refresh/refresh.ts';
 import { type CookieStoreOptions, createCookieStore } from './cookie-store.ts';
 import { cookieNames } from './cookies.ts';
-import type { RefreshCoordinator } from './refresh.ts';
-import type { Session, SessionCodec } from './session.ts';
 
 const NOW = 1_000_000;
 const names = cookieNames(false);

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createInProcessRefresh,
-  type RefreshFunction,
-  type RefreshResult,
-  ROTATED_RESULT_GRACE_S,
-  type SessionTokens,
-} from './refresh.ts';
-import type { Session } from './session.ts';
+import type { Session } from '../model/session.ts';
+import { createInProcessRefresh, ROTATED_RESULT_GRACE_S } from './in-process-refresh.ts';
+import type { RefreshFunction, RefreshResult, SessionTokens } from './refresh.ts';
 
 const NOW = 1_000_000;
 const base: Session = {

@@ -3,13 +3,13 @@ import type { IdpLoader } from '../oidc/idp.ts';
 import { classifyIdpFailure, isRateLimited, retryAfterOf } from '../oidc/idp-failure.ts';
 import { redeemRefreshToken, revokeToken } from '../oidc/tokens.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import type { RefreshFunction } from '../session/refresh.ts';
+import type { RefreshFunction } from '../session/refresh/refresh.ts';
 import { REVOKE_TIMEOUT_MS } from './actions.ts';
 
 /** Backing off after a 429 that said nothing about when to come back. */
 const DEFAULT_BACKOFF_S = 5;
 
-export interface RefreshSessionOptions {
+export interface RefreshTokenRedeemerOptions {
   readonly idp: IdpLoader;
   readonly metrics: Metrics;
   readonly log: (event: string, details: Record<string, unknown>) => void;
@@ -18,18 +18,18 @@ export interface RefreshSessionOptions {
 }
 
 /**
- * The refresh step the coordinator runs: redeems the session's refresh token and classifies any
+ * The refresh step a coordinator runs (it coordinates nothing itself): redeems the session's refresh token and classifies any
  * failure (one classification, `classifyIdpFailure`, as at login). When the answer carries an ID
  * token that does not verify or names another issuer, subject or audience (OIDC Core §12.2), the
  * refresh token it came with is revoked (best effort) and the session ends. When the IdP answers
  * 429/503 with `Retry-After`, nothing is sent to it again before that time.
  */
-export function createRefreshSession({
+export function createRefreshTokenRedeemer({
   idp,
   metrics,
   log,
   now = () => Date.now() / 1000,
-}: RefreshSessionOptions): RefreshFunction {
+}: RefreshTokenRedeemerOptions): RefreshFunction {
   /**
    * Until when the IdP asked us to stay away (its `Retry-After` on a 429 or 503). Okta's rate
    * limits are per org and endpoint, not per user: while it lasts, no refresh is attempted at all,
@@ -37,7 +37,7 @@ export function createRefreshSession({
    */
   let backOffUntilS = 0;
 
-  return async function refreshSession(session) {
+  return async function redeemSessionRefreshToken(session) {
     const waitS = Math.ceil(backOffUntilS - now());
     if (waitS > 0) {
       metrics.countRefresh('unavailable');

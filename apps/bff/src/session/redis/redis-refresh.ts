@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type RedisPort, redisKeys } from './redis-client.ts';
+import type { Session } from '../model/session.ts';
 import {
+  afterFailedRefresh,
   applyTokens,
   type FreshSession,
   needsRefresh,
+  planRefresh,
   type RefreshCoordinator,
   type RefreshFunction,
   type RevokeFunction,
-} from './refresh.ts';
-import type { Session } from './session.ts';
+  withoutRefresh,
+} from '../refresh/refresh.ts';
+import { type RedisPort, redisKeys } from './redis-client.ts';
 
 /** How often a waiting instance looks again. */
 const WAIT_STEP_MS = 50;
@@ -70,28 +73,20 @@ export function createRedisRefresh({
           const current = await guard(() => load(tag), 'read');
           if (!current)
             return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
-          if (!needsRefresh(current.session, now() / 1000))
-            return { kind: 'fresh', session: current.session, changed: false };
-          const { refreshToken } = current.session;
-          if (refreshToken === undefined) {
-            return current.session.accessTokenExpiresAt > now() / 1000
-              ? { kind: 'fresh', session: current.session, changed: false }
-              : { kind: 'ended', reason: 'no_refresh_token' };
-          }
-          const result = await refresh({ ...current.session, refreshToken });
+          // The holder before us may have refreshed already: decide on the record as it is now.
+          const plan = planRefresh(current.session, now() / 1000);
+          if (plan.kind !== 'refresh') return withoutRefresh(current.session, plan);
+          const result = await refresh({ ...current.session, refreshToken: plan.refreshToken });
           if (!result.ok) {
-            if (result.failure === 'unavailable') {
-              return current.session.accessTokenExpiresAt > now() / 1000
-                ? { kind: 'fresh', session: current.session, changed: false }
-                : { kind: 'unavailable', cause: result.cause, retryAfterS: result.retryAfterS };
-            }
+            const decided = afterFailedRefresh(current.session, result, now() / 1000);
+            if (decided.kind !== 'ended') return decided;
             // Ours was refused; if another instance refreshed meanwhile (our lock ran out), its
             // tokens stand and the session goes on.
             const latest = await guard(() => load(tag), 'read');
             if (latest && latest.version !== current.version && !needsRefresh(latest.session, now() / 1000)) {
               return { kind: 'fresh', session: latest.session, changed: false };
             }
-            return { kind: 'ended', reason: result.failure, cause: result.cause };
+            return decided;
           }
           const next = applyTokens(current.session, result.tokens);
           const sealed = await sealRecord(tag, next);

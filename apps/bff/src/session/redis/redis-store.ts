@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { BffError } from '../errors.ts';
-import type { CookieToSet } from '../http/cookie-header.ts';
-import { type Metrics, NO_METRICS, type StoreOutcome } from '../ops/metrics.ts';
-import { inClientSpan, TRACING_OFF, type Tracing } from '../ops/tracing.ts';
-import { type CookieNames, chunkNamesPresent, deletion } from './cookies.ts';
-import { deriveKeyedHashes, type KeyedHash } from './keys.ts';
+import { LRUCache } from 'lru-cache';
+import { BffError } from '../../errors.ts';
+import type { CookieToSet } from '../../http/cookie-header.ts';
+import { type Metrics, NO_METRICS, type StoreOutcome } from '../../ops/metrics.ts';
+import { inClientSpan, TRACING_OFF, type Tracing } from '../../ops/tracing.ts';
+import { deriveKeyedHashes, type KeyedHash } from '../../sealing/keys.ts';
+import type { Session } from '../model/session.ts';
+import type { SessionCodec } from '../model/session-codec.ts';
+import type { RefreshFunction, RevokeFunction } from '../refresh/refresh.ts';
+import { type CookieNames, chunkNamesPresent, deletion } from '../store/cookies.ts';
+import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from '../store/store.ts';
 import { REDIS_COMMAND_TIMEOUT_MS, type RedisPort, redisKeys } from './redis-client.ts';
 import { createRedisRefresh } from './redis-refresh.ts';
-import type { RefreshFunction, RevokeFunction } from './refresh.ts';
-import type { Session, SessionCodec } from './session.ts';
-import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from './store.ts';
 
 /** The handle in the cookie: 256 random bits. */
 const HANDLE_BYTES = 32;
@@ -93,17 +95,13 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const byIdpSession = keyNames(hashes('idpSession'), redisKeys.byIdpSession);
   const claims = keyNames(hashes('claim'), redisKeys.claim);
   const revoke = options.revoke ?? (async () => {});
-  const cache = new Map<string, { version: string; session: Session }>();
+  const cache = new LRUCache<string, { version: string; session: Session }>({ max: CACHE_ENTRIES });
   /** Recent handles' record tags (one per secret): an HMAC per request was a tenth of the store's cost. */
-  const tags = new Map<string, readonly string[]>();
+  const tags = new LRUCache<string, readonly string[]>({ max: CACHE_ENTRIES });
   const tagsOf = (handle: string): readonly string[] => {
     let known = tags.get(handle);
     if (!known) {
       known = recordHashes.map((hash) => hash(handle));
-      if (tags.size >= CACHE_ENTRIES) {
-        const oldest = tags.keys().next().value;
-        if (oldest !== undefined) tags.delete(oldest);
-      }
       tags.set(handle, known);
     }
     return known;
@@ -180,10 +178,6 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     const session = data === undefined ? undefined : await openRecord(tag, data);
     if (!session) return undefined;
     const entry = { version, session };
-    if (cache.size >= CACHE_ENTRIES) {
-      const oldest = cache.keys().next().value;
-      if (oldest !== undefined) cache.delete(oldest);
-    }
     cache.set(tag, entry);
     return entry;
   };

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 /**
  * A set of strings, each remembered until its own expiry, holding at most `maxEntries`: past the
- * bound the longest-held entry is forgotten first (Map iteration is insertion order). Memory is
- * bounded whatever callers send; an entry forgotten early only weakens a second line of defence.
+ * bound the least recently used entry is forgotten first (`lru-cache`). Memory is bounded whatever
+ * callers send; an entry forgotten early only weakens a second line of defence, so this is for
+ * values only an authenticated caller can add (see {@link ExpiringDigestSet} for the others).
  */
 export class BoundedExpiringSet {
-  readonly #entries = new Map<string, number>();
-  readonly #maxEntries: number;
+  readonly #entries: LRUCache<string, number>;
   readonly #now: () => number;
 
   /** `now` is in the same unit as the expiries passed to {@link add}. */
   constructor(maxEntries: number, now: () => number) {
-    this.#maxEntries = maxEntries;
+    this.#entries = new LRUCache({ max: maxEntries });
     this.#now = now;
   }
 
@@ -21,11 +22,6 @@ export class BoundedExpiringSet {
   }
 
   add(value: string, until: number): void {
-    this.#entries.delete(value);
-    if (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
     this.#entries.set(value, until);
   }
 

@@ -1,9 +1,9 @@
 import { generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTransactionCodec } from '../auth/transaction.ts';
-import { serializeCookie } from '../http/cookie-header.ts';
-import { PROTOCOL_CLAIMS } from '../oidc/login.ts';
-import { sessionCodecFor } from '../services.ts';
+import { createTransactionCodec } from '../../auth/transaction.ts';
+import { serializeCookie } from '../../http/cookie-header.ts';
+import { PROTOCOL_CLAIMS } from '../../oidc/login.ts';
+import { sessionCodecFor } from '../../services.ts';
 import {
   COOKIE_CHUNK_CHARS,
   COOKIE_PURPOSE,
@@ -12,7 +12,7 @@ import {
   readChunkedCookie,
   SESSION_COOKIE_BUDGET_CHARS,
   writeChunkedCookie,
-} from './cookies.ts';
+} from '../store/cookies.ts';
 import type { Session } from './session.ts';
 import { decodeSession, encodeSession } from './session-payload.ts';
 

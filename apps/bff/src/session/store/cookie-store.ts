@@ -1,5 +1,9 @@
-import { BffError } from '../errors.ts';
-import type { CookieToSet } from '../http/cookie-header.ts';
+import { LRUCache } from 'lru-cache';
+import { BffError } from '../../errors.ts';
+import type { CookieToSet } from '../../http/cookie-header.ts';
+import { newSessionId, type Session } from '../model/session.ts';
+import type { SessionCodec } from '../model/session-codec.ts';
+import type { RefreshCoordinator } from '../refresh/refresh.ts';
 import {
   CookieBudgetError,
   type CookieNames,
@@ -9,8 +13,6 @@ import {
   writeChunkedCookie,
 } from './cookies.ts';
 import { BoundedExpiringSet, ExpiringDigestSet } from './expiring-set.ts';
-import type { RefreshCoordinator } from './refresh.ts';
-import { newSessionId, type Session, type SessionCodec } from './session.ts';
 import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from './store.ts';
 
 /**
@@ -65,7 +67,7 @@ export function createCookieStore(
   const cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
   const endedEntries = options.endedEntries ?? DEFAULT_ENDED_ENTRIES;
   const renewAfterS = Math.min(MAX_IDLE_RENEWAL_S, Math.floor(idleTimeoutS / 12));
-  const cache = new Map<string, CachedSession>();
+  const cache = new LRUCache<string, CachedSession>({ max: cacheEntries });
   /** Session ids ended here. */
   const endedSessions = new BoundedExpiringSet(endedEntries, now);
   /**
@@ -74,7 +76,7 @@ export function createCookieStore(
    */
   const endedIdpSessions = new ExpiringDigestSet(endedEntries, now);
   /** Users whose sessions begun before the recorded time were ended. */
-  const endedUsers = new Map<string, { before: number; until: number }>();
+  const endedUsers = new LRUCache<string, { before: number; until: number }>({ max: endedEntries });
   /** Logout tokens' `jti`s seen. */
   const claimed = new BoundedExpiringSet(endedEntries, now);
   const attributes = (maxAge: number) =>
@@ -95,12 +97,7 @@ export function createCookieStore(
   };
 
   const remember = (sealed: string, session: Session) => {
-    const key = cacheKeyOf(sealed);
-    if (!cache.has(key) && cache.size >= cacheEntries) {
-      const oldest = cache.keys().next().value;
-      if (oldest !== undefined) cache.delete(oldest);
-    }
-    cache.set(key, { sealed, session });
+    cache.set(cacheKeyOf(sealed), { sealed, session });
   };
   const cached = (sealed: string): Session | undefined => {
     const entry = cache.get(cacheKeyOf(sealed));
@@ -175,13 +172,9 @@ export function createCookieStore(
           );
         }
       } else if (sub !== undefined) {
-        if (endedUsers.size >= endedEntries) {
-          const oldest = endedUsers.keys().next().value;
-          if (oldest !== undefined) endedUsers.delete(oldest);
-        }
         endedUsers.set(sub, { before: beforeS, until });
       }
-      for (const [key, entry] of cache) if (isEnded(entry.session)) cache.delete(key);
+      for (const [key, entry] of cache.entries()) if (isEnded(entry.session)) cache.delete(key);
       return { count: 0, refreshTokens: [] };
     },
 

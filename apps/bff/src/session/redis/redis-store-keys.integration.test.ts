@@ -7,8 +7,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sessionCodecFor } from '../services.ts';
-import { errorOf, type Gateway, startGateway } from '../testing/gateway.ts';
+import { sessionCodecFor } from '../../services.ts';
+import { errorOf, type Gateway, startGateway } from '../../testing/gateway.ts';
 import {
   type Bff,
   CookieJar,
@@ -16,12 +16,12 @@ import {
   INSTANCE_HEADER,
   signIn,
   TEST_SESSION_SECRET,
-} from '../testing/harness.ts';
-import { type RedisServer, startRedisServer } from '../testing/redis-server.ts';
-import { COOKIE_PURPOSE } from './cookies.ts';
+} from '../../testing/harness.ts';
+import { type RedisServer, startRedisServer } from '../../testing/redis-server.ts';
+import type { Session } from '../model/session.ts';
+import { COOKIE_PURPOSE } from '../store/cookies.ts';
 import { connectRedis, redisKeys } from './redis-client.ts';
 import { createRedisStore } from './redis-store.ts';
-import type { Session } from './session.ts';
 
 const NEW_SECRET = 'rotated-session-secret-0123456789abcdef';
 const [ALICE, BOB] = [DEV_USERS[0]!, DEV_USERS[1]!];

@@ -8,8 +8,8 @@ import { DEV_IDP } from '@okta-bff/oidc';
 import { decodeJwt, SignJWT } from 'jose';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sessionCodecFor } from '../services.ts';
-import { errorOf, type Gateway, startGateway } from '../testing/gateway.ts';
+import { sessionCodecFor } from '../../services.ts';
+import { errorOf, type Gateway, startGateway } from '../../testing/gateway.ts';
 import {
   type Bff,
   CookieJar,
@@ -17,17 +17,17 @@ import {
   INSTANCE_HEADER,
   signIn,
   TEST_SESSION_SECRET,
-} from '../testing/harness.ts';
+} from '../../testing/harness.ts';
 import {
   type RedisCluster,
   type RedisServer,
   startRedisCluster,
   startRedisServer,
-} from '../testing/redis-server.ts';
-import { COOKIE_PURPOSE } from './cookies.ts';
+} from '../../testing/redis-server.ts';
+import type { Session } from '../model/session.ts';
+import { COOKIE_PURPOSE } from '../store/cookies.ts';
 import { connectRedis, redisKeys } from './redis-client.ts';
 import { createRedisStore } from './redis-store.ts';
-import type { Session } from './session.ts';
 
 let g: Gateway;
 let redis: RedisServer;

@@ -1,4 +1,4 @@
-import type { CookieToSet } from '../http/cookie-header.ts';
+import type { CookieToSet } from '../../http/cookie-header.ts';
 
 /**
  * Cookie names and the splitting of a long value over several cookies, as plain data.

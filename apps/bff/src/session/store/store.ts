@@ -1,6 +1,6 @@
-import type { CookieToSet } from '../http/cookie-header.ts';
-import type { RefreshCoordinator } from './refresh.ts';
-import type { Session } from './session.ts';
+import type { CookieToSet } from '../../http/cookie-header.ts';
+import type { Session } from '../model/session.ts';
+import type { RefreshCoordinator } from '../refresh/refresh.ts';
 
 /** A session opened from a request, and the cookies to send back with the answer (a renewed idle clock). */
 export interface OpenedSession {

@@ -4,20 +4,20 @@
  * logout on another instance.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REVOKE_TIMEOUT_MS } from '../auth/actions.ts';
-import { createRefreshSession } from '../auth/refresh-session.ts';
-import { discoverIdp, type IdpLoader, startIdpLoader } from '../oidc/idp.ts';
-import { redeemRefreshToken, revokeToken } from '../oidc/tokens.ts';
-import { NO_METRICS } from '../ops/metrics.ts';
-import { sessionCodecFor } from '../services.ts';
-import { type Gateway, startGateway } from '../testing/gateway.ts';
-import { type Bff, CookieJar, signIn, TEST_SESSION_SECRET } from '../testing/harness.ts';
-import { type RedisServer, startRedisServer } from '../testing/redis-server.ts';
-import { COOKIE_PURPOSE } from './cookies.ts';
+import { REVOKE_TIMEOUT_MS } from '../../auth/actions.ts';
+import { createRefreshTokenRedeemer } from '../../auth/redeem-refresh-token.ts';
+import { discoverIdp, type IdpLoader, startIdpLoader } from '../../oidc/idp.ts';
+import { redeemRefreshToken, revokeToken } from '../../oidc/tokens.ts';
+import { NO_METRICS } from '../../ops/metrics.ts';
+import { sessionCodecFor } from '../../services.ts';
+import { type Gateway, startGateway } from '../../testing/gateway.ts';
+import { type Bff, CookieJar, signIn, TEST_SESSION_SECRET } from '../../testing/harness.ts';
+import { type RedisServer, startRedisServer } from '../../testing/redis-server.ts';
+import type { Session } from '../model/session.ts';
+import type { RefreshFunction, RevokeFunction } from '../refresh/refresh.ts';
+import { COOKIE_PURPOSE } from '../store/cookies.ts';
 import { connectRedis } from './redis-client.ts';
 import { createRedisStore } from './redis-store.ts';
-import type { RefreshFunction, RevokeFunction } from './refresh.ts';
-import type { Session } from './session.ts';
 
 let g: Gateway;
 let redis: RedisServer;
@@ -74,7 +74,7 @@ async function signedInNeedingRefresh(store: ReturnType<typeof instance>): Promi
 
 describe('a Redis refresh whose session is ended while the IdP answers', () => {
   it('revokes the refresh token it just obtained, and the session ends', async () => {
-    const refreshAtIdp = createRefreshSession({ idp, log: () => {}, metrics: NO_METRICS });
+    const refreshAtIdp = createRefreshTokenRedeemer({ idp, log: () => {}, metrics: NO_METRICS });
     const elsewhere = instance();
     const obtained: string[] = [];
     const racing = instance(async (session) => {
@@ -96,7 +96,7 @@ describe('a Redis refresh whose session is ended while the IdP answers', () => {
   });
 
   it('revokes nothing when the session is still there to keep the new token', async () => {
-    const store = instance(createRefreshSession({ idp, log: () => {}, metrics: NO_METRICS }));
+    const store = instance(createRefreshTokenRedeemer({ idp, log: () => {}, metrics: NO_METRICS }));
     const session = await signedInNeedingRefresh(store);
     g.h.idp.events.clear();
 
