@@ -1,10 +1,9 @@
-import type { ErrorCode } from '@okta-bff/oidc';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from './app-env.ts';
-import { BffError } from './errors.ts';
 import { errorAsResponse } from './http/error-response.ts';
 import { createRequestRecorder, type RequestRecorder } from './http/request-log.ts';
-import { describeError, eventLogger } from './logger.ts';
+import { eventLogger } from './logger.ts';
+import { handleErrors } from './middleware/error-handler.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { authRoutes } from './routes/auth.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
@@ -46,15 +45,7 @@ export function createApp(
   if (config.mode === 'development') app.route('/', diagnosticsRoutes());
   if (spaRoot) app.route('/', spaRoutes({ root: spaRoot, publicOrigin: config.publicOrigin }));
 
-  app.notFound(() => errorAsResponse(404, 'not_found', 'There is nothing at this address.'));
-  app.onError((error, c) => {
-    if (error instanceof BffError) {
-      const level = error.status >= 500 ? 'warn' : 'info';
-      c.var.log?.[level]({ code: error.code, cause: describeError(error.cause) }, error.message);
-      return errorAsResponse(error.status, error.code as ErrorCode, error.message);
-    }
-    (c.var.log ?? logger).error({ err: describeError(error) }, 'unhandled error');
-    return errorAsResponse(500, 'internal_error', 'Something went wrong on our side.');
-  });
+  app.notFound(() => errorAsResponse('not_found', 'There is nothing at this address.'));
+  app.onError(handleErrors(logger));
   return app;
 }

@@ -1,25 +1,62 @@
 import type { ErrorCode, LoginErrorCode } from '@okta-bff/oidc';
 
-/** Every stable code a runtime failure of the BFF can carry: an HTTP error code or a `login_error`. */
-export type BffErrorCode = ErrorCode | LoginErrorCode;
+/**
+ * The HTTP status of every API error code: the one place that chooses a status. Everything that
+ * answers an error (the Hono routes, the `/api` forwarder, the listener) writes the code and
+ * takes the status from here.
+ */
+export const STATUS_OF_CODE = {
+  bad_request: 400,
+  unauthenticated: 401,
+  session_expired: 401,
+  csrf_required: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal_error: 500,
+  upstream_unavailable: 502,
+  idp_unavailable: 503,
+  session_store_unavailable: 503,
+  service_unavailable: 503,
+  upstream_timeout: 504,
+} as const satisfies Record<ErrorCode, number>;
 
-export type BffErrorStatus = 400 | 401 | 403 | 404 | 405 | 413 | 500 | 502 | 503 | 504;
+export type ErrorStatus = (typeof STATUS_OF_CODE)[ErrorCode];
+
+/** The status of `code` (see {@link STATUS_OF_CODE}). */
+export const statusOf = (code: ErrorCode): ErrorStatus => STATUS_OF_CODE[code];
 
 /**
- * The one runtime error class of the BFF: a stable `code` (part of the HTTP contract: an `error`
- * in a JSON body, or a `login_error` in the callback's redirect), the HTTP `status` it maps to,
- * and the original `cause` for the log. Branch on `code`, never on `message`. Configuration and
- * programmer errors are `TypeError`s thrown at start-up instead.
+ * A request the BFF refuses or cannot serve, answered as JSON `{ error: code, message }` with the
+ * code's status. The `message` is for people; branch on `code`. The `cause` goes to the log only.
+ * Configuration and programmer errors are `TypeError`s thrown at start-up instead.
  */
-export class BffError extends Error {
-  readonly code: BffErrorCode;
-  readonly status: BffErrorStatus;
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly code: ErrorCode;
 
-  constructor(code: BffErrorCode, status: BffErrorStatus, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'BffError';
     this.code = code;
-    this.status = status;
+  }
+
+  get status(): ErrorStatus {
+    return STATUS_OF_CODE[this.code];
+  }
+}
+
+/**
+ * A sign-in that cannot complete: the browser goes back to `/?login_error=<code>` (the SPA says
+ * it in its own words), the `cause` goes to the log only.
+ */
+export class LoginError extends Error {
+  override readonly name = 'LoginError';
+  readonly code: LoginErrorCode;
+
+  constructor(code: LoginErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
   }
 }
 

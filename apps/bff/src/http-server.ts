@@ -1,4 +1,9 @@
-import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import http, {
+  type IncomingMessage,
+  type RequestListener,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import type { ErrorCode } from '@okta-bff/oidc';
@@ -33,18 +38,11 @@ export function createBffServer(deps: AppDeps): BffServer {
       (req.url ?? '').split('?')[0] === '/' &&
       /\bvite-hmr\b/.test(req.headers['sec-websocket-protocol'] ?? '');
     if (vite && isHmr) vite.upgrade(req, socket, head);
-    else
-      refuseSocket(
-        socket,
-        400,
-        'Bad Request',
-        'bad_request',
-        'This server does not upgrade connections here.',
-      );
+    else refuseSocket(socket, 'bad_request', 'This server does not upgrade connections here.');
   });
   // CONNECT never reaches the request listener: answer it here rather than dropping the socket.
   server.on('connect', (_req, socket) =>
-    refuseSocket(socket, 405, 'Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported.'),
+    refuseSocket(socket, 'method_not_allowed', 'CONNECT is not supported.'),
   );
   return Object.assign(server, { closeSessions: () => listener.close() });
 }
@@ -88,7 +86,7 @@ export function createBffListener(deps: AppDeps, vite?: ViteDevProxy): BffListen
         res.destroy();
         return;
       }
-      const e = errorResponse(500, 'internal_error', 'Something went wrong on our side.');
+      const e = errorResponse('internal_error', 'Something went wrong on our side.');
       res.writeHead(e.status, e.headers);
       res.end(e.body);
     });
@@ -111,16 +109,11 @@ export function bffPathsOf(app: Hono<AppEnv>): (url: string | undefined) => bool
   };
 }
 
-function refuseSocket(
-  socket: Duplex,
-  status: number,
-  reason: string,
-  code: ErrorCode,
-  message: string,
-): void {
-  const e = errorResponse(status, code, message);
+/** An error answer written straight to a socket that never became a request (upgrade, CONNECT). */
+function refuseSocket(socket: Duplex, code: ErrorCode, message: string): void {
+  const e = errorResponse(code, message);
   const headers = Object.entries({ ...e.headers, connection: 'close' })
     .map(([name, value]) => `${name}: ${value}`)
     .join('\r\n');
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${headers}\r\n\r\n${e.body}`);
+  socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\n${headers}\r\n\r\n${e.body}`);
 }

@@ -1,11 +1,5 @@
-import {
-  type AuthUserBody,
-  type BffConfig,
-  LOGIN_ERROR_CODES,
-  type LoginErrorCode,
-  type LogoutBody,
-} from '@okta-bff/oidc';
-import { BffError } from '../errors.ts';
+import type { AuthUserBody, BffConfig, LoginErrorCode, LogoutBody } from '@okta-bff/oidc';
+import { ApiError, LoginError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import type { DpopKey } from '../oidc/dpop.ts';
 import type { Idp } from '../oidc/idp.ts';
@@ -48,13 +42,44 @@ export interface AuthContext {
   readonly log: (event: string, details: Record<string, unknown>) => void;
   readonly metrics: Metrics;
   /** Epoch milliseconds. */
-  readonly now?: () => number;
+  readonly nowMs?: () => number;
 }
 
 /** Revocation at logout may delay the answer by at most this long. */
 export const REVOKE_TIMEOUT_MS = 2_000;
 
-const nowS = (ctx: AuthContext) => Math.floor((ctx.now?.() ?? Date.now()) / 1000);
+const nowS = (ctx: AuthContext) => Math.floor((ctx.nowMs?.() ?? Date.now()) / 1000);
+
+/**
+ * How every failed sign-in ends, wherever it failed (no IdP yet, a refused authorization request,
+ * a callback that does not validate, a malformed form_post): one log line with the code and the
+ * cause, the login counted by its code, and the browser sent to `/?login_error=<code>`, which the
+ * SPA explains in its own words. `cookies` are the transaction's deletion, when there is one.
+ */
+export function loginFailed(
+  ctx: AuthContext,
+  code: LoginErrorCode,
+  reason: string,
+  cause?: unknown,
+  cookies: readonly CookieToSet[] = [],
+): ActionResult {
+  ctx.log('login_failed', { code, reason, cause });
+  ctx.metrics.countLogin(code);
+  return { status: 302, redirect: `/?login_error=${code}`, cookies };
+}
+
+/**
+ * The `login_error` code for a failure inside the callback: a sign-in failure carries its own;
+ * a store that cannot keep the new session, or a session too large for cookies, have theirs;
+ * anything unexpected still ends the login cleanly as `token_exchange_failed`.
+ */
+function loginCodeOf(error: unknown): LoginErrorCode {
+  if (error instanceof LoginError) return error.code;
+  if (error instanceof CookieBudgetError) return 'session_too_large';
+  if (error instanceof ApiError && error.code === 'session_store_unavailable')
+    return 'session_store_unavailable';
+  return 'token_exchange_failed';
+}
 
 /**
  * `GET /auth/login`: a fresh transaction bound to this browser, and the redirect to the IdP.
@@ -63,16 +88,25 @@ const nowS = (ctx: AuthContext) => Math.floor((ctx.now?.() ?? Date.now()) / 1000
  */
 export async function startLogin(
   ctx: AuthContext,
-  idp: Idp,
+  idp: Idp | undefined,
   returnTo: string | undefined,
   cookies: Readonly<Record<string, string>>,
 ): Promise<ActionResult> {
-  const { url, transaction } = await buildAuthorizationRequest(idp, {
-    scopes: ctx.config.scopes,
-    prompt: ctx.config.prompt,
-    responseMode: ctx.config.responseMode,
-    returnTo: boundReturnTo(safeReturnTo(returnTo, ctx.config.publicOrigin)),
-  });
+  if (!idp) return loginFailed(ctx, 'idp_unavailable', 'login before the IdP metadata loaded');
+  let request: Awaited<ReturnType<typeof buildAuthorizationRequest>>;
+  try {
+    request = await buildAuthorizationRequest(idp, {
+      scopes: ctx.config.scopes,
+      prompt: ctx.config.prompt,
+      responseMode: ctx.config.responseMode,
+      returnTo: boundReturnTo(safeReturnTo(returnTo, ctx.config.publicOrigin)),
+    });
+  } catch (error) {
+    // With PAR the IdP is called here: its failure is a failed sign-in like any other.
+    if (error instanceof LoginError) return loginFailed(ctx, error.code, error.message, error.cause);
+    throw error;
+  }
+  const { url, transaction } = request;
   const sealed = await ctx.transactions.seal(transaction, nowS(ctx) + TXN_COOKIE_MAX_AGE_S);
   const dropped = await transactionsToDrop(ctx, cookies);
   return {
@@ -107,10 +141,12 @@ async function transactionsToDrop(
  */
 export async function completeLogin(
   ctx: AuthContext,
-  idp: Idp,
+  idp: Idp | undefined,
   params: URLSearchParams,
   cookies: Readonly<Record<string, string>>,
 ): Promise<ActionResult> {
+  // The transaction stays: the same callback can complete once the IdP metadata is there.
+  if (!idp) return loginFailed(ctx, 'idp_unavailable', 'callback before the IdP metadata loaded');
   const state = params.get('state');
   const txnName = state ? transactionCookieName(ctx.names, state) : undefined;
   const txnCookie = txnName ? cookies[txnName] : undefined;
@@ -118,11 +154,8 @@ export async function completeLogin(
     txnName && txnCookie !== undefined
       ? [deletion(txnName, transactionAttributes(ctx.config.responseMode, ctx.names, 0))]
       : [];
-  const fail = (code: LoginErrorCode, reason: string, cause?: unknown): ActionResult => {
-    ctx.log('login_failed', { code, reason, cause });
-    ctx.metrics.countLogin(code);
-    return { status: 302, redirect: `/?login_error=${code}`, cookies: clearTxn };
-  };
+  const fail = (code: LoginErrorCode, reason: string, cause?: unknown): ActionResult =>
+    loginFailed(ctx, code, reason, cause, clearTxn);
 
   if (!state) return fail('state_mismatch', 'the callback has no state');
   if (txnCookie === undefined) {
@@ -157,22 +190,16 @@ export async function completeLogin(
     ctx.metrics.countLogin('success');
     return { status: 302, redirect: transaction.returnTo, cookies: [...clearTxn, ...sessionCookies] };
   } catch (error) {
-    if (error instanceof CookieBudgetError) {
-      return fail(
-        'session_too_large',
-        'the session does not fit in cookies even compressed; set SESSION_STORE=redis to keep sessions server-side',
-        error,
-      );
-    }
-    if (error instanceof BffError && isLoginErrorCode(error.code))
-      return fail(error.code, error.message, error.cause);
-    // Anything unexpected still ends this login cleanly: the user gets a code, the log the cause.
-    return fail('token_exchange_failed', 'the sign-in failed unexpectedly', error);
+    const code = loginCodeOf(error);
+    const reason =
+      code === 'session_too_large'
+        ? 'the session does not fit in cookies even compressed; set SESSION_STORE=redis to keep sessions server-side'
+        : error instanceof Error
+          ? error.message
+          : 'the sign-in failed unexpectedly';
+    return fail(code, reason, error instanceof LoginError ? error.cause : error);
   }
 }
-
-export const isLoginErrorCode = (code: string): code is LoginErrorCode =>
-  (LOGIN_ERROR_CODES as readonly string[]).includes(code);
 
 /** `GET /auth/user`: who is signed in, never a token. */
 export function describeUser(session: Session | undefined): { status: 200 | 401; json: AuthUserBody } {

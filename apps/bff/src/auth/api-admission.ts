@@ -1,4 +1,5 @@
 import type { ErrorCode } from '@okta-bff/oidc';
+import { ApiError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import { CSRF_MESSAGE, checkRequestOrigin, type OriginHeaders } from '../http/request-origin.ts';
 import type { Session } from '../session/model/session.ts';
@@ -13,7 +14,7 @@ export type Admission =
   | { readonly ok: true; readonly session: Session; readonly cookies: readonly CookieToSet[] }
   | {
       readonly ok: false;
-      readonly status: 401 | 403 | 503;
+      /** The answer's status is this code's (`errors.ts`). */
       readonly code: ErrorCode;
       readonly message: string;
       readonly cookies: readonly CookieToSet[];
@@ -29,12 +30,11 @@ export interface ApiRequestFacts {
 }
 
 const refuse = (
-  status: 401 | 403 | 503,
   code: ErrorCode,
   message: string,
   cookies: readonly CookieToSet[] = [],
   headers?: Readonly<Record<string, string>>,
-): Admission => ({ ok: false, status, code, message, cookies, ...(headers ? { headers } : {}) });
+): Admission => ({ ok: false, code, message, cookies, ...(headers ? { headers } : {}) });
 
 const SESSION_ENDED = 'Your session has ended. Sign in again.';
 
@@ -48,17 +48,26 @@ const SESSION_ENDED = 'Your session has ended. Sign in again.';
  * @see docs/http-contract.md, "/api"
  */
 export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts): Promise<Admission> {
+  try {
+    return await admit(ctx, request);
+  } catch (error) {
+    // A store that cannot answer (`session_store_unavailable`) is a refusal like the others.
+    if (!(error instanceof ApiError)) throw error;
+    ctx.log('api_refused', { reqId: request.requestId, code: error.code, cause: error.cause });
+    return refuse(error.code, error.message);
+  }
+}
+
+async function admit(ctx: AuthContext, request: ApiRequestFacts): Promise<Admission> {
   const { cookies, requestId: reqId } = request;
-  // A store that cannot answer throws `BffError` 503 `session_store_unavailable`: the caller's
-  // error writer answers it like any other.
   const opened = await ctx.sessions.read(cookies);
-  if (!opened) return refuse(401, 'unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(cookies));
+  if (!opened) return refuse('unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(cookies));
   const { session } = opened;
 
   const origin = checkRequestOrigin(request.origin, ctx.config.publicOrigin);
   if (!origin.ok) {
     ctx.log('csrf_refused', { reqId, sid: session.sid, reason: origin.reason });
-    return refuse(403, 'csrf_required', CSRF_MESSAGE);
+    return refuse('csrf_required', CSRF_MESSAGE);
   }
 
   const fresh = await ctx.sessions.refresher.ensureFresh(session);
@@ -79,16 +88,15 @@ export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts
           reason: 'the refreshed session does not fit in cookies; set SESSION_STORE=redis',
           cause: error,
         });
-        return refuse(401, 'session_expired', SESSION_ENDED, await ctx.sessions.end(session, cookies));
+        return refuse('session_expired', SESSION_ENDED, await ctx.sessions.end(session, cookies));
       }
     }
     case 'ended':
       ctx.log('session_ended', { reqId, sid: session.sid, reason: fresh.reason, cause: fresh.cause });
-      return refuse(401, 'session_expired', SESSION_ENDED, await ctx.sessions.end(session, cookies));
+      return refuse('session_expired', SESSION_ENDED, await ctx.sessions.end(session, cookies));
     case 'unavailable':
       ctx.log('refresh_unavailable', { reqId, sid: session.sid, cause: fresh.cause });
       return refuse(
-        503,
         'idp_unavailable',
         'The identity provider is not reachable. Try again in a moment.',
         [],

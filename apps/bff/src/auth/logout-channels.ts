@@ -24,7 +24,7 @@ export async function backchannelLogout(
   logoutToken: string | undefined,
 ): Promise<BackchannelResult> {
   if (!logoutToken) return { ok: false, reason: 'no logout_token' };
-  const nowS = Math.floor((ctx.now?.() ?? Date.now()) / 1000);
+  const nowS = Math.floor((ctx.nowMs?.() ?? Date.now()) / 1000);
   let request: Awaited<ReturnType<typeof validateLogoutToken>>;
   try {
     request = await validateLogoutToken(idp, logoutToken, nowS);
@@ -85,7 +85,7 @@ export async function frontchannelLogout(
     ctx.log('frontchannel_logout_ignored', { reason: params.iss !== idp.as.issuer ? 'iss' : 'no sid' });
     return { ok: true, ended: 0 };
   }
-  const nowS = Math.floor((ctx.now?.() ?? Date.now()) / 1000);
+  const nowS = Math.floor((ctx.nowMs?.() ?? Date.now()) / 1000);
   const ended = await ctx.sessions.endMatching({ idpSid: params.sid, beforeS: nowS });
   await Promise.all(ended.refreshTokens.map((token) => revokeBestEffort(ctx, idp, token, 'frontchannel')));
   ctx.log('frontchannel_logout', { ended: ended.count });

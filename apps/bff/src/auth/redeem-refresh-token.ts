@@ -14,7 +14,7 @@ export interface RefreshTokenRedeemerOptions {
   readonly metrics: Metrics;
   readonly log: (event: string, details: Record<string, unknown>) => void;
   /** Epoch seconds. */
-  readonly now?: () => number;
+  readonly nowS?: () => number;
 }
 
 /**
@@ -28,7 +28,7 @@ export function createRefreshTokenRedeemer({
   idp,
   metrics,
   log,
-  now = () => Date.now() / 1000,
+  nowS = () => Date.now() / 1000,
 }: RefreshTokenRedeemerOptions): RefreshFunction {
   /**
    * Until when the IdP asked us to stay away (its `Retry-After` on a 429 or 503). Okta's rate
@@ -38,7 +38,7 @@ export function createRefreshTokenRedeemer({
   let backOffUntilS = 0;
 
   return async function redeemSessionRefreshToken(session) {
-    const waitS = Math.ceil(backOffUntilS - now());
+    const waitS = Math.ceil(backOffUntilS - nowS());
     if (waitS > 0) {
       metrics.countRefresh('unavailable');
       return {
@@ -54,7 +54,7 @@ export function createRefreshTokenRedeemer({
       result.failure === 'unavailable' &&
       (result.rateLimited || result.retryAfterS !== undefined)
     ) {
-      backOffUntilS = now() + (result.retryAfterS ?? DEFAULT_BACKOFF_S);
+      backOffUntilS = nowS() + (result.retryAfterS ?? DEFAULT_BACKOFF_S);
     }
     metrics.countRefresh(result.ok ? 'ok' : result.failure);
     return result;
@@ -69,7 +69,7 @@ export function createRefreshTokenRedeemer({
       tokens = await redeemRefreshToken(
         current,
         session.refreshToken,
-        () => Math.floor(now()),
+        () => Math.floor(nowS()),
         session.dpopKey,
       );
     } catch (error) {
@@ -87,7 +87,7 @@ export function createRefreshTokenRedeemer({
           current,
           tokens.idToken,
           { idToken: session.idToken, sub: session.user.sub },
-          now(),
+          nowS(),
         );
       } catch (error) {
         if (classifyIdpFailure(error) === 'unavailable') {

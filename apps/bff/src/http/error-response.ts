@@ -1,19 +1,21 @@
 import type { ErrorBody, ErrorCode } from '@okta-bff/oidc';
+import { type ErrorStatus, statusOf } from '../errors.ts';
 
 /**
- * The one JSON error writer: `{"error": <code>, "message": <sentence>}` with the headers every
- * error answer carries. Both request paths turn this description into their own response.
+ * The one JSON error writer: `{"error": <code>, "message": <sentence>}` with the code's status
+ * (`errors.ts`) and the headers every error answer carries. Both request paths turn this
+ * description into their own response.
  */
 export interface ErrorResponse {
-  readonly status: number;
+  readonly status: ErrorStatus;
   readonly headers: Record<string, string>;
   readonly body: string;
 }
 
-export function errorResponse(status: number, code: ErrorCode, message: string): ErrorResponse {
+export function errorResponse(code: ErrorCode, message: string): ErrorResponse {
   const body = JSON.stringify({ error: code, message } satisfies ErrorBody);
   return {
-    status,
+    status: statusOf(code),
     headers: {
       'content-type': 'application/json; charset=utf-8',
       'content-length': String(Buffer.byteLength(body)),
@@ -25,7 +27,11 @@ export function errorResponse(status: number, code: ErrorCode, message: string):
 }
 
 /** The same error as a Fetch API `Response` (what Hono handlers return). */
-export function errorAsResponse(status: number, code: ErrorCode, message: string): Response {
-  const e = errorResponse(status, code, message);
-  return new Response(e.body, { status: e.status, headers: e.headers });
+export function errorAsResponse(
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  const e = errorResponse(code, message);
+  return new Response(e.body, { status: e.status, headers: { ...e.headers, ...headers } });
 }

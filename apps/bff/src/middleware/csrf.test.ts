@@ -1,17 +1,17 @@
-import type { ErrorCode } from '@okta-bff/oidc';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../app-env.ts';
-import { BffError } from '../errors.ts';
-import { errorAsResponse } from '../http/error-response.ts';
+import type { ApiError } from '../errors.ts';
 import { CSRF_MESSAGE } from '../http/request-origin.ts';
+import { createLogger } from '../logger.ts';
 import { requireSameOrigin } from './csrf.ts';
+import { handleErrors } from './error-handler.ts';
 
 const ORIGIN = 'https://app.example';
 
 /**
  * The middleware in front of a handler that counts the requests reaching it; errors become JSON
- * as the app's `onError` makes them, and are kept for the test to look at.
+ * through the app's own `onError`, and are kept for the test to look at.
  */
 function makeApp() {
   const reached: string[] = [];
@@ -21,11 +21,10 @@ function makeApp() {
     reached.push(c.req.path);
     return c.json({ ok: true });
   });
-  app.onError((error) => {
+  const onError = handleErrors(createLogger('silent'));
+  app.onError((error, c) => {
     errors.push(error);
-    if (error instanceof BffError)
-      return errorAsResponse(error.status, error.code as ErrorCode, error.message);
-    return errorAsResponse(500, 'internal_error', 'unexpected');
+    return onError(error, c);
   });
   return { app, reached, errors };
 }
@@ -78,6 +77,6 @@ describe('requireSameOrigin', () => {
     expect(reached).toEqual([]);
     // The reason goes to the log (as the cause), never to the caller.
     expect(errors).toHaveLength(1);
-    expect((errors[0] as BffError).cause).toEqual(new Error(reason));
+    expect((errors[0] as ApiError).cause).toEqual(new Error(reason));
   });
 });

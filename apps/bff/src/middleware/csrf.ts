@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
-import { BffError } from '../errors.ts';
+import { ApiError } from '../errors.ts';
 import { CSRF_MESSAGE, checkRequestOrigin } from '../http/request-origin.ts';
 
 /**
@@ -17,8 +17,7 @@ export function requireSameOrigin(publicOrigin: string): MiddlewareHandler<AppEn
       },
       publicOrigin,
     );
-    if (!verdict.ok)
-      throw new BffError('csrf_required', 403, CSRF_MESSAGE, { cause: new Error(verdict.reason) });
+    if (!verdict.ok) throw new ApiError('csrf_required', CSRF_MESSAGE, { cause: new Error(verdict.reason) });
     await next();
   };
 }

@@ -23,13 +23,11 @@ export function rateLimit(limiter: RateLimiter): MiddlewareHandler<AppEnv> {
         'Content-Security-Policy': "default-src 'none'",
       });
     }
-    const response = errorAsResponse(
-      429,
+    return errorAsResponse(
       'rate_limited',
       `Too many requests from your address; try again in ${decision.retryAfterS} seconds.`,
+      { 'retry-after': retryAfter },
     );
-    response.headers.set('Retry-After', retryAfter);
-    return response;
   };
 }
 

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { ErrorCode } from '@okta-bff/oidc';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import {
   BasicTracerProvider,
@@ -9,11 +8,11 @@ import {
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../app-env.ts';
-import { BffError } from '../errors.ts';
-import { errorAsResponse } from '../http/error-response.ts';
+import { ApiError } from '../errors.ts';
 import type { RequestLine } from '../http/request-log.ts';
 import { createLogger } from '../logger.ts';
 import { TRACING_OFF, type Tracing } from '../ops/tracing.ts';
+import { handleErrors } from './error-handler.ts';
 import { type RequestContextOptions, requestContext } from './request-context.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -42,7 +41,7 @@ function makeApp(options: Partial<RequestContextOptions> = {}) {
     }),
   );
   app.all('/fail/bff', () => {
-    throw new BffError('csrf_required', 403, 'refused here');
+    throw new ApiError('csrf_required', 'refused here');
   });
   app.all('/fail/bug', () => {
     throw new Error('a bug');
@@ -51,11 +50,7 @@ function makeApp(options: Partial<RequestContextOptions> = {}) {
     c.var.log.info('in the handler');
     return c.json({ requestId: c.var.requestId, clientAddress: c.var.clientAddress ?? null }, 201);
   });
-  app.onError((error) =>
-    error instanceof BffError
-      ? errorAsResponse(error.status, error.code as ErrorCode, error.message)
-      : errorAsResponse(500, 'internal_error', 'Something went wrong on our side.'),
-  );
+  app.onError(handleErrors(logger));
   return { app, recorded, logLines };
 }
 
@@ -111,7 +106,7 @@ describe('requestContext: the request line', () => {
   });
 
   it.each<[string, string, number, string]>([
-    ['a BffError: its status and code', '/fail/bff', 403, 'csrf_required'],
+    ['an ApiError: its code and the code’s status', '/fail/bff', 403, 'csrf_required'],
     ['any other error: 500 internal_error', '/fail/bug', 500, 'internal_error'],
   ])('records the answer of onError for %s, with the request id header', async (_, path, status, code) => {
     const { app, recorded } = makeApp();

@@ -1,12 +1,13 @@
-import type { ErrorCode } from '@okta-bff/oidc';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../app-env.ts';
 import type { AuthContext } from '../auth/actions.ts';
-import { BffError } from '../errors.ts';
+import { ApiError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
+import { createLogger } from '../logger.ts';
 import type { Session } from '../session/model/session.ts';
 import type { OpenedSession, SessionStore } from '../session/store/store.ts';
+import { handleErrors } from './error-handler.ts';
 import { cookieParser, sessionLoader } from './session.ts';
 
 const SESSION: Session = {
@@ -62,11 +63,7 @@ function makeApp(middleware: ReturnType<typeof sessionLoader>, store: SessionSto
     reached.push(c.req.path);
     return c.json({ sid: c.var.session?.sid ?? null, cookies: c.var.cookies });
   });
-  app.onError((error) =>
-    error instanceof BffError
-      ? Response.json({ error: error.code as ErrorCode }, { status: error.status })
-      : Response.json({ error: 'internal_error' }, { status: 500 }),
-  );
+  app.onError(handleErrors(createLogger('silent')));
   return { app, reached };
 }
 
@@ -123,12 +120,12 @@ describe('sessionLoader', () => {
 
   it('lets a store that cannot answer fail the request: 503 session_store_unavailable, the handler never runs', async () => {
     const { store } = fakeStore(async () => {
-      throw new BffError('session_store_unavailable', 503, 'The session store is unavailable');
+      throw new ApiError('session_store_unavailable', 'The session store is unavailable');
     });
     const { app, reached } = makeApp(sessionLoader(), store);
     const res = await get(app, 'bff_session=good');
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ error: 'session_store_unavailable' });
+    expect(await res.json()).toMatchObject({ error: 'session_store_unavailable' });
     expect(reached).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import type { Idp } from './idp.ts';
+import { InvalidIdpAnswerError } from './idp-failure.ts';
 
 /** Clock difference tolerated between us and the IdP for `iat` and `exp`. */
 export const ID_TOKEN_CLOCK_SKEW_S = 60;
@@ -17,7 +18,7 @@ export const ID_TOKEN_MAX_AGE_S = 300;
  * it, OIDC Core §3.1.3.7 step 6); we check it anyway.
  *
  * @returns the verified claims.
- * @throws jose's errors (or a plain `Error`) when the token is not acceptable.
+ * @throws jose's errors (or an {@link InvalidIdpAnswerError}) when the token is not acceptable.
  * @see OpenID Connect Core §3.1.3.7, §12.2 (refresh: ID token rules)
  */
 export async function verifyIdToken(idp: Idp, idToken: string, nowS: number): Promise<JWTPayload> {
@@ -26,7 +27,7 @@ export async function verifyIdToken(idp: Idp, idToken: string, nowS: number): Pr
   if (
     Array.isArray(aud) ? aud.length !== 1 || aud[0] !== idp.client.client_id : aud !== idp.client.client_id
   ) {
-    throw new Error('the ID token has audiences other than this client');
+    throw new InvalidIdpAnswerError('the ID token has audiences other than this client');
   }
   return payload;
 }
@@ -54,7 +55,7 @@ export async function verifyIdpJwt(
     currentDate: new Date(nowS * 1000),
   });
   if ((payload.iat ?? 0) > nowS + ID_TOKEN_CLOCK_SKEW_S)
-    throw new Error('the token was issued in the future');
+    throw new InvalidIdpAnswerError('the token was issued in the future');
   return payload;
 }
 
@@ -72,9 +73,10 @@ export async function verifyRefreshedIdToken(
 ): Promise<void> {
   const claims = await verifyIdToken(idp, idToken, nowS);
   const before = original.idToken ? decodeJwt(original.idToken) : undefined;
-  if (claims.sub !== original.sub) throw new Error('the refreshed ID token names another subject');
+  if (claims.sub !== original.sub)
+    throw new InvalidIdpAnswerError('the refreshed ID token names another subject');
   if (before && (claims.iss !== before.iss || !sameAudience(claims.aud, before.aud))) {
-    throw new Error('the refreshed ID token names another issuer or audience');
+    throw new InvalidIdpAnswerError('the refreshed ID token names another issuer or audience');
   }
 }
 

@@ -20,7 +20,18 @@ export type IdpFailureKind = 'unavailable' | 'refused' | 'invalid_response';
 
 const isLaterStatus = (status: number) => status >= 500 || status === 429;
 
+/**
+ * The IdP answered, and what it said is not acceptable: a token whose claims do not hold, a
+ * refresh that changed the subject, a token type other than the one asked for. Always
+ * `invalid_response`: never mistaken for an outage, which would keep a session going on an answer
+ * we refused to believe.
+ */
+export class InvalidIdpAnswerError extends Error {
+  override readonly name = 'InvalidIdpAnswerError';
+}
+
 export function classifyIdpFailure(error: unknown): IdpFailureKind {
+  if (error instanceof InvalidIdpAnswerError) return 'invalid_response';
   if (isTimeoutError(error) || error instanceof jose.JWKSTimeout || error instanceof JwksUnavailableError) {
     return 'unavailable';
   }

@@ -1,7 +1,7 @@
 import type { BffConfig } from '@okta-bff/oidc';
 import { createRemoteJWKSet, type JWTVerifyGetKey, customFetch as joseCustomFetch } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { BffError } from '../errors.ts';
+import { ApiError } from '../errors.ts';
 import { instrumentedFetch } from '../ops/instrumented-fetch.ts';
 import { type IdpCallKind, type Metrics, NO_METRICS } from '../ops/metrics.ts';
 import { TRACING_OFF, type Tracing } from '../ops/tracing.ts';
@@ -156,7 +156,7 @@ function endpointKinds(as: oauth.AuthorizationServer): ReadonlyMap<string, IdpCa
 export interface IdpLoader {
   /** The IdP once discovery succeeded, else `undefined` (the BFF is not ready). */
   current(): Idp | undefined;
-  /** The IdP, or `BffError` 503 `idp_unavailable` while discovery has not succeeded yet. */
+  /** The IdP, or `ApiError` `idp_unavailable` (503) while discovery has not succeeded yet. */
   require(): Idp;
   /** Resolves when discovery first succeeds. */
   readonly ready: Promise<Idp>;
@@ -201,9 +201,8 @@ export function startIdpLoader(
     current: () => idp,
     require: () => {
       if (!idp) {
-        throw new BffError(
+        throw new ApiError(
           'idp_unavailable',
-          503,
           'The identity provider is not reachable yet. Try again in a moment.',
         );
       }

@@ -1,6 +1,6 @@
 import type { LoginErrorCode, Prompt, ResponseMode, UserClaims } from '@okta-bff/oidc';
 import * as oauth from 'oauth4webapi';
-import { BffError } from '../errors.ts';
+import { LoginError } from '../errors.ts';
 import { type DpopKey, dpopHandle, generateDpopKey, withDpopNonceRetry } from './dpop.ts';
 import { verifyIdToken } from './id-token.ts';
 import { type Idp, requestOptions } from './idp.ts';
@@ -15,9 +15,8 @@ export interface Transaction {
 }
 
 /** A failed sign-in: the code goes to `/?login_error=<code>`, the cause to the log only. */
-export function loginFailure(code: LoginErrorCode, message: string, cause?: unknown): BffError {
-  const status = code === 'idp_unavailable' ? 503 : code === 'token_exchange_failed' ? 502 : 400;
-  return new BffError(code, status, message, { cause });
+export function loginFailure(code: LoginErrorCode, message: string, cause?: unknown): LoginError {
+  return new LoginError(code, message, { cause });
 }
 
 export interface AuthorizationRequestOptions {
@@ -115,14 +114,14 @@ export const PROTOCOL_CLAIMS: ReadonlySet<string> = new Set([
  * oauth4webapi; signature, `iss`, an exact `aud` and its age by jose against the discovered
  * JWKS), then calls userinfo and requires the same `sub`.
  *
- * @throws {BffError} with the `login_error` code the user is sent back with.
+ * @throws {LoginError} with the `login_error` code the user is sent back with.
  * @see OpenID Connect Core §3.1.3.7 (ID token validation), §5.3.2 (userinfo `sub`)
  */
 export async function completeAuthorization(
   idp: Idp,
   transaction: Transaction,
   callbackParams: URLSearchParams,
-  now = () => Math.floor(Date.now() / 1000),
+  nowS = () => Math.floor(Date.now() / 1000),
 ): Promise<LoginResult> {
   let params: URLSearchParams;
   try {
@@ -158,7 +157,7 @@ export async function completeAuthorization(
   const idToken = tokens.id_token;
   const claims = oauth.getValidatedIdTokenClaims(tokens);
   if (!idToken || !claims) throw loginFailure('token_exchange_failed', 'the token response has no ID token');
-  await guardIdpCall(() => verifyIdToken(idp, idToken, now()));
+  await guardIdpCall(() => verifyIdToken(idp, idToken, nowS()));
 
   const userinfo = await guardIdpCall(() =>
     withDpopNonceRetry(async () => {
@@ -177,7 +176,7 @@ export async function completeAuthorization(
   return {
     user: user as UserClaims,
     accessToken: tokens.access_token,
-    accessTokenExpiresAt: now() + (tokens.expires_in ?? 3600),
+    accessTokenExpiresAt: nowS() + (tokens.expires_in ?? 3600),
     refreshToken: tokens.refresh_token,
     idToken,
     idpSid: typeof claims.sid === 'string' ? claims.sid : undefined,
@@ -186,7 +185,7 @@ export async function completeAuthorization(
   };
 }
 
-function authorizationResponseFailure(error: unknown): BffError {
+function authorizationResponseFailure(error: unknown): LoginError {
   if (error instanceof oauth.AuthorizationResponseError) {
     const code: LoginErrorCode =
       error.error === 'access_denied'
@@ -207,7 +206,7 @@ async function guardIdpCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof BffError) throw error;
+    if (error instanceof LoginError) throw error;
     const unavailable = classifyIdpFailure(error) === 'unavailable';
     throw loginFailure(
       unavailable ? 'idp_unavailable' : 'token_exchange_failed',

@@ -1,6 +1,7 @@
 import { decodeProtectedHeader } from 'jose';
 import { ID_TOKEN_CLOCK_SKEW_S, ID_TOKEN_MAX_AGE_S, verifyIdpJwt } from './id-token.ts';
 import type { Idp } from './idp.ts';
+import { InvalidIdpAnswerError } from './idp-failure.ts';
 
 /** The `events` member that makes a JWT a back-channel logout token. */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -32,19 +33,20 @@ export interface LogoutRequest {
 export async function validateLogoutToken(idp: Idp, token: string, nowS: number): Promise<LogoutRequest> {
   const typ = decodeProtectedHeader(token).typ;
   if (typ !== undefined && !['logout+jwt', 'application/logout+jwt'].includes(typ.toLowerCase())) {
-    throw new Error(`typ "${String(typ).slice(0, 30)}" is not logout+jwt`);
+    throw new InvalidIdpAnswerError(`typ "${String(typ).slice(0, 30)}" is not logout+jwt`);
   }
   const payload = await verifyIdpJwt(idp, token, nowS, ['iat', 'jti', 'events']);
   const events = payload.events as Record<string, unknown> | undefined;
   const event = events && typeof events === 'object' ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
-    throw new Error('events has no back-channel logout member');
+    throw new InvalidIdpAnswerError('events has no back-channel logout member');
   }
-  if ('nonce' in payload) throw new Error('a logout token must not carry a nonce');
+  if ('nonce' in payload) throw new InvalidIdpAnswerError('a logout token must not carry a nonce');
   const sid = typeof payload.sid === 'string' ? payload.sid : undefined;
   const sub = typeof payload.sub === 'string' ? payload.sub : undefined;
-  if (sid === undefined && sub === undefined) throw new Error('neither sid nor sub');
-  if (typeof payload.jti !== 'string' || payload.jti.length === 0) throw new Error('jti is not a string');
+  if (sid === undefined && sub === undefined) throw new InvalidIdpAnswerError('neither sid nor sub');
+  if (typeof payload.jti !== 'string' || payload.jti.length === 0)
+    throw new InvalidIdpAnswerError('jti is not a string');
   const rememberUntil = Math.max(
     payload.exp ?? 0,
     (payload.iat ?? nowS) + ID_TOKEN_MAX_AGE_S + 2 * ID_TOKEN_CLOCK_SKEW_S,

@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { type DpopKey, dpopHandle, withDpopNonceRetry } from './dpop.ts';
 import { type Idp, requestOptions } from './idp.ts';
+import { InvalidIdpAnswerError } from './idp-failure.ts';
 
 /** Tokens a refresh yields. `refreshToken` is the rotated one when the IdP rotates (Okta may). */
 export interface RefreshedTokens {
@@ -21,7 +22,7 @@ export interface RefreshedTokens {
 export async function redeemRefreshToken(
   idp: Idp,
   refreshToken: string,
-  now = () => Math.floor(Date.now() / 1000),
+  nowS = () => Math.floor(Date.now() / 1000),
   dpopKey?: DpopKey,
 ): Promise<RefreshedTokens> {
   const dpop = dpopKey ? { DPoP: await dpopHandle(idp.client, dpopKey) } : {};
@@ -39,12 +40,11 @@ export async function redeemRefreshToken(
     return oauth.processRefreshTokenResponse(idp.as, idp.client, response);
   });
   if (dpopKey && tokens.token_type !== 'dpop') {
-    // An Error, not a TypeError: classified as an answer we refuse (the session ends), not an outage.
-    throw new Error(`the IdP refreshed a DPoP session with a ${tokens.token_type} token`);
+    throw new InvalidIdpAnswerError(`the IdP refreshed a DPoP session with a ${tokens.token_type} token`);
   }
   return {
     accessToken: tokens.access_token,
-    accessTokenExpiresAt: now() + (tokens.expires_in ?? 3600),
+    accessTokenExpiresAt: nowS() + (tokens.expires_in ?? 3600),
     refreshToken: tokens.refresh_token ?? refreshToken,
     idToken: tokens.id_token,
     scope: tokens.scope,

@@ -3,8 +3,7 @@ import https from 'node:https';
 import type { ErrorCode } from '@okta-bff/oidc';
 import { context, propagation, type Span, SpanKind, type TextMapSetter, trace } from '@opentelemetry/api';
 import type { AuthContext } from '../auth/actions.ts';
-import { type Admission, admitApiRequest } from '../auth/api-admission.ts';
-import { BffError } from '../errors.ts';
+import { admitApiRequest } from '../auth/api-admission.ts';
 import { clientAddress } from '../http/client-address.ts';
 import { parseCookieHeader, serializeCookie } from '../http/cookie-header.ts';
 import { errorResponse } from '../http/error-response.ts';
@@ -107,12 +106,12 @@ export function createApiProxy(options: ApiProxyOptions) {
       if (span) endServerSpan(span, res.statusCode);
     });
 
-    const fail = (status: number, code: ErrorCode, message: string, extra: Record<string, string> = {}) => {
+    const fail = (code: ErrorCode, message: string, extra: Readonly<Record<string, string>> = {}) => {
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      const error = errorResponse(status, code, message);
+      const error = errorResponse(code, message);
       res.writeHead(error.status, {
         ...error.headers,
         'x-request-id': requestId,
@@ -124,7 +123,7 @@ export function createApiProxy(options: ApiProxyOptions) {
 
     const method = req.method ?? 'GET';
     if (!ALLOWED_METHODS.has(method)) {
-      return fail(405, 'method_not_allowed', `${method} is not forwarded to the API.`, {
+      return fail('method_not_allowed', `${method} is not forwarded to the API.`, {
         allow: ALLOW_HEADER,
       });
     }
@@ -132,30 +131,23 @@ export function createApiProxy(options: ApiProxyOptions) {
     // Read once, before anything else: the upstream copy is framed from this (body-framing.ts).
     const framed = requestBodyFraming(req.headers);
     if (!framed.ok)
-      return fail(400, 'bad_request', `This request's body framing is not accepted: ${framed.reason}.`);
+      return fail('bad_request', `This request's body framing is not accepted: ${framed.reason}.`);
     const { framing } = framed;
 
-    let admission: Admission;
-    try {
-      admission = await admitApiRequest(auth, {
-        requestId,
-        cookies: parseCookieHeader(req.headers.cookie),
-        origin: {
-          csrf: headerValue(req.headers['x-csrf']),
-          origin: headerValue(req.headers.origin),
-          secFetchSite: headerValue(req.headers['sec-fetch-site']),
-        },
-      });
-    } catch (error) {
-      if (!(error instanceof BffError)) throw error;
-      logger.warn({ reqId: requestId, code: error.code, cause: describeError(error.cause) }, error.message);
-      return fail(error.status, error.code as ErrorCode, error.message);
-    }
+    const admission = await admitApiRequest(auth, {
+      requestId,
+      cookies: parseCookieHeader(req.headers.cookie),
+      origin: {
+        csrf: headerValue(req.headers['x-csrf']),
+        origin: headerValue(req.headers.origin),
+        secFetchSite: headerValue(req.headers['sec-fetch-site']),
+      },
+    });
     if (admission.cookies.length > 0) setCookie = admission.cookies.map(serializeCookie);
-    if (!admission.ok) return fail(admission.status, admission.code, admission.message, admission.headers);
+    if (!admission.ok) return fail(admission.code, admission.message, admission.headers);
 
     const path = resolveUpstreamPath(upstream.pathname, rawPath);
-    if (!path.ok) return fail(400, 'bad_request', `This API path is not allowed: ${path.reason}.`);
+    if (!path.ok) return fail('bad_request', `This API path is not allowed: ${path.reason}.`);
 
     const { session } = admission;
     const proofKey = session.dpopKey ? proofKeyFor(session, session.dpopKey) : undefined;
@@ -169,7 +161,7 @@ export function createApiProxy(options: ApiProxyOptions) {
         replayBody = await readReplayableBody(req, framing);
       } catch (error) {
         logger.debug({ reqId: requestId, cause: describeError(error) }, 'request body not read');
-        return fail(400, 'bad_request', 'The request body did not arrive whole.');
+        return fail('bad_request', 'The request body did not arrive whole.');
       }
     }
     let retried = false;
@@ -259,7 +251,7 @@ export function createApiProxy(options: ApiProxyOptions) {
             } catch (error) {
               // Inside an event handler nothing above would catch it: answer here.
               logger.warn({ reqId: requestId, cause: describeError(error) }, 'DPoP retry failed');
-              fail(502, 'upstream_unavailable', 'The API is not reachable right now.');
+              fail('upstream_unavailable', 'The API is not reachable right now.');
             }
             return;
           }
@@ -287,10 +279,10 @@ export function createApiProxy(options: ApiProxyOptions) {
         watched?.stop();
         if (!responded) upstreamDone(timedOut ? 'timeout' : 'refused');
         if (timedOut) {
-          fail(504, 'upstream_timeout', 'The API did not answer in time.');
+          fail('upstream_timeout', 'The API did not answer in time.');
         } else if (!res.headersSent && !res.destroyed) {
           logger.warn({ reqId: requestId, cause: describeError(error) }, 'upstream request failed');
-          fail(502, 'upstream_unavailable', 'The API is not reachable right now.');
+          fail('upstream_unavailable', 'The API is not reachable right now.');
         }
       });
       if (replayBody !== undefined) {

@@ -45,7 +45,7 @@ class Entry implements Watched {
     readonly onTimeout: () => void,
     private readonly clock: Clock,
   ) {
-    this.activeAt = clock.now();
+    this.activeAt = clock.nowMs();
     clock.track(this);
   }
 
@@ -58,7 +58,7 @@ class Entry implements Watched {
     this.sentAt = 0;
     this.hasResponse = false;
     this.bytes = -1;
-    this.activeAt = this.clock.now();
+    this.activeAt = this.clock.nowMs();
     this.clock.track(this);
   }
 
@@ -78,7 +78,7 @@ class Clock implements UpstreamClock {
 
   constructor(
     private readonly timeoutMs: number,
-    readonly now: () => number,
+    readonly nowMs: () => number,
   ) {
     this.#tickMs = Math.max(10, Math.min(1_000, Math.floor(timeoutMs / 4)));
   }
@@ -110,7 +110,7 @@ class Clock implements UpstreamClock {
   }
 
   #check(): void {
-    const t = this.now();
+    const t = this.nowMs();
     for (let entry = this.#head; entry; ) {
       const following = entry.next;
       const { req } = entry;
@@ -137,7 +137,7 @@ class Clock implements UpstreamClock {
 
 export function createUpstreamClock(
   timeoutMs: number,
-  now: () => number = () => performance.now(),
+  nowMs: () => number = () => performance.now(),
 ): UpstreamClock {
-  return new Clock(timeoutMs, now);
+  return new Clock(timeoutMs, nowMs);
 }

@@ -1,10 +1,8 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env.ts';
-import { completeLogin, describeUser, isLoginErrorCode, logout, startLogin } from '../auth/actions.ts';
-import { BffError } from '../errors.ts';
+import { completeLogin, describeUser, loginFailed, logout, startLogin } from '../auth/actions.ts';
 import type { RateLimiter } from '../http/rate-limit.ts';
-import { describeError } from '../logger.ts';
 import { requireSameOrigin } from '../middleware/csrf.ts';
 import { rateLimit } from '../middleware/rate-limit.ts';
 import { cookieParser, sessionLoader } from '../middleware/session.ts';
@@ -42,45 +40,32 @@ export function authRoutes(
 
   // The request's cookies: the transaction cookies of other logins in flight, which this one may drop.
   // Over the per-address limit nothing reaches the IdP (with PAR, each login is a signed IdP call).
-  app.get('/auth/login', rateLimit(loginRateLimiter), cookieParser(), async (c) => {
-    try {
-      return respond(c, await startLogin(c.var.auth, idp.require(), c.req.query('returnTo'), c.var.cookies));
-    } catch (error) {
-      // A top-level navigation: answer like a failed callback (the SPA explains the code), not JSON.
-      if (error instanceof BffError && isLoginErrorCode(error.code)) {
-        const code = error.code;
-        c.var.log.warn({ event: 'login_failed', code, cause: describeError(error.cause) }, error.message);
-        c.var.auth.metrics.countLogin(code);
-        return c.redirect(`/?login_error=${code}`, 302);
-      }
-      throw error;
-    }
-  });
+  // A top-level navigation: a failure is answered like a failed callback (the SPA explains the
+  // code), never as JSON.
+  app.get('/auth/login', rateLimit(loginRateLimiter), cookieParser(), async (c) =>
+    respond(c, await startLogin(c.var.auth, idp.current(), c.req.query('returnTo'), c.var.cookies)),
+  );
 
   const callback = async (c: Context<AppEnv>, params: URLSearchParams) => {
     c.header('Referrer-Policy', 'no-referrer');
-    const current = idp.current();
-    if (!current) {
-      c.var.log.warn(
-        { event: 'login_failed', code: 'idp_unavailable' },
-        'callback before IdP metadata loaded',
-      );
-      return c.redirect('/?login_error=idp_unavailable', 302);
-    }
-    return respond(c, await completeLogin(c.var.auth, current, params, c.var.cookies));
+    return respond(c, await completeLogin(c.var.auth, idp.current(), params, c.var.cookies));
+  };
+  const malformedCallback = (c: Context<AppEnv>, reason: string) => {
+    c.header('Referrer-Policy', 'no-referrer');
+    return respond(c, loginFailed(c.var.auth, 'idp_error', reason));
   };
   app.get(callbackPath, cookieParser(), (c) => callback(c, new URL(c.req.url).searchParams));
   app.post(
     callbackPath,
     bodyLimit({
       maxSize: CALLBACK_BODY_LIMIT_BYTES,
-      onError: (c) => c.redirect('/?login_error=idp_error', 302),
+      onError: (c) => malformedCallback(c, 'the form_post body is larger than an authorization response'),
     }),
     cookieParser(),
     async (c) => {
       const type = c.req.header('content-type') ?? '';
       if (!type.startsWith('application/x-www-form-urlencoded'))
-        return c.redirect('/?login_error=idp_error', 302);
+        return malformedCallback(c, 'the form_post body is not a form');
       return callback(c, new URLSearchParams(await c.req.text()));
     },
   );

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { decodeJwt } from 'jose';
 import type { AppEnv } from '../app-env.ts';
-import { BffError } from '../errors.ts';
+import { ApiError } from '../errors.ts';
 import { sessionLoader } from '../middleware/session.ts';
 
 function claimsOf(token: string | undefined): unknown {
@@ -25,7 +25,7 @@ export function diagnosticsRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/auth/diagnostics', sessionLoader(), (c) => {
     const session = c.var.session;
-    if (!session) throw new BffError('unauthenticated', 401, 'Sign in first.');
+    if (!session) throw new ApiError('unauthenticated', 'Sign in first.');
     c.header('Cache-Control', 'no-store');
     return c.json({
       warning: 'Development only. Never expose tokens like this in production.',

@@ -14,10 +14,8 @@ export function healthRoutes(
   shuttingDown: () => boolean = () => false,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const unready = (
-    code: 'idp_unavailable' | 'session_store_unavailable' | 'service_unavailable',
-    message: string,
-  ) => errorAsResponse(503, code, message);
+  // Each of these codes is a 503 (errors.ts).
+  const unready = errorAsResponse;
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     if (shuttingDown()) return unready('service_unavailable', 'The server is shutting down.');

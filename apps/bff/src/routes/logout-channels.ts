@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env.ts';
 import { backchannelLogout, frontchannelLogout } from '../auth/logout-channels.ts';
-import { BffError } from '../errors.ts';
+import { ApiError } from '../errors.ts';
 import { errorAsResponse } from '../http/error-response.ts';
 import type { RateLimiter } from '../http/rate-limit.ts';
 import { rateLimit } from '../middleware/rate-limit.ts';
@@ -31,22 +31,17 @@ export function logoutChannelRoutes(
     '/auth/backchannel-logout',
     bodyLimit({
       maxSize: LOGOUT_BODY_LIMIT_BYTES,
-      onError: () => errorAsResponse(413, 'payload_too_large', 'A logout token is smaller than this.'),
+      onError: () => errorAsResponse('payload_too_large', 'A logout token is smaller than this.'),
     }),
     async (c) => {
       c.header('Cache-Control', 'no-store');
       const type = c.req.header('content-type') ?? '';
       if (!type.startsWith('application/x-www-form-urlencoded')) {
-        throw new BffError(
-          'bad_request',
-          400,
-          'Send logout_token as an application/x-www-form-urlencoded form.',
-        );
+        throw new ApiError('bad_request', 'Send logout_token as an application/x-www-form-urlencoded form.');
       }
       const token = new URLSearchParams(await c.req.text()).get('logout_token') ?? undefined;
       const result = await backchannelLogout(c.var.auth, idp.require(), token);
-      if (!result.ok)
-        throw new BffError('bad_request', 400, `The logout request was refused: ${result.reason}.`);
+      if (!result.ok) throw new ApiError('bad_request', `The logout request was refused: ${result.reason}.`);
       return c.json({}, 200);
     },
   );
@@ -59,8 +54,7 @@ export function logoutChannelRoutes(
       iss: c.req.query('iss'),
       sid: c.req.query('sid'),
     });
-    if (!result.ok)
-      throw new BffError('bad_request', 400, `The logout request was refused: ${result.reason}.`);
+    if (!result.ok) throw new ApiError('bad_request', `The logout request was refused: ${result.reason}.`);
     c.header('Content-Security-Policy', `default-src 'none'; frame-ancestors ${issuerOrigin}`);
     c.header('Referrer-Policy', 'no-referrer');
     c.header('X-Content-Type-Options', 'nosniff');

@@ -52,14 +52,10 @@ export function spaRoutes({ root, publicOrigin }: SpaOptions): Hono<AppEnv> {
       c.req.path.startsWith('/assets/') ||
       (last.includes('.') && last !== 'index.html')
     ) {
-      return errorAsResponse(404, 'not_found', 'There is nothing at this address.');
+      return errorAsResponse('not_found', 'There is nothing at this address.');
     }
     if (!built) {
-      return errorAsResponse(
-        404,
-        'not_found',
-        'The web app is not built. Run `pnpm build`, then `pnpm start`.',
-      );
+      return errorAsResponse('not_found', 'The web app is not built. Run `pnpm build`, then `pnpm start`.');
     }
     indexHtml ??= readFile(indexPath, 'utf8');
     c.header('Cache-Control', 'no-cache');

@@ -33,12 +33,12 @@ export interface RedisRefreshOptions {
    * A request waits for another instance's refresh at most this long (plus a step), then answers 503.
    */
   readonly lockTtlMs: number;
-  /** Wraps a Redis call: failures become `BffError` 503 `session_store_unavailable`. */
+  /** Wraps a Redis call: failures become `ApiError` `session_store_unavailable`. */
   readonly guard: <T>(call: () => Promise<T>, operation?: string) => Promise<T>;
   /** The record of `tag` as it is now (version and session), or `undefined` when it was ended. */
   readonly load: (tag: string) => Promise<{ version: string; session: Session } | undefined>;
   /** Epoch milliseconds. */
-  readonly now: () => number;
+  readonly nowMs: () => number;
 }
 
 /**
@@ -58,15 +58,15 @@ export function createRedisRefresh({
   lockTtlMs,
   guard,
   load,
-  now,
+  nowMs,
 }: RedisRefreshOptions): RefreshCoordinator {
   const inFlight = new Map<string, Promise<FreshSession>>();
 
   const attempt = async (session: Session): Promise<FreshSession> => {
     const tag = session.sid;
     const lockKey = redisKeys.lock(tag);
-    const deadline = now() + lockTtlMs + 2_000;
-    while (now() < deadline) {
+    const deadline = nowMs() + lockTtlMs + 2_000;
+    while (nowMs() < deadline) {
       const owner = randomUUID();
       if (await guard(() => redis.setIfAbsent(lockKey, owner, lockTtlMs), 'lock')) {
         try {
@@ -74,16 +74,20 @@ export function createRedisRefresh({
           if (!current)
             return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
           // The holder before us may have refreshed already: decide on the record as it is now.
-          const plan = planRefresh(current.session, now() / 1000);
+          const plan = planRefresh(current.session, nowMs() / 1000);
           if (plan.kind !== 'refresh') return withoutRefresh(current.session, plan);
           const result = await refresh({ ...current.session, refreshToken: plan.refreshToken });
           if (!result.ok) {
-            const decided = afterFailedRefresh(current.session, result, now() / 1000);
+            const decided = afterFailedRefresh(current.session, result, nowMs() / 1000);
             if (decided.kind !== 'ended') return decided;
             // Ours was refused; if another instance refreshed meanwhile (our lock ran out), its
             // tokens stand and the session goes on.
             const latest = await guard(() => load(tag), 'read');
-            if (latest && latest.version !== current.version && !needsRefresh(latest.session, now() / 1000)) {
+            if (
+              latest &&
+              latest.version !== current.version &&
+              !needsRefresh(latest.session, nowMs() / 1000)
+            ) {
               return { kind: 'fresh', session: latest.session, changed: false };
             }
             return decided;
@@ -115,7 +119,7 @@ export function createRedisRefresh({
       const current = await guard(() => load(tag), 'read');
       if (!current)
         return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
-      if (!needsRefresh(current.session, now() / 1000))
+      if (!needsRefresh(current.session, nowMs() / 1000))
         return { kind: 'fresh', session: current.session, changed: false };
     }
     return { kind: 'unavailable', cause: new Error('another instance held the refresh lock too long') };
@@ -123,7 +127,7 @@ export function createRedisRefresh({
 
   return {
     async ensureFresh(session) {
-      if (!needsRefresh(session, now() / 1000)) return { kind: 'fresh', session, changed: false };
+      if (!needsRefresh(session, nowMs() / 1000)) return { kind: 'fresh', session, changed: false };
       let pending = inFlight.get(session.sid);
       if (!pending) {
         pending = attempt(session).finally(() => inFlight.delete(session.sid));

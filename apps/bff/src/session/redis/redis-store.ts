@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { BffError } from '../../errors.ts';
+import { ApiError } from '../../errors.ts';
 import type { CookieToSet } from '../../http/cookie-header.ts';
 import { type Metrics, NO_METRICS, type StoreOutcome } from '../../ops/metrics.ts';
 import { inClientSpan, TRACING_OFF, type Tracing } from '../../ops/tracing.ts';
@@ -59,7 +59,7 @@ export interface RedisStoreOptions {
   /** Store latency and errors into metrics, and a client span per operation. */
   readonly ops?: { readonly metrics: Metrics; readonly tracing: Tracing };
   /** Epoch milliseconds. */
-  readonly now?: () => number;
+  readonly nowMs?: () => number;
 }
 
 /**
@@ -84,7 +84,7 @@ export interface RedisStoreOptions {
  */
 export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const { redis, codec, names, idleTimeoutS } = options;
-  const now = options.now ?? Date.now;
+  const nowMs = options.nowMs ?? Date.now;
   const idleMs = idleTimeoutS * 1000;
   const slideMs = Math.min(MAX_IDLE_SLIDE_MS, Math.floor(idleMs / 10));
   const hashes = (purpose: keyof typeof KEY_HASHES) =>
@@ -152,7 +152,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     try {
       return await Promise.race([call(), timeout]);
     } catch (error) {
-      if (error instanceof BffError) throw error;
+      if (error instanceof ApiError) throw error;
       throw storeUnavailable(error);
     } finally {
       clearTimeout(timer);
@@ -165,7 +165,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     const reply = await redis.readSession(
       redisKeys.session(tag),
       cached?.version ?? '',
-      now(),
+      nowMs(),
       idleMs,
       slideMs,
     );
@@ -215,7 +215,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     await Promise.all(allIndexesOf(session).map((index) => redis.indexRemove(index, session.sid)));
   };
 
-  const ttlOf = (session: Session) => Math.min(idleMs, session.expiresAt * 1000 - now());
+  const ttlOf = (session: Session) => Math.min(idleMs, session.expiresAt * 1000 - nowMs());
 
   const store: SessionStore = {
     read: (cookies) =>
@@ -243,7 +243,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           ttl,
         );
         // The set lives as long as its longest-living member can (its absolute end), no longer.
-        const indexTtl = session.expiresAt * 1000 - now();
+        const indexTtl = session.expiresAt * 1000 - nowMs();
         try {
           for (const index of indexesOf(session)) await redis.indexAdd(index, session.sid, indexTtl);
         } catch (error) {
@@ -253,7 +253,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           });
           throw error;
         }
-        const maxAgeS = Math.max(0, Math.floor(session.expiresAt - now() / 1000));
+        const maxAgeS = Math.max(0, Math.floor(session.expiresAt - nowMs() / 1000));
         return {
           session,
           cookies: [{ name: names.session, value: handle, ...attributes(maxAgeS) }, ...staleChunks(cookies)],
@@ -321,7 +321,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       guard(async () => {
         // Claimed under every secret's name, so that an instance whose current secret differs
         // (in the middle of a rotation) still sees the claim: any one already there is a replay.
-        const ttlMs = Math.max(1000, untilS * 1000 - now());
+        const ttlMs = Math.max(1000, untilS * 1000 - nowMs());
         const fresh = await Promise.all(claims.all(id).map((key) => redis.setIfAbsent(key, '1', ttlMs)));
         return fresh.every(Boolean);
       }, 'claim'),
@@ -344,7 +344,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       lockTtlMs: options.lockTtlMs,
       guard,
       load,
-      now,
+      nowMs,
     }),
     close: () => redis.close(),
   };
@@ -374,11 +374,12 @@ function keyNames(hashes: readonly KeyedHash[], key: (hash: string) => string): 
   };
 }
 
-function storeUnavailable(cause: unknown): BffError {
-  return new BffError(
+function storeUnavailable(cause: unknown): ApiError {
+  return new ApiError(
     'session_store_unavailable',
-    503,
     'The session store is not reachable. Try again in a moment.',
-    { cause },
+    {
+      cause,
+    },
   );
 }

@@ -42,7 +42,7 @@ const rotated = (n: number): RefreshResult => ({
 describe('in-process refresh', () => {
   it('leaves a token with more than 60 s alone', async () => {
     const c = counter(async (_, n) => rotated(n));
-    const r = createInProcessRefresh({ refresh: c.refresh, now: () => NOW });
+    const r = createInProcessRefresh({ refresh: c.refresh, nowS: () => NOW });
     const out = await r.ensureFresh({ ...base, accessTokenExpiresAt: NOW + 61 });
     expect(out).toMatchObject({ kind: 'fresh', changed: false });
     expect(c.calls).toEqual([]);
@@ -53,7 +53,7 @@ describe('in-process refresh', () => {
       await new Promise((r) => setTimeout(r, 20));
       return rotated(n);
     });
-    const r = createInProcessRefresh({ refresh: c.refresh, now: () => NOW });
+    const r = createInProcessRefresh({ refresh: c.refresh, nowS: () => NOW });
     const results = await Promise.all(Array.from({ length: 20 }, () => r.ensureFresh(base)));
     expect(c.calls).toEqual(['rt-0']);
     for (const out of results)
@@ -78,7 +78,7 @@ describe('in-process refresh', () => {
     const c = counter(async (rt, n) =>
       n === 1 ? rotated(n) : { ok: false, failure: 'refused', cause: new Error(`${rt} was rotated`) },
     );
-    const r = createInProcessRefresh({ refresh: c.refresh, now: () => now });
+    const r = createInProcessRefresh({ refresh: c.refresh, nowS: () => now });
     expect(ROTATED_RESULT_GRACE_S).toBeLessThanOrEqual(30);
     await r.ensureFresh(base);
     now = NOW + ROTATED_RESULT_GRACE_S - 1;
@@ -93,7 +93,7 @@ describe('in-process refresh', () => {
     for (const failure of ['refused', 'invalid_response'] as const) {
       const r = createInProcessRefresh({
         refresh: async () => ({ ok: false, failure, cause: 'x' }),
-        now: () => NOW,
+        nowS: () => NOW,
       });
       expect(await r.ensureFresh(base)).toMatchObject({ kind: 'ended', reason: failure });
       // Even while the old access token still has seconds left: the IdP's answer was not believable.
@@ -103,7 +103,7 @@ describe('in-process refresh', () => {
     }
     const none = createInProcessRefresh({
       refresh: () => Promise.reject(new Error('not called')),
-      now: () => NOW,
+      nowS: () => NOW,
     });
     expect(
       await none.ensureFresh({ ...base, refreshToken: undefined, accessTokenExpiresAt: NOW - 1 }),
@@ -120,7 +120,7 @@ describe('in-process refresh', () => {
   it('keeps using a still-valid token while the IdP is down, and reports an expired one as unavailable', async () => {
     const down = createInProcessRefresh({
       refresh: async () => ({ ok: false, failure: 'unavailable', cause: new Error('down') }),
-      now: () => NOW,
+      nowS: () => NOW,
     });
     expect(await down.ensureFresh(base)).toEqual({ kind: 'fresh', session: base, changed: false });
     expect(await down.ensureFresh({ ...base, accessTokenExpiresAt: NOW - 1 })).toMatchObject({

@@ -28,7 +28,7 @@ const MAX_REMEMBERED_RESULTS = 1_000;
 export interface InProcessRefreshOptions {
   readonly refresh: RefreshFunction;
   /** Epoch seconds. */
-  readonly now?: () => number;
+  readonly nowS?: () => number;
 }
 
 /**
@@ -39,7 +39,7 @@ export interface InProcessRefreshOptions {
  */
 export function createInProcessRefresh({
   refresh,
-  now = () => Date.now() / 1000,
+  nowS = () => Date.now() / 1000,
 }: InProcessRefreshOptions): RefreshCoordinator {
   const inFlight = new Map<string, Promise<RefreshResult>>();
   /** Keyed by the hash of the spent refresh token: the tokens it was exchanged for, and until when. */
@@ -49,7 +49,7 @@ export function createInProcessRefresh({
 
   return {
     async ensureFresh(session: Session) {
-      const t = now();
+      const t = nowS();
       const plan = planRefresh(session, t);
       if (plan.kind !== 'refresh') return withoutRefresh(session, plan);
       const key = createHash('sha256').update(plan.refreshToken).digest('base64url');
@@ -69,7 +69,7 @@ export function createInProcessRefresh({
       const result = await pending;
       if (!result.ok) return afterFailedRefresh(session, result, t);
       if (!recent.has(key))
-        recent.set(key, { tokens: result.tokens, untilS: now() + ROTATED_RESULT_GRACE_S });
+        recent.set(key, { tokens: result.tokens, untilS: nowS() + ROTATED_RESULT_GRACE_S });
       return { kind: 'fresh', session: applyTokens(session, result.tokens), changed: true };
     },
   };

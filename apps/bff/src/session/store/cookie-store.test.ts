@@ -31,7 +31,7 @@ const store = (codec: SessionCodec, now: () => number, more: Partial<CookieStore
     idleTimeoutS: 7200,
     maxAgeS: 28_800,
     refresher: noRefresh,
-    now,
+    nowS: now,
     ...more,
   });
 

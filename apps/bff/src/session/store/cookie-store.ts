@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { BffError } from '../../errors.ts';
+import { ApiError } from '../../errors.ts';
 import type { CookieToSet } from '../../http/cookie-header.ts';
 import { newSessionId, type Session } from '../model/session.ts';
 import type { SessionCodec } from '../model/session-codec.ts';
@@ -47,7 +47,7 @@ export interface CookieStoreOptions {
   readonly cacheEntries?: number;
   readonly endedEntries?: number;
   /** Epoch seconds. */
-  readonly now?: () => number;
+  readonly nowS?: () => number;
 }
 
 /**
@@ -63,22 +63,22 @@ export function createCookieStore(
   options: CookieStoreOptions,
 ): SessionStore & { readonly cacheSize: () => number } {
   const { codec, names, idleTimeoutS, maxAgeS, refresher } = options;
-  const now = options.now ?? (() => Date.now() / 1000);
+  const nowS = options.nowS ?? (() => Date.now() / 1000);
   const cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
   const endedEntries = options.endedEntries ?? DEFAULT_ENDED_ENTRIES;
   const renewAfterS = Math.min(MAX_IDLE_RENEWAL_S, Math.floor(idleTimeoutS / 12));
   const cache = new LRUCache<string, CachedSession>({ max: cacheEntries });
   /** Session ids ended here. */
-  const endedSessions = new BoundedExpiringSet(endedEntries, now);
+  const endedSessions = new BoundedExpiringSet(endedEntries, nowS);
   /**
    * IdP session ids ended by a logout channel. The front channel takes them from anyone (the
    * issuer is public), so they are kept as fixed-size digests and never pushed out early.
    */
-  const endedIdpSessions = new ExpiringDigestSet(endedEntries, now);
+  const endedIdpSessions = new ExpiringDigestSet(endedEntries, nowS);
   /** Users whose sessions begun before the recorded time were ended. */
   const endedUsers = new LRUCache<string, { before: number; until: number }>({ max: endedEntries });
   /** Logout tokens' `jti`s seen. */
-  const claimed = new BoundedExpiringSet(endedEntries, now);
+  const claimed = new BoundedExpiringSet(endedEntries, nowS);
   const attributes = (maxAge: number) =>
     ({ maxAgeS: maxAge, sameSite: 'Lax', secure: names.secure }) as const;
 
@@ -87,7 +87,7 @@ export function createCookieStore(
 
   const write = async (session: Session, cookies: Readonly<Record<string, string>>) => {
     const sealed = await codec.sealSession(session);
-    const maxAge = Math.max(0, Math.floor(session.expiresAt - now()));
+    const maxAge = Math.max(0, Math.floor(session.expiresAt - nowS()));
     return writeChunkedCookie(
       names.session,
       sealed,
@@ -109,7 +109,7 @@ export function createCookieStore(
     if (session.idpSid !== undefined && endedIdpSessions.has(session.idpSid)) return true;
     const user = endedUsers.get(session.user.sub);
     // Same second counts as before: a session cannot be told apart from one begun just before the logout.
-    return user !== undefined && user.until > now() && session.createdAt <= user.before;
+    return user !== undefined && user.until > nowS() && session.createdAt <= user.before;
   };
 
   return {
@@ -122,7 +122,7 @@ export function createCookieStore(
         if (!session) return undefined;
         remember(sealed, session);
       }
-      const t = now();
+      const t = nowS();
       const idle = t - session.lastSeenAt;
       if (session.expiresAt <= t || idle >= idleTimeoutS || isEnded(session)) {
         cache.delete(cacheKeyOf(sealed));
@@ -165,9 +165,8 @@ export function createCookieStore(
       const until = beforeS + maxAgeS;
       if (idpSid !== undefined) {
         if (!endedIdpSessions.add(idpSid, until)) {
-          throw new BffError(
+          throw new ApiError(
             'service_unavailable',
-            503,
             'This instance remembers as many ended sessions as it can right now; try again later.',
           );
         }

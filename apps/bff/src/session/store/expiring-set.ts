@@ -9,20 +9,20 @@ import { LRUCache } from 'lru-cache';
  */
 export class BoundedExpiringSet {
   readonly #entries: LRUCache<string, number>;
-  readonly #now: () => number;
+  readonly #nowS: () => number;
 
-  /** `now` is in the same unit as the expiries passed to {@link add}. */
-  constructor(maxEntries: number, now: () => number) {
+  /** `nowS`: epoch seconds, the unit of the expiries passed to {@link add}. */
+  constructor(maxEntries: number, nowS: () => number) {
     this.#entries = new LRUCache({ max: maxEntries });
-    this.#now = now;
+    this.#nowS = nowS;
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  add(value: string, until: number): void {
-    this.#entries.set(value, until);
+  add(value: string, untilS: number): void {
+    this.#entries.set(value, untilS);
   }
 
   delete(value: string): void {
@@ -30,9 +30,9 @@ export class BoundedExpiringSet {
   }
 
   has(value: string): boolean {
-    const until = this.#entries.get(value);
-    if (until === undefined) return false;
-    if (until > this.#now()) return true;
+    const untilS = this.#entries.get(value);
+    if (untilS === undefined) return false;
+    if (untilS > this.#nowS()) return true;
     this.#entries.delete(value);
     return false;
   }
@@ -56,39 +56,39 @@ const digestOf = (value: string) =>
 export class ExpiringDigestSet {
   readonly #entries = new Map<string, number>();
   readonly #maxEntries: number;
-  readonly #now: () => number;
+  readonly #nowS: () => number;
 
-  /** `now` is in the same unit as the expiries passed to {@link add}. */
-  constructor(maxEntries: number, now: () => number) {
+  /** `nowS`: epoch seconds, the unit of the expiries passed to {@link add}. */
+  constructor(maxEntries: number, nowS: () => number) {
     this.#maxEntries = maxEntries;
-    this.#now = now;
+    this.#nowS = nowS;
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  /** Remembers `value` until `until`; false when the set is full of entries that have not expired. */
-  add(value: string, until: number): boolean {
+  /** Remembers `value` until `untilS`; false when the set is full of entries that have not expired. */
+  add(value: string, untilS: number): boolean {
     const key = digestOf(value);
     const known = this.#entries.get(key);
     this.#pruneExpired();
     if (known === undefined && this.#entries.size >= this.#maxEntries) return false;
     // Moved to the tail with the later expiry, so the insertion order stays the expiry order.
     this.#entries.delete(key);
-    this.#entries.set(key, Math.max(until, known ?? until));
+    this.#entries.set(key, Math.max(untilS, known ?? untilS));
     return true;
   }
 
   has(value: string): boolean {
-    const until = this.#entries.get(digestOf(value));
-    return until !== undefined && until > this.#now();
+    const untilS = this.#entries.get(digestOf(value));
+    return untilS !== undefined && untilS > this.#nowS();
   }
 
   #pruneExpired(): void {
-    const t = this.#now();
-    for (const [key, until] of this.#entries) {
-      if (until > t) return;
+    const t = this.#nowS();
+    for (const [key, untilS] of this.#entries) {
+      if (untilS > t) return;
       this.#entries.delete(key);
     }
   }

@@ -31,7 +31,7 @@ export interface EndedSessions {
  *
  * Every method that sees a request takes its cookies (name → value) and, where the browser must
  * change its cookies, returns them as {@link CookieToSet}s for the caller to send. A store that
- * cannot answer throws `BffError` 503 `session_store_unavailable`.
+ * cannot answer throws `ApiError` `session_store_unavailable` (503).
  */
 export interface SessionStore {
   /** The request's session, or `undefined` (no cookie, or one that does not open, has expired, idled out or was ended). */
