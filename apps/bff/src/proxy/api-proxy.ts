@@ -87,13 +87,23 @@ export function createApiProxy(options: ApiProxyOptions) {
     /** Its clocks (`upstream-clock.ts`), and whether one of them ran out. */
     let watched: Watched | undefined;
     let timedOut = false;
+    /** Records the current attempt as timed out (metrics, span), unless it was answered. */
+    let attemptTimedOut: (() => void) | undefined;
 
     // `on`, not `once`, for events a request's own objects emit at most once ('close',
     // 'response') and for error handlers, which must stay attached anyway: no wrapper per
     // listener, and nothing to remove when it fires, on the hot path.
     res.on('close', () => {
       watched?.stop();
-      if (inFlight && !res.writableFinished) inFlight.destroy();
+      // Torn down unless both directions completed: a client gone before its answer, or one whose
+      // body never arrived whole although the upstream answered early (its pooled socket would
+      // otherwise wait forever for the rest of a request nobody will finish).
+      if (inFlight && !(res.writableFinished && inFlight.writableFinished)) {
+        inFlight.destroy();
+        // The rest of an unfinished body is read and dropped, so a client that is still sending
+        // can read its answer and reuse its connection.
+        if (!req.complete) req.resume();
+      }
       recordRequest({
         reqId: requestId,
         method: req.method ?? '',
@@ -219,9 +229,16 @@ export function createApiProxy(options: ApiProxyOptions) {
       else
         watched = clock.watch(upstreamReq, () => {
           timedOut = true;
+          attemptTimedOut?.();
           inFlight?.destroy();
+          // Answered here, not on the request's 'error': a request still waiting for a pooled
+          // socket emits none until it gets one. Once the answer has begun, this cuts it off.
+          fail('upstream_timeout', 'The API did not answer in time.');
         });
       let responded = false;
+      attemptTimedOut = () => {
+        if (!responded) upstreamDone('timeout');
+      };
 
       upstreamReq.on('response', (upstreamRes) => {
         responded = true;
@@ -277,10 +294,10 @@ export function createApiProxy(options: ApiProxyOptions) {
       });
       upstreamReq.once('error', (error) => {
         watched?.stop();
-        if (!responded) upstreamDone(timedOut ? 'timeout' : 'refused');
-        if (timedOut) {
-          fail('upstream_timeout', 'The API did not answer in time.');
-        } else if (!res.headersSent && !res.destroyed) {
+        // A timeout was recorded and answered by the clock already.
+        if (timedOut) return;
+        if (!responded) upstreamDone('refused');
+        if (!res.headersSent && !res.destroyed) {
           logger.warn({ reqId: requestId, cause: describeError(error) }, 'upstream request failed');
           fail('upstream_unavailable', 'The API is not reachable right now.');
         }

@@ -109,9 +109,23 @@ describe('isDroppedRequestHeader', () => {
       'x-authenticated-user',
       'cf-connecting-ip',
       'x-envoy-original-path',
+      'remote-user',
+      'remote-email',
+      'remote-groups',
+      'x-webauth-user',
+      'x-consumer-username',
+      'x-pomerium-jwt-assertion',
+      'x-ssl-client-cert',
+      'ssl-client-verify',
+      'impersonate-user',
     ])
       expect(isDroppedRequestHeader(name), name).toBe(true);
-    for (const name of ['accept', 'x-app-header', 'content-type', 'cfoo', 'xforwarded-for'])
+    for (const name of ['accept', 'x-app-header', 'content-type', 'cfoo', 'xforwarded-for', 'remoteness'])
       expect(isDroppedRequestHeader(name), name).toBe(false);
+  });
+
+  it('drops every name with an underscore: CGI and WSGI read x_forwarded_user as X-Forwarded-User', () => {
+    for (const name of ['x_forwarded_user', 'x_forwarded_for', 'remote_user', 'x_app_header'])
+      expect(isDroppedRequestHeader(name), name).toBe(true);
   });
 });

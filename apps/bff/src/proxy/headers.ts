@@ -56,7 +56,6 @@ const REQUEST_DROP_EXACT: ReadonlyMap<string, string> = new Map([
   ['x-http-method-override', 'method override: turns an allowed method into another'],
   ['x-http-method', 'method override'],
   ['x-method-override', 'method override'],
-  ['remote-user', 'identity asserted by a trusted front proxy (Apache REMOTE_USER)'],
   ['x-remote-user', 'identity asserted by a trusted front proxy'],
   ['x-forwarded-user', 'oauth2-proxy identity header'],
   ['x-forwarded-email', 'oauth2-proxy identity header'],
@@ -77,6 +76,13 @@ const REQUEST_DROP_PREFIXES: readonly (readonly [string, string])[] = [
   ['x-goog-authenticated-user-', 'Google IAP identity headers'],
   ['x-envoy-', 'Envoy internal routing and identity headers (x-envoy-original-path…)'],
   ['cf-', 'Cloudflare-set fields (CF-Connecting-IP…), spoofable when not behind Cloudflare'],
+  ['remote-', 'Remote-User/-Email/-Groups/-Name: identity asserted by a front proxy (Authelia, Apache)'],
+  ['x-webauth-', 'X-WEBAUTH-USER…: identity asserted by an auth proxy (Grafana auth proxy)'],
+  ['x-consumer-', 'X-Consumer-ID/-Username: identity asserted by an API gateway (Kong)'],
+  ['x-pomerium-', 'Pomerium identity assertion and claim headers'],
+  ['x-ssl-', 'X-SSL-Client-Cert/-Verify…: a TLS client identity asserted by a terminating proxy'],
+  ['ssl-client', 'SSL-Client-Cert/-Verify: a TLS client identity asserted by a terminating proxy'],
+  ['impersonate-', 'Impersonate-User/-Group: Kubernetes-style impersonation'],
 ];
 
 /** Response fields the browser must never get from the upstream. */
@@ -102,6 +108,10 @@ const PREFIX_HEADS: ReadonlySet<number> = new Set(REQUEST_DROP_PREFIXES.map(([pr
 /** True when the client's request field `name` (lower case) must not reach the upstream. */
 export function isDroppedRequestHeader(name: string): boolean {
   if (HOP_BY_HOP.has(name) || REQUEST_DROP_EXACT.has(name)) return true;
+  // CGI, WSGI and PHP turn `-` and `_` into the same variable name, so `X_Forwarded_User` would
+  // reach such an API as `X-Forwarded-User`: no field with an underscore is forwarded (nginx
+  // ignores them by default for the same reason; standard fields never have one).
+  if (name.includes('_')) return true;
   if (!PREFIX_HEADS.has(headOf(name))) return false;
   for (const [prefix] of REQUEST_DROP_PREFIXES) if (name.startsWith(prefix)) return true;
   return false;

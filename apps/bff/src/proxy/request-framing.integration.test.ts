@@ -260,3 +260,44 @@ describe.each([
     },
   );
 });
+
+describe('an upstream that answers before the request body is complete', () => {
+  let jar: CookieJar;
+  beforeAll(async () => {
+    ({ jar } = await g.signedIn({ API_UPSTREAM_URL: upstream.origin }));
+  });
+
+  it.each([
+    ['the client goes away after the answer', true],
+    ['the client stays, its body unfinished', false],
+  ])('%s: the upstream connection is released, never left waiting for the rest', async (_, leave) => {
+    const before = upstream.connections.length;
+    const ids = Array.from({ length: 5 }, () => nextId('early'));
+    await Promise.all(
+      ids.map(async (id) => {
+        const { hostname, port } = new URL(g.h.origin);
+        const socket = net.connect(Number(port), hostname === 'localhost' ? '127.0.0.1' : hostname);
+        const { head } = requestBytes(jar, 'POST', `${id}/early`, BODY_CASES[0] as BodyCase, false);
+        socket.write(`${head.replace('\r\n\r\n', '\r\ncontent-length: 100\r\n\r\n')}only ten b`);
+        const answer = await new Promise<string>((resolve) => {
+          let text = '';
+          socket.on('data', (d) => {
+            text += d;
+            if (/\r\n\r\nok$/.test(text)) resolve(text);
+          });
+        });
+        expect(finalStatuses(answer)).toEqual([200]);
+        if (leave) socket.destroy();
+        else setTimeout(() => socket.destroy(), 3_000).unref();
+      }),
+    );
+    const used = upstream.connections.slice(before);
+    expect(used.length).toBeGreaterThan(0);
+    // Every connection that carried a half-sent request is closed by the BFF, not kept in its pool.
+    await expect
+      .poll(() => used.filter((c) => c.incomplete.length > 0 && !c.closed).length, { timeout: 2_000 })
+      .toBe(0);
+    // None of them became a whole request upstream.
+    for (const id of ids) expect(upstream.requests().some((r) => r.target.includes(id))).toBe(false);
+  });
+});

@@ -2,7 +2,9 @@
  * An upstream made of a raw TCP server that keeps the exact bytes of every connection and reads
  * them as a strict HTTP/1.1 server would: each request framed by `Content-Length`, by chunked
  * coding, or with no body, and everything that does not parse as a request kept as it is. The
- * request-framing tests compare what it saw with what the client sent. Test-only.
+ * request-framing tests compare what it saw with what the client sent. A request whose target
+ * contains `/early` is answered as soon as its header section arrives, before its body (as an
+ * API that refuses an upload early does). Test-only.
  *
  * @see RFC 9112 §2–§7 (message format, framing, chunked coding)
  */
@@ -113,6 +115,11 @@ export async function startRawUpstream(): Promise<RawUpstream> {
     connections.push(seen);
     let pending = Buffer.alloc(0);
     let continued = false;
+    let answeredEarly = false;
+    const answer = (method: string) =>
+      socket.write(
+        `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\n${method === 'HEAD' ? '' : 'ok'}`,
+      );
     socket.on('data', (data: Buffer) => {
       if (seen.garbage.length > 0) {
         seen.garbage = Buffer.concat([seen.garbage, data]);
@@ -123,8 +130,13 @@ export async function startRawUpstream(): Promise<RawUpstream> {
         const parsed = parseRequest(pending);
         if (parsed === 'more') {
           seen.incomplete = pending;
-          // A client waiting on `Expect: 100-continue` gets its interim answer once.
           const head = pending.indexOf(HEADER_END);
+          const line = head >= 0 ? pending.subarray(0, pending.indexOf(CRLF)).toString('latin1') : '';
+          if (!answeredEarly && line.includes('/early')) {
+            answeredEarly = true;
+            answer(line.split(' ')[0] ?? '');
+          }
+          // A client waiting on `Expect: 100-continue` gets its interim answer once.
           if (
             !continued &&
             head >= 0 &&
@@ -145,8 +157,8 @@ export async function startRawUpstream(): Promise<RawUpstream> {
         pending = pending.subarray(parsed.used);
         seen.incomplete = pending;
         continued = false;
-        const body = parsed.request.method === 'HEAD' ? '' : 'ok';
-        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\n${body}`);
+        if (answeredEarly) answeredEarly = false;
+        else answer(parsed.request.method);
       }
     });
     socket.on('error', () => {
