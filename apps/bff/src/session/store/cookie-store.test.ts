@@ -154,13 +154,9 @@ describe('cookie store: ended sessions', () => {
 });
 
 describe('sessions ended by the front channel (anyone can name a sid)', () => {
-  it('a flood of forged sids never pushes out a real logout before it expires; the flood is refused instead', async () => {
-    let t = NOW;
-    const real = session('a', { idpSid: 'real-idp-session' });
-    const s = store(countingCodec({ a: real }).codec, () => t, { endedEntries: 10 });
-    await s.endMatching({ idpSid: 'real-idp-session', beforeS: t });
+  const flood = async (s: ReturnType<typeof store>, t: number, count: number) => {
     let refused = 0;
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < count; i++) {
       await s
         .endMatching({ idpSid: `forged-${i}-${'x'.repeat(200)}`, beforeS: t })
         .catch((error: unknown) => {
@@ -168,10 +164,29 @@ describe('sessions ended by the front channel (anyone can name a sid)', () => {
           refused++;
         });
     }
-    expect(refused).toBe(91);
+    return refused;
+  };
+
+  it('a flood of forged sids never pushes out a real logout before it expires; the flood is refused instead', async () => {
+    let t = NOW;
+    const real = session('a', { idpSid: 'real-idp-session' });
+    const s = store(countingCodec({ a: real }).codec, () => t, { endedEntries: 10 });
+    await s.endMatching({ idpSid: 'real-idp-session', beforeS: t });
+    expect(await flood(s, t, 100)).toBe(91);
     expect(await s.read({ bff_session: 'a' })).toBeUndefined();
     // Once the entries have outlived any session they could end, there is room again.
     t += 28_800 + 1;
     await s.endMatching({ idpSid: 'later', beforeS: t });
+  });
+
+  it('after a flood has filled the room for strangers’ sids, a real logout of a session served here still ends it', async () => {
+    const real = session('a', { idpSid: 'real-idp-session' });
+    const other = session('b', { idpSid: 'another-real-session' });
+    const s = store(countingCodec({ a: real, b: other }).codec, () => NOW, { endedEntries: 10 });
+    expect((await s.read({ bff_session: 'a' }))?.session.sid).toBe('a');
+    expect(await flood(s, NOW, 50)).toBe(40);
+    await s.endMatching({ idpSid: 'real-idp-session', beforeS: NOW });
+    expect(await s.read({ bff_session: 'a' })).toBeUndefined();
+    expect((await s.read({ bff_session: 'b' }))?.session.sid).toBe('b');
   });
 });

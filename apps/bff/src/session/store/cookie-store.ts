@@ -12,7 +12,7 @@ import {
   readChunkedCookie,
   writeChunkedCookie,
 } from './cookies.ts';
-import { BoundedExpiringSet, ExpiringDigestSet } from './expiring-set.ts';
+import { BoundedExpiringSet, digestOf, ExpiringDigestSet } from './expiring-set.ts';
 import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from './store.ts';
 
 /**
@@ -71,10 +71,32 @@ export function createCookieStore(
   /** Session ids ended here. */
   const endedSessions = new BoundedExpiringSet(endedEntries, nowS);
   /**
-   * IdP session ids ended by a logout channel. The front channel takes them from anyone (the
-   * issuer is public), so they are kept as fixed-size digests and never pushed out early.
+   * IdP session ids ended by a logout channel, as fixed-size digests: the front channel takes
+   * them from anyone (the issuer is public). Two places, so that a flood of forged ones can never
+   * stop a real logout of a session this instance serves:
+   * - the IdP sessions of sessions this instance has opened or created (authenticated input
+   *   only), and those of them that were ended, where only a real session's id can get;
+   * - every other ended IdP session, never pushed out early; when full, a new one is refused
+   *   (503), which can only hit sessions this instance has not served.
    */
+  const servedIdpSessions = new LRUCache<string, true>({ max: endedEntries });
+  const endedServedIdpSessions = new BoundedExpiringSet(endedEntries, nowS);
   const endedIdpSessions = new ExpiringDigestSet(endedEntries, nowS);
+  /** Each session's IdP-session digest, computed once per session object (the cache keeps them). */
+  const idpDigests = new WeakMap<Session, string>();
+  const idpDigestOf = (session: Session): string | undefined => {
+    if (session.idpSid === undefined) return undefined;
+    let digest = idpDigests.get(session);
+    if (digest === undefined) {
+      digest = digestOf(session.idpSid);
+      idpDigests.set(session, digest);
+    }
+    return digest;
+  };
+  const serve = (session: Session) => {
+    const digest = idpDigestOf(session);
+    if (digest !== undefined) servedIdpSessions.set(digest, true);
+  };
   /** Users whose sessions begun before the recorded time were ended. */
   const endedUsers = new LRUCache<string, { before: number; until: number }>({ max: endedEntries });
   /** Logout tokens' `jti`s seen. */
@@ -106,7 +128,11 @@ export function createCookieStore(
 
   const isEnded = (session: Session): boolean => {
     if (endedSessions.has(session.sid)) return true;
-    if (session.idpSid !== undefined && endedIdpSessions.has(session.idpSid)) return true;
+    if (endedServedIdpSessions.size > 0 || endedIdpSessions.size > 0) {
+      const digest = idpDigestOf(session);
+      if (digest !== undefined && (endedServedIdpSessions.has(digest) || endedIdpSessions.hasDigest(digest)))
+        return true;
+    }
     const user = endedUsers.get(session.user.sub);
     // Same second counts as before: a session cannot be told apart from one begun just before the logout.
     return user !== undefined && user.until > nowS() && session.createdAt <= user.before;
@@ -121,6 +147,7 @@ export function createCookieStore(
         session = await codec.unsealSession(sealed);
         if (!session) return undefined;
         remember(sealed, session);
+        serve(session);
       }
       const t = nowS();
       const idle = t - session.lastSeenAt;
@@ -147,6 +174,7 @@ export function createCookieStore(
 
     async create(fields, cookies) {
       const session = { ...fields, sid: newSessionId() };
+      serve(session);
       return { session, cookies: await write(session, cookies) };
     },
 
@@ -164,7 +192,9 @@ export function createCookieStore(
       // has no refresh tokens to revoke.
       const until = beforeS + maxAgeS;
       if (idpSid !== undefined) {
-        if (!endedIdpSessions.add(idpSid, until)) {
+        const digest = digestOf(idpSid);
+        if (servedIdpSessions.has(digest)) endedServedIdpSessions.add(digest, until);
+        else if (!endedIdpSessions.addDigest(digest, until)) {
           throw new ApiError(
             'service_unavailable',
             'This instance remembers as many ended sessions as it can right now; try again later.',

@@ -40,7 +40,8 @@ export class BoundedExpiringSet {
 
 /** Bytes of SHA-256 kept per value: 128 bits, so no two values an attacker picks share one. */
 const DIGEST_CHARS = 22;
-const digestOf = (value: string) =>
+/** The fixed-size digest {@link ExpiringDigestSet} keeps for `value`. */
+export const digestOf = (value: string): string =>
   createHash('sha256').update(value).digest('base64url').slice(0, DIGEST_CHARS);
 
 /**
@@ -70,7 +71,11 @@ export class ExpiringDigestSet {
 
   /** Remembers `value` until `untilS`; false when the set is full of entries that have not expired. */
   add(value: string, untilS: number): boolean {
-    const key = digestOf(value);
+    return this.addDigest(digestOf(value), untilS);
+  }
+
+  /** {@link add} for a value whose digest the caller has already. */
+  addDigest(key: string, untilS: number): boolean {
     const known = this.#entries.get(key);
     this.#pruneExpired();
     if (known === undefined && this.#entries.size >= this.#maxEntries) return false;
@@ -81,7 +86,12 @@ export class ExpiringDigestSet {
   }
 
   has(value: string): boolean {
-    const untilS = this.#entries.get(digestOf(value));
+    return this.hasDigest(digestOf(value));
+  }
+
+  hasDigest(key: string): boolean {
+    if (this.#entries.size === 0) return false;
+    const untilS = this.#entries.get(key);
     return untilS !== undefined && untilS > this.#nowS();
   }
 
