@@ -17,6 +17,11 @@ export interface AppDeps {
   readonly ops?: Ops;
   /** True from the start of a graceful shutdown: `/readyz` answers 503. */
   readonly shuttingDown?: () => boolean;
+  /**
+   * Epoch milliseconds: the clock of sessions, logins and logout channels (the real one unless a
+   * test moves time on instead of waiting for it to pass).
+   */
+  readonly nowMs?: () => number;
 }
 
 /** Hono's typed context for this app (`new Hono<AppEnv>()`). */

@@ -17,8 +17,8 @@ import { createServices, OPS_OFF, type Services } from './services.ts';
  * tests call `app.request()` or serve it on a free port.
  */
 export function createApp(
-  { config, idp, logger, spaRoot, ops = OPS_OFF, shuttingDown }: AppDeps,
-  services: Services = createServices(config, idp, logger, ops),
+  { config, idp, logger, spaRoot, ops = OPS_OFF, shuttingDown, nowMs }: AppDeps,
+  services: Services = createServices(config, idp, logger, ops, nowMs),
   recordRequest: RequestRecorder = createRequestRecorder(logger, ops.metrics),
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

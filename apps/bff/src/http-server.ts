@@ -54,7 +54,7 @@ export function createBffServer(deps: AppDeps): BffServer {
  */
 export function createBffListener(deps: AppDeps, vite?: ViteDevProxy): BffListener {
   const ops = deps.ops ?? OPS_OFF;
-  const services = createServices(deps.config, deps.idp, deps.logger, ops);
+  const services = createServices(deps.config, deps.idp, deps.logger, ops, deps.nowMs);
   const recordRequest = createRequestRecorder(deps.logger, ops.metrics);
   const app = createApp(deps, services, recordRequest);
   const honoListener = getRequestListener(app.fetch);

@@ -46,10 +46,12 @@ export function createServices(
   idp: IdpLoader,
   logger: Logger,
   ops: Ops = OPS_OFF,
+  nowMs: () => number = Date.now,
 ): Services {
   const names = cookieNames(config.secureCookies);
   const log = eventLogger(logger);
-  const refresh = createRefreshTokenRedeemer({ idp, log, metrics: ops.metrics });
+  const nowS = () => nowMs() / 1000;
+  const refresh = createRefreshTokenRedeemer({ idp, log, metrics: ops.metrics, nowS });
   const redis =
     config.sessionStore === 'redis' && config.redisUrl
       ? connectRedis({
@@ -73,6 +75,7 @@ export function createServices(
           // Token call, a DPoP nonce retry and the JWKS, each within IDP_TIMEOUT_MS, plus a revocation.
           lockTtlMs: 3 * config.idpTimeoutMs + REVOKE_TIMEOUT_MS + 1_000,
           ops,
+          nowMs,
           // A refresh whose session was ended meanwhile (logout elsewhere) holds a refresh token
           // nobody will use: revoked, best effort. Called at run time, once `services` exists.
           revoke: (session, token) =>
@@ -83,11 +86,13 @@ export function createServices(
           names,
           idleTimeoutS: config.sessionIdleTimeoutS,
           maxAgeS: config.sessionMaxAgeS,
-          refresher: createInProcessRefresh({ refresh }),
+          refresher: createInProcessRefresh({ refresh, nowS }),
+          nowS,
         }),
     transactions: createTransactionCodec(config.sessionSecrets, COOKIE_PURPOSE.transaction),
     log,
     metrics: ops.metrics,
+    nowMs,
   };
   return services;
 }

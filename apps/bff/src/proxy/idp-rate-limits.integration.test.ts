@@ -54,7 +54,11 @@ describe('the IdP rate-limits (429 with Retry-After)', () => {
   ])(
     'during a refresh (%s): 503 idp_unavailable with the Retry-After, one IdP call for 10 concurrent requests, session kept',
     async (status, given, expected) => {
-      const bff = await g.h.startBff({ API_UPSTREAM_URL: g.rec.origin });
+      let offsetMs = 0;
+      const bff = await g.h.startBff(
+        { API_UPSTREAM_URL: g.rec.origin },
+        { nowMs: () => Date.now() + offsetMs },
+      );
       const jar = new CookieJar();
       await signIn(bff, jar);
       await g.expireAccessToken(jar);
@@ -74,7 +78,7 @@ describe('the IdP rate-limits (429 with Retry-After)', () => {
       if (status === 429) {
         // The limit lifts; once the IdP's Retry-After has passed, the same cookie refreshes and goes through.
         msw.resetHandlers();
-        await new Promise((r) => setTimeout(r, 1_100));
+        offsetMs += 1_100;
         expect((await g.raw('/api/things', { headers: g.apiHeaders(jar) })).status).toBe(200);
       }
     },

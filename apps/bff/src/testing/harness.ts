@@ -47,7 +47,14 @@ export interface Harness {
    * client) share the port like instances behind a load balancer: requests go round-robin, or to
    * instance i when they carry `x-test-instance: i`.
    */
-  startBff(env?: Env, options?: { waitForIdp?: boolean; instances?: number }): Promise<Bff>;
+  /**
+   * A BFF on the harness's origin. `nowMs` replaces its clock (sessions, logins, logout channels,
+   * refresh back-off), so a test moves time on instead of sleeping.
+   */
+  startBff(
+    env?: Env,
+    options?: { waitForIdp?: boolean; instances?: number; nowMs?: () => number },
+  ): Promise<Bff>;
   close(): Promise<void>;
 }
 
@@ -74,7 +81,7 @@ export async function createHarness(
   return {
     idp,
     origin,
-    async startBff(env = {}, { waitForIdp = true, instances = 1 } = {}) {
+    async startBff(env = {}, { waitForIdp = true, instances = 1, nowMs } = {}) {
       const config = loadBffConfig(
         {
           OKTA_ISSUER: idp.issuer,
@@ -105,7 +112,7 @@ export async function createHarness(
       const loader = startIdpLoader(() => discoverIdp(config), { initialDelayMs: 50 });
       if (waitForIdp) await loader.ready;
       const listeners = Array.from({ length: instances }, () =>
-        createBffListener({ config, idp: loader, logger }),
+        createBffListener({ config, idp: loader, logger, ...(nowMs ? { nowMs } : {}) }),
       );
       let next = 0;
       listener = (req, res) => {
