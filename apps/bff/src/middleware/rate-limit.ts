@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { statusOf } from '../errors.ts';
 import { errorAsResponse } from '../http/error-response.ts';
 import { type RateLimiter, rateKeyOf } from '../http/rate-limit.ts';
 
@@ -17,7 +18,7 @@ export function rateLimit(limiter: RateLimiter): MiddlewareHandler<AppEnv> {
     c.var.log.info({ code: 'rate_limited', retryAfterS: decision.retryAfterS }, 'over the per-address limit');
     const retryAfter = String(decision.retryAfterS);
     if (isNavigation(c.req.header('sec-fetch-mode'), c.req.header('accept'))) {
-      return c.html(tooManyPage(decision.retryAfterS), 429, {
+      return c.html(tooManyPage(decision.retryAfterS), statusOf('rate_limited'), {
         'Retry-After': retryAfter,
         'Cache-Control': 'no-store',
         'Content-Security-Policy': "default-src 'none'",
