@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { CommandParser } from 'redis';
 
 /**
@@ -30,46 +31,113 @@ export const redisKeys = {
   rateWindow: (hash: string) => `bff:r:{${hash}}`,
 };
 
-/** The record's version, sealed data and absolute end; slides the key's TTL (the idle timeout). */
+/*
+ * Every key the store reads may hold anything (a party with write access to Redis, a stray
+ * command), so each script checks the key's type before a command that would fail on it: a value
+ * the store did not write reads as no value, never as an error (which would answer 503 as if Redis
+ * were down). A key of another type at a record key is left as it is; a record, index or counter
+ * of the store's own that is broken is deleted or replaced.
+ */
+
+/**
+ * The record's version, sealed data and absolute end; slides the key's TTL (the idle timeout).
+ * A hash without a version, data or a whole-number absolute end was not written by the store: it
+ * is deleted and reads as no record.
+ */
 const READ_SESSION = `
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return false end
 local r = redis.call('HMGET', KEYS[1], 'v', 'a')
-if not r[1] then return false end
-local left = tonumber(r[2]) - tonumber(ARGV[2])
+local end_ms = r[2] and string.match(r[2], '^%d+$') and tonumber(r[2])
+if not r[1] or r[1] == '' or not end_ms or redis.call('HSTRLEN', KEYS[1], 'd') == 0 then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+local left = end_ms - tonumber(ARGV[2])
 if left <= 0 then redis.call('DEL', KEYS[1]) return false end
 local want = math.min(tonumber(ARGV[3]), left)
 if redis.call('PTTL', KEYS[1]) < want - tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], want) end
 if r[1] == ARGV[1] then return {r[1]} end
 return {r[1], redis.call('HGET', KEYS[1], 'd')}`;
 
-/** A new record, expiring with the session (the earlier of idle and absolute end). */
+/** The record's version and sealed data, as they are (no TTL change); nothing for a key of another type. */
+const GET_SESSION = `
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return false end
+return redis.call('HMGET', KEYS[1], 'v', 'd')`;
+
+/** A new record (version `ARGV[1]`), expiring with the session (the earlier of idle and absolute end). */
 const CREATE_SESSION = `
-redis.call('HSET', KEYS[1], 'v', '1', 'd', ARGV[1], 'a', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2], 'a', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
 /** Replaces the data only if the version is still the one read (compare-and-set). */
 const SWAP_SESSION = `
-if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' or redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
 return 1`;
 
 /** Deletes a lock only when `ARGV[1]` still owns it. */
 const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
 return 0`;
 
-/** Adds to an index set and keeps it until at least `ARGV[2]` ms from now. */
+/**
+ * Adds to an index set and keeps it until at least `ARGV[2]` ms from now. Anything but a set at
+ * the key lists no session: a set holding the new entry replaces it.
+ */
 const INDEX_ADD = `
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'set' and t ~= 'none' then redis.call('DEL', KEYS[1]) end
 redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1`;
 
-/** One hit in a fixed window of `ARGV[1]` ms: the count so far and the ms until the window resets. */
+/** An index set's members; none when the key holds anything but a set. */
+const INDEX_MEMBERS = `
+if redis.call('TYPE', KEYS[1]).ok ~= 'set' then return {} end
+return redis.call('SMEMBERS', KEYS[1])`;
+
+/** Removes an entry from an index set; a key of another type is left as it is. */
+const INDEX_REMOVE = `
+if redis.call('TYPE', KEYS[1]).ok ~= 'set' then return 0 end
+return redis.call('SREM', KEYS[1], ARGV[1])`;
+
+/**
+ * One hit in a fixed window of `ARGV[1]` ms: the count so far and the ms until the window resets.
+ * Anything but a count at the key starts the window again.
+ */
 const COUNT_HIT = `
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'none' and (t ~= 'string' or not string.match(redis.call('GET', KEYS[1]), '^%d+$')) then
+  redis.call('DEL', KEYS[1])
+end
 local n = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end
 return {n, ttl}`;
+
+/**
+ * Random bytes in a record's version: 96 bits, new at every write, so a record that was not
+ * written in this session's own history does not carry a version an instance cached for it.
+ */
+const RECORD_VERSION_BYTES = 12;
+const RECORD_VERSION = /^[\w-]{16}$/;
+
+function newRecordVersion(): string {
+  return randomBytes(RECORD_VERSION_BYTES).toString('base64url');
+}
+
+/**
+ * Whether `version` is one {@link RedisPort} writes now (random). Records written before versions
+ * were random count 1, 2, …: such a version is shared by many records, so it must not identify a
+ * cached copy.
+ */
+export function isRecordVersion(version: string): boolean {
+  return RECORD_VERSION.test(version);
+}
 
 type Arg = string;
 type RedisModule = typeof import('redis');
@@ -88,10 +156,13 @@ function scriptsOf(redis: RedisModule) {
     });
   return {
     bffReadSession: script(READ_SESSION),
+    bffGetSession: script(GET_SESSION),
     bffCreateSession: script(CREATE_SESSION),
     bffSwapSession: script(SWAP_SESSION),
     bffReleaseLock: script(RELEASE_LOCK),
     bffIndexAdd: script(INDEX_ADD),
+    bffIndexMembers: script(INDEX_MEMBERS),
+    bffIndexRemove: script(INDEX_REMOVE),
     bffCountHit: script(COUNT_HIT),
   };
 }
@@ -106,12 +177,18 @@ export interface RedisPort {
     idleMs: number,
     slideMs: number,
   ): Promise<[string, string?] | undefined>;
-  createSession(key: string, data: string, absoluteEndMs: number, ttlMs: number): Promise<void>;
-  swapSession(key: string, expectedVersion: string, nextVersion: string, data: string): Promise<boolean>;
+  /** Writes a new record: its version, random (see {@link isRecordVersion}). */
+  createSession(key: string, data: string, absoluteEndMs: number, ttlMs: number): Promise<string>;
+  /**
+   * Replaces the record's data if its version is still `expectedVersion`: the new version (random),
+   * or `undefined` when the record changed or is gone meanwhile.
+   */
+  swapSession(key: string, expectedVersion: string, data: string): Promise<string | undefined>;
+  /** The record's version and data as they are; `undefined` when there is no record. */
   getData(key: string): Promise<{ version: string; data: string } | undefined>;
   del(key: string): Promise<void>;
-  /** Whether `key` exists (a record that idled out or was ended does not). */
-  exists(key: string): Promise<boolean>;
+  /** Whether `key` holds a record (one that idled out or was ended does not, nor a key of another type). */
+  hasRecord(key: string): Promise<boolean>;
   indexAdd(key: string, member: string, ttlMs: number): Promise<void>;
   indexMembers(key: string): Promise<string[]>;
   indexRemove(key: string, member: string): Promise<void>;
@@ -167,30 +244,36 @@ export function connectRedis(options: RedisPortOptions): RedisPort {
       return reply ?? undefined;
     },
     async createSession(key, data, absoluteEndMs, ttlMs) {
+      const version = newRecordVersion();
       await use().scripts.bffCreateSession(
         key,
+        version,
         data,
         String(absoluteEndMs),
         String(Math.max(1, Math.floor(ttlMs))),
       );
+      return version;
     },
-    async swapSession(key, expectedVersion, nextVersion, data) {
-      return (await use().scripts.bffSwapSession(key, expectedVersion, nextVersion, data)) === 1;
+    async swapSession(key, expectedVersion, data) {
+      const version = newRecordVersion();
+      return (await use().scripts.bffSwapSession(key, expectedVersion, version, data)) === 1
+        ? version
+        : undefined;
     },
     async getData(key) {
-      const [version, data] = await use().client.hmGet(key, ['v', 'd']);
+      const [version, data] = ((await use().scripts.bffGetSession(key)) ?? []) as (string | null)[];
       return version && data ? { version: String(version), data: String(data) } : undefined;
     },
     async del(key) {
       await use().client.del(key);
     },
-    exists: async (key) => (await use().client.exists(key)) > 0,
+    hasRecord: async (key) => (await use().client.type(key)) === 'hash',
     async indexAdd(key, member, ttlMs) {
       await use().scripts.bffIndexAdd(key, member, String(Math.max(1, Math.floor(ttlMs))));
     },
-    indexMembers: async (key) => (await use().client.sMembers(key)).map(String),
+    indexMembers: async (key) => ((await use().scripts.bffIndexMembers(key)) as string[]).map(String),
     async indexRemove(key, member) {
-      await use().client.sRem(key, member);
+      await use().scripts.bffIndexRemove(key, member);
     },
     async setIfAbsent(key, value, ttlMs) {
       return (

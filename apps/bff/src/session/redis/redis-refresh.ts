@@ -95,14 +95,9 @@ export function createRedisRefresh({
           const next = applyTokens(current.session, result.tokens);
           const sealed = await sealRecord(tag, next);
           const swapped = await guard(() =>
-            redis.swapSession(
-              redisKeys.session(tag),
-              current.version,
-              String(Number(current.version) + 1),
-              sealed,
-            ),
+            redis.swapSession(redisKeys.session(tag), current.version, sealed),
           );
-          if (swapped) return { kind: 'fresh', session: next, changed: false };
+          if (swapped !== undefined) return { kind: 'fresh', session: next, changed: false };
           // Someone wrote newer tokens while our lock had run out: theirs win.
           const newer = await guard(() => load(tag), 'read');
           if (newer) return { kind: 'fresh', session: newer.session, changed: false };

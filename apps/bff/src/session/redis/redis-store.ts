@@ -10,7 +10,7 @@ import type { SessionCodec } from '../model/session-codec.ts';
 import type { RefreshFunction, RevokeFunction } from '../refresh/refresh.ts';
 import { type CookieNames, chunkNamesPresent, deletion } from '../store/cookies.ts';
 import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from '../store/store.ts';
-import { REDIS_COMMAND_TIMEOUT_MS, type RedisPort, redisKeys } from './redis-client.ts';
+import { isRecordVersion, REDIS_COMMAND_TIMEOUT_MS, type RedisPort, redisKeys } from './redis-client.ts';
 import { createRedisRefresh } from './redis-refresh.ts';
 
 /** The handle in the cookie: 256 random bits. */
@@ -159,7 +159,13 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     }
   };
 
-  /** Opens the record `tag`, using the cached copy when its version is current. */
+  /**
+   * Opens the record `tag`, using the cached copy when its version is current. Versions are random
+   * and new at every write, so a record put under the key by anyone else (another session's copied
+   * there, one restored after a logout) does not carry the cached version: it is opened, and the
+   * binding refuses it. Only a writer who read this very record could copy its version too, and
+   * this record, put back whole, would open anyway.
+   */
   const load = async (tag: string): Promise<{ version: string; session: Session } | undefined> => {
     const cached = cache.get(tag);
     const reply = await redis.readSession(
@@ -176,9 +182,14 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     const [version, data] = reply;
     if (data === undefined && cached) return cached;
     const session = data === undefined ? undefined : await openRecord(tag, data);
-    if (!session) return undefined;
+    if (!session) {
+      cache.delete(tag);
+      return undefined;
+    }
     const entry = { version, session };
-    cache.set(tag, entry);
+    // A record from before versions were random shares its version with many others: not cached.
+    if (isRecordVersion(version)) cache.set(tag, entry);
+    else cache.delete(tag);
     return entry;
   };
 
@@ -204,7 +215,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
    */
   const prune = async (index: string): Promise<void> => {
     const members = await redis.indexMembers(index);
-    const alive = await Promise.all(members.map((tag) => redis.exists(redisKeys.session(tag))));
+    const alive = await Promise.all(members.map((tag) => redis.hasRecord(redisKeys.session(tag))));
     const dead = members.filter((_, i) => !alive[i]);
     await Promise.all(dead.map((tag) => redis.indexRemove(index, tag)));
   };
@@ -275,7 +286,6 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           await redis.swapSession(
             redisKeys.session(session.sid),
             current.version,
-            String(Number(current.version) + 1),
             await sealRecord(session.sid, session),
           );
         return [];
