@@ -12,12 +12,13 @@ import { CookieBudgetError, type CookieNames, deletion } from '../session/store/
 import type { SessionStore } from '../session/store/store.ts';
 import {
   boundReturnTo,
-  readTransactionCookies,
+  chooseTransactionSlot,
+  findTransaction,
+  readTransactionSlots,
+  staleTransactionCookies,
   type TransactionCodec,
   TXN_COOKIE_MAX_AGE_S,
   transactionAttributes,
-  transactionCookieName,
-  transactionCookiesToDrop,
 } from './transaction.ts';
 
 /**
@@ -83,8 +84,9 @@ function loginCodeOf(error: unknown): LoginErrorCode {
 
 /**
  * `GET /auth/login`: a fresh transaction bound to this browser, and the redirect to the IdP.
- * `cookies` are the request's: the browser keeps at most `MAX_TXN_COOKIES` logins in flight, so
- * the oldest (and any that no longer open) are deleted as this one is set.
+ * `cookies` are the request's: the transaction goes into one of `MAX_TXN_COOKIES` fixed slots (a
+ * free one, else the oldest login's), so no number of logins, even started all at once, makes the
+ * browser hold more; transaction cookies of earlier releases are deleted.
  */
 export async function startLogin(
   ctx: AuthContext,
@@ -107,37 +109,52 @@ export async function startLogin(
     throw error;
   }
   const { url, transaction } = request;
-  const sealed = await ctx.transactions.seal(transaction, nowS(ctx) + TXN_COOKIE_MAX_AGE_S);
-  const dropped = await transactionsToDrop(ctx, cookies);
+  // To the millisecond, so that logins started within one second still have an order.
+  const startedAtS = (ctx.nowMs?.() ?? Date.now()) / 1000;
+  const sealed = await ctx.transactions.seal(transaction, startedAtS + TXN_COOKIE_MAX_AGE_S);
+  const slot = await transactionSlotFor(ctx, cookies);
   return {
     status: 302,
     redirect: url.href,
     cookies: [
       {
-        name: transactionCookieName(ctx.names, transaction.state),
+        name: slot,
         value: sealed,
         ...transactionAttributes(ctx.config.responseMode, ctx.names, TXN_COOKIE_MAX_AGE_S),
       },
-      ...dropped.map((name) => deletion(name, transactionAttributes(ctx.config.responseMode, ctx.names, 0))),
+      ...staleTransactionDeletions(ctx, cookies),
     ],
   };
 }
 
-/** Names of the request's transaction cookies that make way for a new login; logged as a count only. */
-async function transactionsToDrop(
+/**
+ * The slot a new login is written to (see `chooseTransactionSlot`). Replacing a login in flight is
+ * logged as a count only: no cookie name or value.
+ */
+async function transactionSlotFor(
   ctx: AuthContext,
   cookies: Readonly<Record<string, string>>,
-): Promise<string[]> {
-  const present = await readTransactionCookies(ctx.transactions, ctx.names, cookies, nowS(ctx));
-  const dropped = transactionCookiesToDrop(present);
-  if (dropped.length > 0) ctx.log('login_transactions_dropped', { count: dropped.length });
-  return dropped;
+): Promise<string> {
+  const slots = await readTransactionSlots(ctx.transactions, ctx.names, cookies, nowS(ctx));
+  const slot = chooseTransactionSlot(slots);
+  if (slot.opened) ctx.log('login_transactions_dropped', { count: 1 });
+  return slot.name;
+}
+
+/** Deletions of the request's transaction cookies under names that are not slots (earlier releases'). */
+function staleTransactionDeletions(
+  ctx: AuthContext,
+  cookies: Readonly<Record<string, string>>,
+): CookieToSet[] {
+  const attributes = transactionAttributes(ctx.config.responseMode, ctx.names, 0);
+  return staleTransactionCookies(ctx.names, cookies).map((name) => deletion(name, attributes));
 }
 
 /**
  * The callback at `REDIRECT_URL`: validates the response against this browser's transaction,
- * exchanges the code and mints a fresh session. Any failure: no session, the transaction named by
- * `state` cleared (other tabs' logins left alone), and a redirect to `/?login_error=<code>`.
+ * exchanges the code and mints a fresh session. The transaction is the one, among the slots the
+ * request carries, whose sealed `state` is the callback's. Any failure: no session, that slot
+ * cleared (other tabs' logins left alone), and a redirect to `/?login_error=<code>`.
  */
 export async function completeLogin(
   ctx: AuthContext,
@@ -148,25 +165,23 @@ export async function completeLogin(
   // The transaction stays: the same callback can complete once the IdP metadata is there.
   if (!idp) return loginFailed(ctx, 'idp_unavailable', 'callback before the IdP metadata loaded');
   const state = params.get('state');
-  const txnName = state ? transactionCookieName(ctx.names, state) : undefined;
-  const txnCookie = txnName ? cookies[txnName] : undefined;
-  const clearTxn =
-    txnName && txnCookie !== undefined
-      ? [deletion(txnName, transactionAttributes(ctx.config.responseMode, ctx.names, 0))]
-      : [];
+  const slots = await readTransactionSlots(ctx.transactions, ctx.names, cookies, nowS(ctx));
+  const slot = state ? findTransaction(slots, state) : undefined;
+  const clearTxn = [
+    ...(slot ? [deletion(slot.name, transactionAttributes(ctx.config.responseMode, ctx.names, 0))] : []),
+    ...staleTransactionDeletions(ctx, cookies),
+  ];
   const fail = (code: LoginErrorCode, reason: string, cause?: unknown): ActionResult =>
     loginFailed(ctx, code, reason, cause, clearTxn);
 
   if (!state) return fail('state_mismatch', 'the callback has no state');
-  if (txnCookie === undefined) {
-    const otherLogins = Object.keys(cookies).some((n) => n.startsWith(ctx.names.txnPrefix));
-    return otherLogins
+  if (!slot) {
+    // Slots that do not open (expired, tampered, another key) are no login in flight.
+    return slots.some((s) => s.opened)
       ? fail('state_mismatch', 'no transaction of this browser has that state')
-      : fail('login_expired', 'no transaction cookie: not started here, expired, or already used');
+      : fail('login_expired', 'no transaction that opens: not started here, expired, or already used');
   }
-  const transaction = await ctx.transactions.unseal(txnCookie, nowS(ctx));
-  if (!transaction) return fail('login_expired', 'the transaction cookie did not open (expired or tampered)');
-  if (transaction.state !== state) return fail('state_mismatch', 'state does not match the transaction');
+  const { transaction } = slot.opened;
 
   try {
     const result = await completeAuthorization(idp, transaction, params, () => nowS(ctx));

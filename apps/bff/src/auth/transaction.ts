@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import type { Transaction } from '../oidc/login.ts';
@@ -11,7 +11,8 @@ export const TXN_COOKIE_MAX_AGE_S = 600;
 
 /**
  * Logins a browser may have in flight at once (one transaction cookie each): enough for two or
- * three tabs. Setting one more drops the oldest, so however many logins a page starts, the
+ * three tabs. The cookies have this many fixed names ({@link transactionSlotNames}) and one more
+ * login replaces the oldest, so however many logins a page starts, in sequence or all at once, the
  * transaction cookies stay within a few kilobytes of the `Cookie` header and never push it past
  * the 8 KB that common proxies accept (nor Node's 16 KB, which answers 431 to every request).
  */
@@ -32,6 +33,10 @@ export interface OpenedTransaction {
 
 /** Seals a login in flight into its cookie and opens it at the callback. */
 export interface TransactionCodec {
+  /**
+   * `expiresAtS` may have a fraction: sealed as the login's start time plus
+   * {@link TXN_COOKIE_MAX_AGE_S} to the millisecond, it orders logins started within one second.
+   */
   seal(txn: Transaction, expiresAtS: number): Promise<string>;
   /** `undefined` when the value does not open: garbage, tampered, expired at `nowS`, or another key. */
   unseal(value: string, nowS?: number): Promise<Transaction | undefined>;
@@ -47,6 +52,7 @@ export interface TransactionCodec {
  * (or whoever planted a cookie in it) cannot make a transaction look younger than it is.
  *
  * @see RFC 7516 §5.1 step 14 (the protected header is the AAD)
+ * @see RFC 7519 §2 (a NumericDate may be a non-integer)
  */
 export function createTransactionCodec(secrets: readonly string[], purpose: string): TransactionCodec {
   const keys: KeyRing = deriveKeyRing(secrets, purpose);
@@ -90,14 +96,6 @@ export function boundReturnTo(returnTo: string): string {
 }
 
 /**
- * Names the transaction cookie after a hash of its `state`, so several logins (tabs) can be in
- * flight at once and the callback finds its own without trusting anything else from the URL.
- */
-export function transactionCookieName(names: CookieNames, state: string): string {
-  return `${names.txnPrefix}${createHash('sha256').update(state).digest('base64url').slice(0, 22)}`;
-}
-
-/**
  * The transaction cookie must come back on the IdP's redirect: a top-level GET (query mode)
  * carries `SameSite=Lax` cookies, a cross-site POST (form_post) only `SameSite=None; Secure` ones.
  */
@@ -111,11 +109,84 @@ export function transactionAttributes(
     : { maxAgeS, sameSite: 'Lax', secure: names.secure };
 }
 
-/** A transaction cookie the browser sent, as much as choosing which to drop needs. */
-export interface PresentTransaction {
+/**
+ * The fixed names a transaction cookie can have, one slot per login in flight (`bff_txn.0` to
+ * `bff_txn.2`, `__Host-` prefixed on an https origin). Any number of logins started at once, even
+ * ones that never saw each other's cookies, write into these names only, so the browser can never
+ * hold more than {@link MAX_TXN_COOKIES} of them.
+ */
+export function transactionSlotNames(names: CookieNames): string[] {
+  return Array.from({ length: MAX_TXN_COOKIES }, (_, i) => `${names.txnPrefix}${i}`);
+}
+
+/** One slot as the request carried it. */
+export interface TransactionSlot {
   readonly name: string;
-  /** Its sealed expiry; `undefined` when it does not open or is not the login its name says. */
-  readonly expiresAtS: number | undefined;
+  /** The login it holds; `undefined` when the request did not carry it, or its value does not open. */
+  readonly opened: OpenedTransaction | undefined;
+}
+
+/** A slot that holds a login. */
+export type HeldSlot = TransactionSlot & { readonly opened: OpenedTransaction };
+
+const isHeld = (slot: TransactionSlot): slot is HeldSlot => slot.opened !== undefined;
+
+/**
+ * Opens every slot the request carries (at most {@link MAX_TXN_COOKIES} values, whatever else the
+ * `Cookie` header holds), in slot order.
+ */
+export async function readTransactionSlots(
+  codec: TransactionCodec,
+  names: CookieNames,
+  cookies: Readonly<Record<string, string>>,
+  nowS: number,
+): Promise<TransactionSlot[]> {
+  return Promise.all(
+    transactionSlotNames(names).map(async (name): Promise<TransactionSlot> => {
+      const value = cookies[name];
+      return { name, opened: value === undefined ? undefined : await codec.open(value, nowS) };
+    }),
+  );
+}
+
+/**
+ * The slot a new login takes: an empty one (absent, or holding a value that does not open) chosen
+ * at random, so that logins started at once spread over the free slots instead of all writing
+ * the first; when every slot holds a login, the oldest one's.
+ *
+ * Age is the sealed expiry (all share one lifetime, so a later expiry is a later start), sealed to
+ * the millisecond; logins as old as each other go by slot order. Not by the request's cookie order:
+ * user agents sort cookies by creation time, and a replaced cookie may keep the creation time of
+ * the one it replaced.
+ *
+ * @param pickIndex a uniform choice in `[0, count)`; injectable so tests can be exact.
+ * @see RFC 6265 §5.3 step 11 (an overwritten cookie keeps its creation time)
+ */
+export function chooseTransactionSlot(
+  slots: readonly TransactionSlot[],
+  pickIndex: (count: number) => number = (count) => randomInt(count),
+): TransactionSlot {
+  const empty = slots.filter((slot) => !isHeld(slot));
+  const chosen =
+    empty.length > 0
+      ? empty[pickIndex(empty.length)]
+      : slots
+          .filter(isHeld)
+          .reduce<HeldSlot | undefined>(
+            (oldest, slot) => (oldest && oldest.opened.expiresAtS <= slot.opened.expiresAtS ? oldest : slot),
+            undefined,
+          );
+  if (!chosen) throw new TypeError('no slot to choose from, or a pick outside the free ones');
+  return chosen;
+}
+
+/**
+ * The slot whose login has this `state`, which is how the callback finds its own. `state` is not a
+ * secret from the browser, so a plain comparison will do; what makes it unforgeable is that the
+ * transaction opened, i.e. this BFF sealed it.
+ */
+export function findTransaction(slots: readonly TransactionSlot[], state: string): HeldSlot | undefined {
+  return slots.filter(isHeld).find((slot) => slot.opened.transaction.state === state);
 }
 
 /**
@@ -127,48 +198,16 @@ export interface PresentTransaction {
 const SETTABLE_COOKIE_NAME = /^[\w!#$%&'*.^`|~+-]+$/;
 
 /**
- * Opens every transaction cookie of the request, to learn which logins are in flight and how old
- * they are. A value that opens under another cookie's name is not that login: it counts as garbage.
- * The work is bounded by the size of the request's headers (16 KB in Node).
+ * Transaction cookies under any name but a slot's: those of releases that named each one after a
+ * hash of its `state`, and anything planted under the prefix. They are never read, only deleted,
+ * so an upgrade leaves none behind.
  */
-export async function readTransactionCookies(
-  codec: TransactionCodec,
+export function staleTransactionCookies(
   names: CookieNames,
   cookies: Readonly<Record<string, string>>,
-  nowS: number,
-): Promise<PresentTransaction[]> {
-  const present = Object.entries(cookies).filter(
-    ([name]) => name.startsWith(names.txnPrefix) && SETTABLE_COOKIE_NAME.test(name),
-  );
-  return Promise.all(
-    present.map(async ([name, value]): Promise<PresentTransaction> => {
-      const opened = await codec.open(value, nowS);
-      const genuine = opened && transactionCookieName(names, opened.transaction.state) === name;
-      return { name, expiresAtS: genuine ? opened.expiresAtS : undefined };
-    }),
-  );
-}
-
-/**
- * The transaction cookies to delete when a new login is set beside `present` (in the `Cookie`
- * header's order): every one that does not open, and the oldest of the rest so that with the new
- * one at most {@link MAX_TXN_COOKIES} remain.
- *
- * Age is the sealed expiry (all share one lifetime, so a later expiry is a later start); it has
- * one-second resolution, and logins started within the same second keep the header's order, which
- * user agents sort oldest first.
- *
- * @see RFC 6265 §5.4 step 2 (user agents send older cookies first)
- */
-export function transactionCookiesToDrop(
-  present: readonly PresentTransaction[],
-  max: number = MAX_TXN_COOKIES,
 ): string[] {
-  const unopened = present.filter((p) => p.expiresAtS === undefined).map((p) => p.name);
-  const oldestFirst = present
-    .map((p, headerIndex) => ({ ...p, headerIndex }))
-    .filter((p): p is typeof p & { expiresAtS: number } => p.expiresAtS !== undefined)
-    .sort((a, b) => a.expiresAtS - b.expiresAtS || a.headerIndex - b.headerIndex);
-  const excess = Math.max(0, oldestFirst.length - (max - 1));
-  return [...unopened, ...oldestFirst.slice(0, excess).map((p) => p.name)];
+  const slots = new Set(transactionSlotNames(names));
+  return Object.keys(cookies).filter(
+    (name) => name.startsWith(names.txnPrefix) && !slots.has(name) && SETTABLE_COOKIE_NAME.test(name),
+  );
 }

@@ -38,10 +38,10 @@ export function authRoutes(
   app.use('/auth/*', noStore);
   app.use(callbackPath, noStore);
 
-  // The request's cookies: the transaction cookies of other logins in flight, which this one may drop.
   // Over the per-address limit nothing reaches the IdP (with PAR, each login is a signed IdP call).
-  // A top-level navigation: a failure is answered like a failed callback (the SPA explains the
-  // code), never as JSON.
+  // The request's cookies tell which transaction slot the new login takes. A top-level
+  // navigation: a failure is answered like a failed callback (the SPA explains the code), never
+  // as JSON.
   app.get('/auth/login', rateLimit(loginRateLimiter), cookieParser(), async (c) =>
     respond(c, await startLogin(c.var.auth, idp.current(), c.req.query('returnTo'), c.var.cookies)),
   );

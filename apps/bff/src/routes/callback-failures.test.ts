@@ -315,6 +315,20 @@ describe('authorization response checks', () => {
     await expectLoginError(await sendCallback(s.bff, victim, s.callback), s.bff, victim, 'login_expired');
   });
 
+  it('refuses a callback whose transaction no longer opens as expired, whatever state it names', async () => {
+    const s = await startLogin();
+    const [slot] = s.jar.names().filter((n) => n.startsWith('bff_txn.'));
+    const value = s.jar.get(slot ?? '') ?? '';
+    const flip = (v: string, i: number) => `${v.slice(0, i)}${v[i] === 'A' ? 'B' : 'A'}${v.slice(i + 1)}`;
+    const res = await s.bff.fetch(pathOf(callbackUrl(s)), {
+      headers: { cookie: `${slot}=${flip(value, value.length - 30)}` },
+    });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/?login_error=login_expired');
+    // Nothing tells which login a value that does not open was: the slot is left to the next one.
+    expect(res.headers.getSetCookie()).toEqual([]);
+  });
+
   it('refuses a replayed callback', async () => {
     const s = await startLogin();
     expect((await sendCallback(s.bff, s.jar, s.callback)).headers.get('location')).toBe('/');
