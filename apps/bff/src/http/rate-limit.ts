@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from '../bounded-map.ts';
 
 /**
  * Per-address rate limits for the routes anyone can call and that cost the IdP something
@@ -62,7 +62,7 @@ export interface MemoryRateLimiterOptions {
  */
 export function createMemoryRateLimiter(options: MemoryRateLimiterOptions): RateLimiter {
   const { limit, maxKeys = 50_000, nowMs = Date.now } = options;
-  const windows = new LRUCache<string, { count: number; resetAtMs: number }>({ max: maxKeys });
+  const windows = new BoundedMap<string, { count: number; resetAtMs: number }>(maxKeys);
   return {
     async hit(key) {
       const t = nowMs();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from '../../bounded-map.ts';
 import { ApiError } from '../../errors.ts';
 import type { CookieToSet } from '../../http/cookie-header.ts';
 import { type Metrics, NO_METRICS, type StoreOutcome } from '../../ops/metrics.ts';
@@ -95,9 +95,9 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const byIdpSession = keyNames(hashes('idpSession'), redisKeys.byIdpSession);
   const claims = keyNames(hashes('claim'), redisKeys.claim);
   const revoke = options.revoke ?? (async () => {});
-  const cache = new LRUCache<string, { version: string; session: Session }>({ max: CACHE_ENTRIES });
+  const cache = new BoundedMap<string, { version: string; session: Session }>(CACHE_ENTRIES);
   /** Recent handles' record tags (one per secret): an HMAC per request was a tenth of the store's cost. */
-  const tags = new LRUCache<string, readonly string[]>({ max: CACHE_ENTRIES });
+  const tags = new BoundedMap<string, readonly string[]>(CACHE_ENTRIES);
   const tagsOf = (handle: string): readonly string[] => {
     let known = tags.get(handle);
     if (!known) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from '../../bounded-map.ts';
 import type { Session } from '../model/session.ts';
 import {
   afterFailedRefresh,
@@ -43,9 +43,7 @@ export function createInProcessRefresh({
 }: InProcessRefreshOptions): RefreshCoordinator {
   const inFlight = new Map<string, Promise<RefreshResult>>();
   /** Keyed by the hash of the spent refresh token: the tokens it was exchanged for, and until when. */
-  const recent = new LRUCache<string, { tokens: SessionTokens; untilS: number }>({
-    max: MAX_REMEMBERED_RESULTS,
-  });
+  const recent = new BoundedMap<string, { tokens: SessionTokens; untilS: number }>(MAX_REMEMBERED_RESULTS);
 
   return {
     async ensureFresh(session: Session) {

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from '../../bounded-map.ts';
 import { ApiError } from '../../errors.ts';
 import type { CookieToSet } from '../../http/cookie-header.ts';
 import { newSessionId, type Session } from '../model/session.ts';
@@ -67,7 +67,7 @@ export function createCookieStore(
   const cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
   const endedEntries = options.endedEntries ?? DEFAULT_ENDED_ENTRIES;
   const renewAfterS = Math.min(MAX_IDLE_RENEWAL_S, Math.floor(idleTimeoutS / 12));
-  const cache = new LRUCache<string, CachedSession>({ max: cacheEntries });
+  const cache = new BoundedMap<string, CachedSession>(cacheEntries);
   /** Session ids ended here. */
   const endedSessions = new BoundedExpiringSet(endedEntries, nowS);
   /**
@@ -79,7 +79,7 @@ export function createCookieStore(
    * - every other ended IdP session, never pushed out early; when full, a new one is refused
    *   (503), which can only hit sessions this instance has not served.
    */
-  const servedIdpSessions = new LRUCache<string, true>({ max: endedEntries });
+  const servedIdpSessions = new BoundedMap<string, true>(endedEntries);
   const endedServedIdpSessions = new BoundedExpiringSet(endedEntries, nowS);
   const endedIdpSessions = new ExpiringDigestSet(endedEntries, nowS);
   /** Each session's IdP-session digest, computed once per session object (the cache keeps them). */
@@ -98,7 +98,7 @@ export function createCookieStore(
     if (digest !== undefined) servedIdpSessions.set(digest, true);
   };
   /** Users whose sessions begun before the recorded time were ended. */
-  const endedUsers = new LRUCache<string, { before: number; until: number }>({ max: endedEntries });
+  const endedUsers = new BoundedMap<string, { before: number; until: number }>(endedEntries);
   /** Logout tokens' `jti`s seen. */
   const claimed = new BoundedExpiringSet(endedEntries, nowS);
   const attributes = (maxAge: number) =>

@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from '../../bounded-map.ts';
 
 /**
  * A set of strings, each remembered until its own expiry, holding at most `maxEntries`: past the
- * bound the least recently used entry is forgotten first (`lru-cache`). Memory is bounded whatever
+ * bound the oldest entry is forgotten first (`bounded-map.ts`). Memory is bounded whatever
  * callers send; an entry forgotten early only weakens a second line of defence, so this is for
  * values only an authenticated caller can add (see {@link ExpiringDigestSet} for the others).
  */
 export class BoundedExpiringSet {
-  readonly #entries: LRUCache<string, number>;
+  readonly #entries: BoundedMap<string, number>;
   readonly #nowS: () => number;
 
   /** `nowS`: epoch seconds, the unit of the expiries passed to {@link add}. */
   constructor(maxEntries: number, nowS: () => number) {
-    this.#entries = new LRUCache({ max: maxEntries });
+    this.#entries = new BoundedMap(maxEntries);
     this.#nowS = nowS;
   }
 
