@@ -3,6 +3,15 @@ import { ID_TOKEN_CLOCK_SKEW_S, ID_TOKEN_MAX_AGE_S, verifyIdpJwt } from './id-to
 import type { Idp } from './idp.ts';
 import { InvalidIdpAnswerError } from './idp-failure.ts';
 
+/**
+ * The `typ` values a logout token may carry (compared without case, as media types are): the
+ * explicit type §2.4 recommends, and plain `JWT`, which Keycloak, Glewlwyd and others send. The
+ * spec recommends explicit typing; it does not make a relying party refuse `JWT`, and the
+ * `events` member and the absent `nonce` already keep an ID token from passing for a logout
+ * token. Any other type (an access token's `at+jwt`, a DPoP proof's `dpop+jwt`) is refused.
+ */
+const LOGOUT_TOKEN_TYPES: ReadonlySet<string> = new Set(['logout+jwt', 'application/logout+jwt', 'jwt']);
+
 /** The `events` member that makes a JWT a back-channel logout token. */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -24,7 +33,7 @@ export interface LogoutRequest {
  * tokens: no `none`, no HMAC keyed with a public key), `iss`, `aud` containing our client id,
  * `iat` (not in the future, not older than ID tokens may be), `exp` when present, the
  * back-channel-logout member in `events`, `sid` and/or `sub`, no `nonce` (so an ID token can never
- * pass for a logout token), and an explicit `typ` that is `logout+jwt` when one is given (§2.4).
+ * pass for a logout token), and a `typ`, when one is given, of `logout+jwt` or `JWT` (§2.4).
  * The `jti` replay check is the caller's (it needs the session store).
  *
  * @throws when the token is not a valid logout token (the reason is in the message; never echo the token).
@@ -32,8 +41,8 @@ export interface LogoutRequest {
  */
 export async function validateLogoutToken(idp: Idp, token: string, nowS: number): Promise<LogoutRequest> {
   const typ = decodeProtectedHeader(token).typ;
-  if (typ !== undefined && !['logout+jwt', 'application/logout+jwt'].includes(typ.toLowerCase())) {
-    throw new InvalidIdpAnswerError(`typ "${String(typ).slice(0, 30)}" is not logout+jwt`);
+  if (typ !== undefined && !LOGOUT_TOKEN_TYPES.has(String(typ).toLowerCase())) {
+    throw new InvalidIdpAnswerError(`typ "${String(typ).slice(0, 30)}" is neither logout+jwt nor JWT`);
   }
   const payload = await verifyIdpJwt(idp, token, nowS, ['iat', 'jti', 'events']);
   const events = payload.events as Record<string, unknown> | undefined;

@@ -61,6 +61,29 @@ describe('back- and front-channel logout with the cookie store', () => {
     expect((await bff.fetch('/auth/user', { jar })).status).toBe(200);
   });
 
+  it.each([
+    ['typ logout+jwt (explicit, §2.4)', {}],
+    ['typ JWT (Keycloak, Glewlwyd)', { typ: 'JWT' }],
+    ['no typ', { typ: undefined }],
+  ])('accepts a logout token with %s', async (_, header) => {
+    const { bff, jar } = await g.signedIn();
+    const sid = (await g.sessionIn(jar)).idpSid;
+    const res = await postLogoutToken(bff, await g.h.idp.signLogoutToken({ sid }, header));
+    expect(res.status).toBe(200);
+    expect((await bff.fetch('/auth/user', { jar })).status).toBe(401);
+  });
+
+  it('refuses a logout token of another type (an access token, a DPoP proof): 400, nothing ended', async () => {
+    const { bff, jar } = await g.signedIn();
+    const sid = (await g.sessionIn(jar)).idpSid;
+    for (const typ of ['at+jwt', 'dpop+jwt', 'secevent+jwt']) {
+      const res = await postLogoutToken(bff, await g.h.idp.signLogoutToken({ sid }, { typ }));
+      expect(res.status, typ).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toBe('bad_request');
+    }
+    expect((await bff.fetch('/auth/user', { jar })).status).toBe(200);
+  });
+
   it('refuses an invalid or replayed logout token with 400 and ends nothing', async () => {
     const { bff, jar } = await g.signedIn();
     const sid = (await g.sessionIn(jar)).idpSid;

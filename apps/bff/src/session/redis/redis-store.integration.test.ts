@@ -343,7 +343,8 @@ describe('back-channel logout (Redis store)', () => {
         }),
     ],
     ['an expired exp', (sid) => g.h.idp.signLogoutToken({ sid, exp: Math.floor(Date.now() / 1000) - 120 })],
-    ['typ JWT', (sid) => g.h.idp.signLogoutToken({ sid }, { typ: 'JWT' })],
+    ['typ at+jwt (an access token)', (sid) => g.h.idp.signLogoutToken({ sid }, { typ: 'at+jwt' })],
+    ['typ dpop+jwt', (sid) => g.h.idp.signLogoutToken({ sid }, { typ: 'dpop+jwt' })],
     [
       'alg none',
       async (sid) => {
