@@ -156,10 +156,13 @@ export function infoLineWriter(logger: Logger): ((fields: string, msg: string) =
  * The `log(event, details)` of the sign-in steps: one `info` line named after the event, with any
  * `cause` reduced by {@link describeError}.
  */
-export function eventLogger(logger: Logger): (event: string, details: Record<string, unknown>) => void {
-  return (event, { cause, ...details }) =>
-    logger.info({ event, ...details, cause: describeError(cause) }, event);
+export function eventLogger(logger: Logger): EventLog {
+  return (event, { cause, ...details }, level = 'info') =>
+    logger[level]({ event, ...details, cause: describeError(cause) }, event);
 }
+
+/** One event line: its name, details (a `cause` is described, never dumped), and a level. */
+export type EventLog = (event: string, details: Record<string, unknown>, level?: 'info' | 'warn') => void;
 
 /**
  * A log-safe description of an error chain: names, messages and codes only. Error objects of the

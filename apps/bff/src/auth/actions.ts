@@ -1,6 +1,7 @@
 import type { AuthUserBody, BffConfig, LoginErrorCode, LogoutBody } from '@okta-bff/oidc';
 import { ApiError, LoginError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
+import type { EventLog } from '../logger.ts';
 import type { DpopKey } from '../oidc/dpop.ts';
 import type { Idp } from '../oidc/idp.ts';
 import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.ts';
@@ -40,7 +41,7 @@ export interface AuthContext {
   readonly sessions: SessionStore;
   readonly transactions: TransactionCodec;
   /** Where failures that the user only sees as a code are explained. */
-  readonly log: (event: string, details: Record<string, unknown>) => void;
+  readonly log: EventLog;
   readonly metrics: Metrics;
   /** Epoch milliseconds. */
   readonly nowMs?: () => number;
@@ -50,6 +51,19 @@ export interface AuthContext {
 export const REVOKE_TIMEOUT_MS = 2_000;
 
 const nowS = (ctx: AuthContext) => Math.floor((ctx.nowMs?.() ?? Date.now()) / 1000);
+
+/** Whose doing each `login_error` is: the user's (or their browser's), or the IdP's and ours. */
+const SIDE_OF_LOGIN_ERROR: Readonly<Record<LoginErrorCode, 'user' | 'ours'>> = {
+  login_expired: 'user',
+  state_mismatch: 'user',
+  access_denied: 'user',
+  login_required: 'user',
+  idp_error: 'ours',
+  token_exchange_failed: 'ours',
+  idp_unavailable: 'ours',
+  session_too_large: 'ours',
+  session_store_unavailable: 'ours',
+};
 
 /**
  * How every failed sign-in ends, wherever it failed (no IdP yet, a refused authorization request,
@@ -64,7 +78,8 @@ export function loginFailed(
   cause?: unknown,
   cookies: readonly CookieToSet[] = [],
 ): ActionResult {
-  ctx.log('login_failed', { code, reason, cause });
+  // What the IdP or the BFF's own store did is worth a look (warn); what a user did is not (info).
+  ctx.log('login_failed', { code, reason, cause }, SIDE_OF_LOGIN_ERROR[code] === 'ours' ? 'warn' : 'info');
   ctx.metrics.countLogin(code);
   return { status: 302, redirect: `/?login_error=${code}`, cookies };
 }

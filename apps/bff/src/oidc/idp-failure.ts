@@ -60,13 +60,7 @@ const MAX_RETRY_AFTER_S = 300;
  * @see RFC 9110 §10.2.3; https://developer.okta.com/docs/reference/rl-best-practices/
  */
 export function retryAfterOf(error: unknown, nowMs = Date.now()): number | undefined {
-  const response =
-    error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError
-      ? error.response
-      : error instanceof oauth.OperationProcessingError && error.cause instanceof Response
-        ? error.cause
-        : undefined;
-  const value = response?.headers.get('retry-after')?.trim();
+  const value = responseOf(error)?.headers.get('retry-after')?.trim();
   if (!value) return undefined;
   const seconds = /^\d+$/.test(value) ? Number(value) : Math.ceil((Date.parse(value) - nowMs) / 1000);
   if (!Number.isFinite(seconds)) return undefined;
@@ -78,11 +72,39 @@ export function retryAfterOf(error: unknown, nowMs = Date.now()): number | undef
  * ask again for a while. (A 503 backs off only when it says how long, through `Retry-After`.)
  */
 export function isRateLimited(error: unknown): boolean {
-  const status =
-    error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError
-      ? error.status
-      : error instanceof oauth.OperationProcessingError && error.cause instanceof Response
-        ? error.cause.status
+  return responseOf(error)?.status === 429;
+}
+
+/** The IdP's HTTP answer behind a failure of oauth4webapi, when there was one. */
+function responseOf(error: unknown): Response | undefined {
+  if (error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError)
+    return error.response;
+  if (error instanceof oauth.OperationProcessingError && error.cause instanceof Response) return error.cause;
+  return undefined;
+}
+
+/** An OAuth `error` code as the IdP sent it (RFC 6749 §5.2: a short ASCII token), for a log line. */
+const ERROR_CODE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+
+/**
+ * What the IdP answered, for the reason of a log line: ` (HTTP 403, error=unauthorized_client,
+ * from https://idp.example/oauth2/v1/token)`, or `''` when it did not answer. Only the status, the
+ * OAuth `error` code and the endpoint without its query: never a body, a token or a secret.
+ */
+export function describeIdpAnswer(error: unknown): string {
+  const response = responseOf(error);
+  if (!response) return '';
+  const parts = [`HTTP ${response.status}`];
+  const code =
+    error instanceof oauth.ResponseBodyError
+      ? error.error
+      : error instanceof oauth.WWWAuthenticateChallengeError
+        ? error.cause[0]?.parameters.error
         : undefined;
-  return status === 429;
+  if (typeof code === 'string' && ERROR_CODE.test(code)) parts.push(`error=${code}`);
+  if (response.url) {
+    const url = new URL(response.url);
+    parts.push(`from ${url.origin}${url.pathname}`);
+  }
+  return ` (${parts.join(', ')})`;
 }

@@ -4,7 +4,7 @@ import { LoginError } from '../errors.ts';
 import { type DpopKey, dpopHandle, generateDpopKey, withDpopNonceRetry } from './dpop.ts';
 import { verifyIdToken } from './id-token.ts';
 import { type Idp, requestOptions } from './idp.ts';
-import { classifyIdpFailure } from './idp-failure.ts';
+import { classifyIdpFailure, describeIdpAnswer } from './idp-failure.ts';
 
 /** A login in flight, bound to one browser by its transaction cookie. */
 export interface Transaction {
@@ -58,7 +58,7 @@ export async function buildAuthorizationRequest(
   if (idp.usePar) {
     // RFC 9126: the parameters go to the IdP over the back channel, authenticated as the client;
     // the browser's URL carries only client_id and the one-time request_uri.
-    const pushed = await guardIdpCall(async () => {
+    const pushed = await guardIdpCall('pushed authorization request', async () => {
       const response = await oauth.pushedAuthorizationRequest(
         idp.as,
         idp.client,
@@ -132,7 +132,7 @@ export async function completeAuthorization(
 
   const dpopKey = idp.useDpop ? await generateDpopKey() : undefined;
   const dpop = dpopKey ? { DPoP: await dpopHandle(idp.client, dpopKey) } : {};
-  const tokens = await guardIdpCall(() =>
+  const tokens = await guardIdpCall('code exchange', () =>
     withDpopNonceRetry(async () => {
       const response = await oauth.authorizationCodeGrantRequest(
         idp.as,
@@ -157,9 +157,9 @@ export async function completeAuthorization(
   const idToken = tokens.id_token;
   const claims = oauth.getValidatedIdTokenClaims(tokens);
   if (!idToken || !claims) throw loginFailure('token_exchange_failed', 'the token response has no ID token');
-  await guardIdpCall(() => verifyIdToken(idp, idToken, nowS()));
+  await guardIdpCall('ID token check', () => verifyIdToken(idp, idToken, nowS()));
 
-  const userinfo = await guardIdpCall(() =>
+  const userinfo = await guardIdpCall('userinfo call', () =>
     withDpopNonceRetry(async () => {
       const response = await oauth.userInfoRequest(idp.as, idp.client, tokens.access_token, {
         ...requestOptions(idp),
@@ -201,17 +201,22 @@ function authorizationResponseFailure(error: unknown): LoginError {
 /**
  * Runs one step of the sign-in that talks to the IdP and turns its failure into the login code:
  * unavailable → `idp_unavailable`; refused or an answer we cannot accept → `token_exchange_failed`.
+ * The reason says which step failed and how (the IdP's status and OAuth `error` when it sent
+ * them); the cause, for the log, keeps the rest (`describeError`): never a secret.
  */
-async function guardIdpCall<T>(call: () => Promise<T>): Promise<T> {
+async function guardIdpCall<T>(step: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (error instanceof LoginError) throw error;
-    const unavailable = classifyIdpFailure(error) === 'unavailable';
-    throw loginFailure(
-      unavailable ? 'idp_unavailable' : 'token_exchange_failed',
-      unavailable ? 'the IdP could not be reached' : 'the IdP answer did not validate',
-      error,
-    );
+    const kind = classifyIdpFailure(error);
+    const answer = describeIdpAnswer(error);
+    const reason =
+      kind === 'unavailable'
+        ? `the IdP could not be reached for the ${step}${answer}`
+        : kind === 'refused'
+          ? `the IdP refused the ${step}${answer}`
+          : `the IdP's answer to the ${step} is not acceptable${answer}`;
+    throw loginFailure(kind === 'unavailable' ? 'idp_unavailable' : 'token_exchange_failed', reason, error);
   }
 }

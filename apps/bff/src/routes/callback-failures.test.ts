@@ -229,10 +229,55 @@ describe('token endpoint failures', () => {
   });
 });
 
-describe('authorization response checks', () => {
-  const callbackUrl = (s: Started) => new URL(s.callback.url);
-  const pathOf = (url: URL) => `${url.pathname}${url.search}`;
+const callbackUrl = (s: Started) => new URL(s.callback.url);
+const pathOf = (url: URL) => `${url.pathname}${url.search}`;
 
+describe('login failure log lines say who refused what', () => {
+  const failedLine = (bff: { logs: string[] }) =>
+    JSON.parse(bff.logs.filter((l) => l.includes('"event":"login_failed"')).pop() ?? '{}') as {
+      level?: number;
+      reason?: string;
+      code?: string;
+    };
+
+  it.each([
+    [
+      'a 403 unauthorized_client',
+      () => HttpResponse.json({ error: 'unauthorized_client' }, { status: 403 }),
+      /the IdP refused the code exchange \(HTTP 403, error=unauthorized_client/,
+    ],
+    [
+      'a 502 that is not JSON',
+      () => new HttpResponse('<h1>bad gateway</h1>', { status: 502 }),
+      /the IdP could not be reached for the code exchange \(HTTP 502/,
+    ],
+  ])(
+    '%s from the token endpoint: a warn line with the status, the OAuth error and the step',
+    async (_, answer, reason) => {
+      msw.use(http.post(endpoint('token'), answer));
+      const s = await startLogin();
+      await sendCallback(s.bff, s.jar, s.callback);
+      const line = failedLine(s.bff);
+      expect(line.level).toBe(40);
+      expect(line.reason).toMatch(reason);
+      expect(JSON.stringify(line)).not.toMatch(/client_secret|Basic /);
+    },
+  );
+
+  it('a user who refused at the IdP is an info line (nothing for an operator to fix)', async () => {
+    const s = await startLogin();
+    const url = new URL(callbackUrl(s).pathname, s.bff.origin);
+    url.searchParams.set('state', callbackUrl(s).searchParams.get('state') ?? '');
+    url.searchParams.set('iss', h.idp.issuer);
+    url.searchParams.set('error', 'access_denied');
+    await s.bff.fetch(pathOf(url), { jar: s.jar });
+    const line = failedLine(s.bff);
+    expect(line.code).toBe('access_denied');
+    expect(line.level).toBe(30);
+  });
+});
+
+describe('authorization response checks', () => {
   it('refuses a callback without state', async () => {
     const s = await startLogin();
     const url = callbackUrl(s);
