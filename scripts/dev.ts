@@ -46,7 +46,7 @@ function secureClientRegistration(): Record<string, string> {
   ) {
     return {};
   }
-  const parsed = parseClientPrivateKey(key);
+  const parsed = parseClientPrivateKey(key, process.env.CLIENT_PRIVATE_KEY_ID?.trim() || undefined);
   if (typeof parsed === 'string') return {}; // the BFF reports the problem with the variable's name
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = parsed.jwk;
   return { DEV_IDP_SECURE_CLIENT_JWKS: JSON.stringify({ keys: [publicJwk] }) };

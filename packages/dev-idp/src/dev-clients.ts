@@ -1,7 +1,8 @@
 /**
  * The dev IdP's registered clients: the default confidential web client (client_secret_basic,
- * Bearer tokens, exactly what the tutorial's Okta app is) and a second one for the hardened
- * options (`private_key_jwt`, DPoP, PAR), both in oidc-provider's (= RFC 7591) metadata shape.
+ * Bearer tokens, exactly what the tutorial's Okta app is), a second one for the hardened
+ * options (`private_key_jwt`, DPoP, PAR) and, for tests, a `client_secret_post` one, all in
+ * oidc-provider's (= RFC 7591) metadata shape.
  */
 import { DEFAULT_REDIRECT_URL, DEV_IDP } from '@okta-bff/oidc';
 import type { JWK } from 'jose';
@@ -159,4 +160,42 @@ export function createSecureDevClientFor(
   ...origins: readonly string[]
 ): ClientMetadata {
   return createSecureDevClient({ jwks, ...urisFor(origins) });
+}
+
+/**
+ * Client id of the `client_secret_post` dev client, {@link createPostSecretDevClient}: point the
+ * BFF at it with `CLIENT_ID=0oadevbffpost000000`, `CLIENT_AUTH_METHOD=client_secret_post` and
+ * `CLIENT_SECRET=`{@link DEV_POST_CLIENT_SECRET}.
+ */
+export const DEV_POST_CLIENT_ID = '0oadevbffpost000000';
+
+/**
+ * The `client_secret_post` dev client's secret. It holds `-` and characters that HTTP Basic
+ * form-encodes first (RFC 6749 §2.3.1: `:` `/` `+` `=` `~` `!` …), the secrets an IdP that does
+ * not decode Basic credentials refuses; in the form body they travel as any form value does.
+ */
+export const DEV_POST_CLIENT_SECRET = "dev-post_secret.with:colon/slash+plus=equals~tilde!star*'(paren)";
+
+/**
+ * A dev client registered for `client_secret_post` (the secret in the form body), otherwise
+ * {@link createDevClient}'s: Bearer tokens, the same URIs and grants. oidc-provider accepts either
+ * secret method from a secret client, so tests tell them apart by the IdP's records
+ * (`events.clientAuthentications[].method`). For tests: `pnpm dev` does not register it.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ * @see https://developer.okta.com/docs/api/openapi/okta-oauth/guides/client-auth/#client-secret
+ */
+export function createPostSecretDevClient(uris: DevClientUris = {}): ClientMetadata {
+  return {
+    ...createDevClient(uris),
+    client_id: DEV_POST_CLIENT_ID,
+    client_secret: DEV_POST_CLIENT_SECRET,
+    client_name: 'okta-bff (dev, client_secret_post)',
+    token_endpoint_auth_method: 'client_secret_post',
+  };
+}
+
+/** {@link createPostSecretDevClient} for apps served at `origins`, with {@link createDevClientFor}'s URIs. */
+export function createPostSecretDevClientFor(...origins: readonly string[]): ClientMetadata {
+  return createPostSecretDevClient(urisFor(origins));
 }

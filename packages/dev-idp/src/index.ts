@@ -8,8 +8,12 @@ export { CLIENT_ASSERTION_AUDIENCE_ERROR } from './client-security.ts';
 export {
   createDevClient,
   createDevClientFor,
+  createPostSecretDevClient,
+  createPostSecretDevClientFor,
   createSecureDevClient,
   createSecureDevClientFor,
+  DEV_POST_CLIENT_ID,
+  DEV_POST_CLIENT_SECRET,
   DEV_SECURE_CLIENT_ID,
   type DevClientUris,
   type SecureDevClientOptions,

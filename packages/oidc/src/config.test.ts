@@ -232,7 +232,7 @@ describe('client security configuration', () => {
     expect(fromJwk).toMatchObject({
       clientAuthMethod: 'private_key_jwt',
       clientSecret: '',
-      clientPrivateKey: { alg: 'ES256', kid: 'k-1' },
+      clientPrivateKey: { alg: 'ES256', kid: 'k-1', jwk: { kid: 'k-1' } },
     });
     const pem = rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     const fromPem = loadBffConfig({
@@ -240,10 +240,52 @@ describe('client security configuration', () => {
       CLIENT_AUTH_METHOD: 'private_key_jwt',
       CLIENT_PRIVATE_KEY: pem.replace(/\n/g, '\\n'),
     });
-    expect(fromPem.clientPrivateKey).toMatchObject({
-      alg: 'RS256',
-      kid: expect.stringMatching(/^[\w-]{43}$/),
+    expect(fromPem.clientPrivateKey).toMatchObject({ alg: 'RS256' });
+  });
+
+  it('takes the kid from CLIENT_PRIVATE_KEY_ID, else the JWK; a PEM without it has none (no thumbprint)', () => {
+    const pem = ec.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const env = { ...noSecret, CLIENT_AUTH_METHOD: 'private_key_jwt' };
+    const keyOf = (more: Env) => loadBffConfig({ ...env, ...more }).clientPrivateKey;
+
+    const bare = keyOf({ CLIENT_PRIVATE_KEY: pem });
+    expect(bare?.kid).toBeUndefined();
+    expect(bare?.jwk).not.toHaveProperty('kid');
+    expect(keyOf({ CLIENT_PRIVATE_KEY: jwkOf(ec.privateKey) })?.kid).toBeUndefined();
+
+    const chosen = keyOf({ CLIENT_PRIVATE_KEY: pem, CLIENT_PRIVATE_KEY_ID: 'kid-from-okta_1' });
+    expect(chosen).toMatchObject({ kid: 'kid-from-okta_1', jwk: { kid: 'kid-from-okta_1' } });
+    // The IdP's kid wins over the one written in the JWK.
+    expect(
+      keyOf({ CLIENT_PRIVATE_KEY: jwkOf(ec.privateKey, { kid: 'k-1' }), CLIENT_PRIVATE_KEY_ID: 'k-2' })?.kid,
+    ).toBe('k-2');
+  });
+
+  it('refuses CLIENT_PRIVATE_KEY_ID without private_key_jwt, or with spaces or control characters', () => {
+    expect(Object.keys(problemsOf({ ...PROD, CLIENT_PRIVATE_KEY_ID: 'k-1' }))).toEqual([
+      'CLIENT_PRIVATE_KEY_ID',
+    ]);
+    const env = {
+      ...noSecret,
+      CLIENT_AUTH_METHOD: 'private_key_jwt',
+      CLIENT_PRIVATE_KEY: jwkOf(ec.privateKey),
+    };
+    for (const bad of ['two words', 'tab\there', 'x'.repeat(257)]) {
+      expect(Object.keys(problemsOf({ ...env, CLIENT_PRIVATE_KEY_ID: bad }))).toEqual([
+        'CLIENT_PRIVATE_KEY_ID',
+      ]);
+    }
+  });
+
+  it('accepts client_secret_post, which needs CLIENT_SECRET as Basic does', () => {
+    expect(loadBffConfig({ ...PROD, CLIENT_AUTH_METHOD: 'client_secret_post' })).toMatchObject({
+      clientAuthMethod: 'client_secret_post',
+      clientSecret: 'secret-value',
+      clientPrivateKey: undefined,
     });
+    expect(Object.keys(problemsOf({ ...noSecret, CLIENT_AUTH_METHOD: 'client_secret_post' }))).toEqual([
+      'CLIENT_SECRET',
+    ]);
   });
 
   it('refuses a missing, public-only, weak or mislabelled key, naming CLIENT_PRIVATE_KEY without echoing it', () => {

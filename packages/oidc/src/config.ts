@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, type JsonWebKeyInput, type KeyObject, randomBytes } from 'node:crypto';
+import { createPrivateKey, type JsonWebKeyInput, type KeyObject, randomBytes } from 'node:crypto';
 import { DEFAULT_API_UPSTREAM_URL, DEFAULT_REDIRECT_URL, DEV_IDP } from './dev-defaults.ts';
 import { isAllowedIssuerUrl, isLoopbackHost, issuerFromEnv } from './urls.ts';
 
@@ -13,14 +13,19 @@ export type ResponseMode = 'query' | 'form_post';
 export type Prompt = 'none' | 'login' | 'consent' | 'login consent';
 export type RunMode = 'development' | 'production';
 export type SessionStoreKind = 'cookie' | 'redis';
-export type ClientAuthMethod = 'client_secret_basic' | 'private_key_jwt';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 export type ApiTokenType = 'bearer' | 'dpop';
 
 /** A client's private signing key, as a JWK (never logged: `d` and the other private members are secret). */
 export interface ClientPrivateKey {
   readonly jwk: Readonly<Record<string, unknown>>;
   readonly alg: 'RS256' | 'ES256';
-  readonly kid: string;
+  /**
+   * The `kid` header of each client assertion: `CLIENT_PRIVATE_KEY_ID`, else the JWK's own `kid`;
+   * `undefined` for a PEM without `CLIENT_PRIVATE_KEY_ID` (the assertion then names no key and
+   * the IdP tries every key registered for the client).
+   */
+  readonly kid: string | undefined;
 }
 
 export interface BffConfig {
@@ -34,7 +39,7 @@ export interface BffConfig {
   readonly clientSecret: string;
   /** How the BFF authenticates to the token, revocation and PAR endpoints. */
   readonly clientAuthMethod: ClientAuthMethod;
-  /** With `private_key_jwt`: the private key (a JWK with `kid` and `alg`) whose public half is registered in Okta. */
+  /** With `private_key_jwt`: the private key (a JWK with `alg`, and `kid` when one is known) whose public half is registered in Okta. */
   readonly clientPrivateKey: ClientPrivateKey | undefined;
   /** `OKTA_USE_PAR=true`: authorization requests are pushed (RFC 9126). */
   readonly usePar: boolean;
@@ -112,7 +117,13 @@ export class ConfigError extends TypeError {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'private_key_jwt'];
+const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+];
+/** RFC 7515 §4.1.4 leaves `kid` free-form; this keeps it printable and short enough for a header. */
+const KEY_ID = /^[\x21-\x7e]{1,256}$/;
 const PROMPTS: readonly Prompt[] = ['none', 'login', 'consent', 'login consent'];
 const RESPONSE_MODES: readonly ResponseMode[] = ['query', 'form_post'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -161,7 +172,7 @@ export function loadBffConfig(env: Env, mode: RunMode = 'production'): BffConfig
   if (!CLIENT_AUTH_METHODS.includes(clientAuthMethod)) {
     problem(
       'CLIENT_AUTH_METHOD',
-      `must be "client_secret_basic" or "private_key_jwt"; got "${clientAuthMethod}"`,
+      `must be "client_secret_basic", "client_secret_post" or "private_key_jwt"; got "${clientAuthMethod}"`,
     );
   }
   const usesSecret = clientAuthMethod !== 'private_key_jwt';
@@ -169,6 +180,12 @@ export function loadBffConfig(env: Env, mode: RunMode = 'production'): BffConfig
   if (!clientSecret && usesSecret)
     problem('CLIENT_SECRET', 'is required: the client secret of your Okta web app');
   const privateKeyValue = read('CLIENT_PRIVATE_KEY');
+  const privateKeyId = read('CLIENT_PRIVATE_KEY_ID');
+  if (privateKeyId !== undefined && clientAuthMethod !== 'private_key_jwt') {
+    problem('CLIENT_PRIVATE_KEY_ID', 'is used only with CLIENT_AUTH_METHOD=private_key_jwt');
+  } else if (privateKeyId !== undefined && !KEY_ID.test(privateKeyId)) {
+    problem('CLIENT_PRIVATE_KEY_ID', 'must be 1 to 256 printable ASCII characters, without spaces');
+  }
   let clientPrivateKey: ClientPrivateKey | undefined;
   if (clientAuthMethod === 'private_key_jwt') {
     if (!privateKeyValue) {
@@ -177,7 +194,7 @@ export function loadBffConfig(env: Env, mode: RunMode = 'production'): BffConfig
         'is required with CLIENT_AUTH_METHOD=private_key_jwt: a private JWK (JSON) or a PKCS#8 PEM',
       );
     } else {
-      const parsed = parseClientPrivateKey(privateKeyValue);
+      const parsed = parseClientPrivateKey(privateKeyValue, privateKeyId);
       if (typeof parsed === 'string') problem('CLIENT_PRIVATE_KEY', parsed);
       else clientPrivateKey = parsed;
     }
@@ -439,11 +456,17 @@ function parseBoolean(variable: string, value: string | undefined, problem: Repo
 }
 
 /**
- * `CLIENT_PRIVATE_KEY`: a private JWK as JSON (its \`kid\` and \`alg\` are used) or a PKCS#8 PEM
- * (\`alg\` from the key type, \`kid\` its RFC 7638 thumbprint). RS256 (RSA ≥ 2048 bits) or ES256
- * (P-256) only. Returns the reason as a string when it is not such a key; never echoes the value.
+ * `CLIENT_PRIVATE_KEY`: a private JWK as JSON (its \`alg\` is checked) or a PKCS#8 PEM (\`alg\`
+ * from the key type). RS256 (RSA ≥ 2048 bits) or ES256 (P-256) only. The \`kid\` is `keyId`
+ * (`CLIENT_PRIVATE_KEY_ID`, the one the IdP registered the key under), else the JWK's own; a PEM
+ * without `keyId` has none, so its assertions carry no \`kid\` header and the IdP tries each of
+ * the client's keys. Never a computed thumbprint: an IdP that generated the key pair (Okta can) or
+ * registered it under another \`kid\` refuses an assertion naming a \`kid\` it does not know.
+ * Returns the reason as a string when it is not such a key; never echoes the value.
+ *
+ * @see RFC 7515 §4.1.4 (`kid`); RFC 7523 §3
  */
-export function parseClientPrivateKey(value: string): ClientPrivateKey | string {
+export function parseClientPrivateKey(value: string, keyId?: string): ClientPrivateKey | string {
   let key: KeyObject;
   let given: Record<string, unknown> = {};
   try {
@@ -468,15 +491,12 @@ export function parseClientPrivateKey(value: string): ClientPrivateKey | string 
   if (!alg) return 'must be an RSA key of at least 2048 bits (RS256) or a P-256 EC key (ES256)';
   if (given.alg !== undefined && given.alg !== alg)
     return `says alg "${String(given.alg).slice(0, 10)}" but is a key for ${alg}`;
-  const thumbprintInput =
-    alg === 'RS256'
-      ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
-      : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
-  const kid =
-    typeof given.kid === 'string' && given.kid
-      ? given.kid
-      : createHash('sha256').update(JSON.stringify(thumbprintInput)).digest('base64url');
-  return Object.freeze({ jwk: Object.freeze({ ...jwk, kid, alg }), alg, kid });
+  const kid = keyId ?? (typeof given.kid === 'string' && given.kid ? given.kid : undefined);
+  return Object.freeze({
+    jwk: Object.freeze(kid === undefined ? { ...jwk, alg } : { ...jwk, kid, alg }),
+    alg,
+    kid,
+  });
 }
 
 function parsePrompt(value: string): Prompt | undefined {

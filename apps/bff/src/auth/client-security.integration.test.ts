@@ -1,15 +1,22 @@
 /**
  * Okta-grade client security against the embedded IdP over real HTTP: `private_key_jwt` client
- * authentication, pushed authorization requests and DPoP-bound tokens, each alone and all three
- * together; the upstream is the real sample API (which verifies DPoP) or a recording server that
+ * authentication (with a JWK, or a PEM registered under a `kid` the IdP chose, or under none),
+ * `client_secret_post`, pushed authorization requests and DPoP-bound tokens, each alone and all
+ * three together; the upstream is the real sample API (which verifies DPoP) or a recording server that
  * shows exactly what the BFF sent. Keys are generated per run.
  */
 
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { createApiApp } from '@okta-bff/api';
-import { createSecureDevClientFor, DEV_SECURE_CLIENT_ID } from '@okta-bff/dev-idp';
+import {
+  createPostSecretDevClientFor,
+  createSecureDevClientFor,
+  DEV_POST_CLIENT_ID,
+  DEV_POST_CLIENT_SECRET,
+  DEV_SECURE_CLIENT_ID,
+} from '@okta-bff/dev-idp';
 import { driveIdpLogin, IdpLoginError } from '@okta-bff/dev-idp/testing';
 import { DEV_IDP } from '@okta-bff/oidc';
 import {
@@ -27,10 +34,18 @@ import { type Bff, CookieJar, DEV_USERS, signIn } from '../testing/harness.ts';
 
 /** A `private_key_jwt` client without DPoP (the secure dev client requires DPoP). */
 const PKJ_CLIENT_ID = '0oadevbffpkjonly0000';
+/**
+ * `private_key_jwt` clients whose key (a PEM for the BFF) the IdP registered under a `kid` of its
+ * own choosing, as Okta does for a key pair it generated: without DPoP, and with it.
+ */
+const PEM_CLIENT_ID = '0oadevbffpemkid00000';
+const PEM_DPOP_CLIENT_ID = '0oadevbffpemdpop0000';
+const IDP_CHOSEN_KID = 'okta-generated-kid-7f3a';
 
 let g: Gateway;
 let clientJwk: JWK;
 let otherJwk: JWK;
+let clientPem: string;
 let api: ServerType;
 let apiOrigin: string;
 let nonceApi: ServerType;
@@ -59,6 +74,10 @@ beforeAll(async () => {
     alg: 'ES256',
   };
   const { d: _d, ...publicJwk } = clientJwk;
+  const pemPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  clientPem = pemPair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const pemPublicJwk = { ...pemPair.publicKey.export({ format: 'jwk' }), kid: IDP_CHOSEN_KID, alg: 'ES256' };
+  expect(await calculateJwkThumbprint(pemPublicJwk)).not.toBe(IDP_CHOSEN_KID);
   g = await startGateway({}, (origin) => [
     createSecureDevClientFor({ keys: [publicJwk] }, origin),
     {
@@ -66,6 +85,13 @@ beforeAll(async () => {
       client_id: PKJ_CLIENT_ID,
       dpop_bound_access_tokens: false,
     },
+    {
+      ...createSecureDevClientFor({ keys: [pemPublicJwk] }, origin),
+      client_id: PEM_CLIENT_ID,
+      dpop_bound_access_tokens: false,
+    },
+    { ...createSecureDevClientFor({ keys: [pemPublicJwk] }, origin), client_id: PEM_DPOP_CLIENT_ID },
+    createPostSecretDevClientFor(origin),
   ]);
   [api, apiOrigin] = await serveApi(false);
   [nonceApi, nonceApiOrigin] = await serveApi(true);
@@ -86,6 +112,29 @@ const pkjEnv = (clientId = PKJ_CLIENT_ID, jwk: JWK = clientJwk) => ({
   CLIENT_PRIVATE_KEY: JSON.stringify(jwk),
 });
 const endpoint = (name: string) => `${g.h.idp.issuer}/v1/${name}`;
+
+/**
+ * Signs in (pushed when `env` says so), refreshes through `/api` and signs out: every kind of
+ * call the BFF authenticates as a client, in one session. The IdP's records start empty.
+ */
+async function signInRefreshAndSignOut(env: Record<string, string>) {
+  g.h.idp.events.clear();
+  const { bff, jar } = await g.signedIn(env);
+  const session = await g.expireAccessToken(jar);
+  const refreshed = await g.raw('/api/items', { headers: g.apiHeaders(jar) });
+  expect(refreshed.status).toBe(200);
+  jar.store(
+    g.h.origin,
+    new Response(null, { headers: sessionCookiesSet(refreshed).map((c) => ['set-cookie', c]) }),
+  );
+  const refreshedSession = await g.sessionIn(jar);
+  const logout = await g.raw('/auth/logout', { method: 'POST', headers: g.apiHeaders(jar) });
+  expect(logout.status).toBe(200);
+  return { bff, session, refreshedSession, texts: [refreshed.text, logout.text] };
+}
+
+/** The endpoints of the IdP's client authentications, sorted, and the errors answered. */
+const authenticatedEndpoints = () => g.h.idp.events.clientAuthentications.map((a) => a.endpoint).sort();
 
 /**
  * No log line carries a JWT (token, assertion or proof) or the private key; no response body
@@ -144,6 +193,98 @@ describe('private_key_jwt', () => {
     const { callback } = await signIn(bff, new CookieJar());
     expect(callback.headers.get('location')).toBe('/?login_error=token_exchange_failed');
     expect(callback.headers.getSetCookie().some((c) => c.startsWith('bff_session'))).toBe(false);
+  });
+});
+
+describe('private_key_jwt with a key the IdP registered under its own kid', () => {
+  const pemEnv = (clientId: string, keyId?: string) => ({
+    CLIENT_ID: clientId,
+    CLIENT_SECRET: '',
+    CLIENT_AUTH_METHOD: 'private_key_jwt',
+    CLIENT_PRIVATE_KEY: clientPem,
+    ...(keyId === undefined ? {} : { CLIENT_PRIVATE_KEY_ID: keyId }),
+  });
+
+  it('sends CLIENT_PRIVATE_KEY_ID as the kid of every assertion: PAR, code exchange, refresh, revocation', async () => {
+    const { bff, session, texts } = await signInRefreshAndSignOut({
+      ...pemEnv(PEM_CLIENT_ID, IDP_CHOSEN_KID),
+      OKTA_USE_PAR: 'true',
+    });
+    const assertions = g.h.idp.events.clientAssertions;
+    expect(assertions.map((a) => a.endpoint).sort()).toEqual(['par', 'revocation', 'token', 'token']);
+    for (const a of assertions) {
+      expect(a).toMatchObject({ sub: PEM_CLIENT_ID, alg: 'ES256', kid: IDP_CHOSEN_KID, error: undefined });
+      expect(a.aud).toBe(a.endpointUrl);
+    }
+    expect(g.h.idp.events.revokedRefreshTokenCount).toBe(1);
+    expect(g.h.idp.events.clientSecretsPresented(PEM_CLIENT_ID)).toBe(0);
+    expect(bff.logs.join('\n')).not.toContain(clientPem.slice(40, 80));
+    expectNothingLeaked(bff, texts, [session.accessToken, session.refreshToken]);
+  });
+
+  it('a PEM without CLIENT_PRIVATE_KEY_ID sends no kid, and the IdP finds the key itself', async () => {
+    await signInRefreshAndSignOut({ ...pemEnv(PEM_CLIENT_ID), OKTA_USE_PAR: 'true' });
+    const assertions = g.h.idp.events.clientAssertions;
+    expect(assertions.map((a) => a.endpoint).sort()).toEqual(['par', 'revocation', 'token', 'token']);
+    for (const a of assertions) expect(a).toMatchObject({ kid: undefined, error: undefined });
+  });
+
+  it('works with PAR and DPoP together, the code bound to the session’s DPoP key (dpop_jkt)', async () => {
+    const { refreshedSession } = await signInRefreshAndSignOut({
+      ...pemEnv(PEM_DPOP_CLIENT_ID, IDP_CHOSEN_KID),
+      OKTA_USE_PAR: 'true',
+      API_TOKEN_TYPE: 'dpop',
+      API_UPSTREAM_URL: apiOrigin,
+    });
+    const assertions = g.h.idp.events.clientAssertions;
+    expect(assertions.map((a) => a.endpoint).sort()).toEqual(['par', 'revocation', 'token', 'token']);
+    for (const a of assertions) expect(a).toMatchObject({ kid: IDP_CHOSEN_KID, error: undefined });
+    const jkt = (decodeJwt(refreshedSession.accessToken).cnf as { jkt?: string } | undefined)?.jkt;
+    expect(jkt).toMatch(/^[\w-]{43}$/);
+    expect(g.h.idp.events.pushedAuthorizationRequests).toMatchObject([
+      { clientId: PEM_DPOP_CLIENT_ID, dpopJkt: jkt },
+    ]);
+  });
+
+  it('a kid the IdP does not know fails the login cleanly (login_error, no session)', async () => {
+    const bff = await g.h.startBff({
+      ...pemEnv(PEM_CLIENT_ID, 'not-the-registered-kid'),
+      API_UPSTREAM_URL: g.rec.origin,
+    });
+    g.h.idp.events.clear();
+    const { callback } = await signIn(bff, new CookieJar());
+    expect(callback.headers.get('location')).toBe('/?login_error=token_exchange_failed');
+    expect(callback.headers.getSetCookie().some((c) => c.startsWith('bff_session'))).toBe(false);
+    expect(g.h.idp.events.clientAssertions).toMatchObject([
+      { kid: 'not-the-registered-kid', error: 'invalid_client' },
+    ]);
+  });
+});
+
+describe('client_secret_post', () => {
+  const postEnv = {
+    CLIENT_ID: DEV_POST_CLIENT_ID,
+    CLIENT_SECRET: DEV_POST_CLIENT_SECRET,
+    CLIENT_AUTH_METHOD: 'client_secret_post',
+  };
+
+  it('puts a secret Basic would percent-encode in the form body of PAR, code exchange, refresh and revocation', async () => {
+    expect(DEV_POST_CLIENT_SECRET).not.toBe(encodeURIComponent(DEV_POST_CLIENT_SECRET));
+    expect(DEV_POST_CLIENT_SECRET).toContain('-');
+    const { bff, session, texts } = await signInRefreshAndSignOut({ ...postEnv, OKTA_USE_PAR: 'true' });
+    expect(authenticatedEndpoints()).toEqual(['par', 'revocation', 'token', 'token']);
+    // `client_secret_post` as the IdP saw it: no Basic `Authorization` header, `client_secret` in
+    // the body (oidc-provider compares it exactly), and the client named by the body's `client_id`.
+    for (const a of g.h.idp.events.clientAuthentications) {
+      expect(a).toMatchObject({
+        clientId: DEV_POST_CLIENT_ID,
+        method: 'client_secret_post',
+        error: undefined,
+      });
+    }
+    expect(g.h.idp.events.revokedRefreshTokenCount).toBe(1);
+    expect(bff.logs.join('\n')).not.toContain(DEV_POST_CLIENT_SECRET);
+    expectNothingLeaked(bff, texts, [session.accessToken, session.refreshToken]);
   });
 });
 
@@ -314,7 +455,10 @@ describe('all three together (the secure dev client: private_key_jwt, PAR, DPoP)
     expect(assertions.map((a) => a.endpoint).sort()).toEqual(['par', 'revocation', 'token', 'token']);
     for (const a of assertions) expect(a.aud).toBe(a.endpointUrl);
     expect(assertions.find((a) => a.endpoint === 'par')?.aud).toBe(endpoint('par'));
-    expect(g.h.idp.events.pushedAuthorizationRequests).toHaveLength(1);
+    // RFC 9449 §10: the pushed request bound the code to the key the session's tokens are bound to.
+    const jkt = (decodeJwt(session.accessToken).cnf as { jkt?: string } | undefined)?.jkt;
+    expect(jkt).toMatch(/^[\w-]{43}$/);
+    expect(g.h.idp.events.pushedAuthorizationRequests).toMatchObject([{ dpopJkt: jkt }]);
     expect(g.h.idp.events.clientSecretsPresented(DEV_SECURE_CLIENT_ID)).toBe(0);
     expectNothingLeaked(bff, [logout.text], [session.accessToken, session.refreshToken]);
   });

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import type { CookieToSet } from '../http/cookie-header.ts';
+import type { DpopKey } from '../oidc/dpop.ts';
 import type { Transaction } from '../oidc/login.ts';
 import { deriveKeyRing, type KeyRing } from '../sealing/keys.ts';
 import { seal, unseal } from '../sealing/seal.ts';
@@ -78,7 +79,7 @@ function toTransaction(bytes: Uint8Array): Transaction | undefined {
     // Sealed by us, so this only happens across an incompatible release: treat it as no login.
     return undefined;
   }
-  const { state, nonce, codeVerifier, returnTo } = p ?? {};
+  const { state, nonce, codeVerifier, returnTo, dpopKey } = p ?? {};
   if (
     typeof state !== 'string' ||
     typeof nonce !== 'string' ||
@@ -87,7 +88,11 @@ function toTransaction(bytes: Uint8Array): Transaction | undefined {
   ) {
     return undefined;
   }
-  return { state, nonce, codeVerifier, returnTo };
+  if (dpopKey === undefined) return { state, nonce, codeVerifier, returnTo };
+  if (typeof dpopKey !== 'object' || dpopKey === null || typeof (dpopKey as DpopKey).d !== 'string') {
+    return undefined;
+  }
+  return { state, nonce, codeVerifier, returnTo, dpopKey: dpopKey as DpopKey };
 }
 
 /** `returnTo` when it fits {@link TXN_RETURN_TO_MAX_CHARS}, else `/`, as for any other refused value. */

@@ -1,4 +1,5 @@
 import type { LoginErrorCode, Prompt, ResponseMode, UserClaims } from '@okta-bff/oidc';
+import { calculateJwkThumbprint } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { LoginError } from '../errors.ts';
 import { type DpopKey, dpopHandle, generateDpopKey, withDpopNonceRetry } from './dpop.ts';
@@ -12,6 +13,12 @@ export interface Transaction {
   readonly nonce: string;
   readonly codeVerifier: string;
   readonly returnTo: string;
+  /**
+   * With PAR and DPoP: the session's DPoP key, made before the login so the pushed request can
+   * bind the authorization code to it (`dpop_jkt`). Sealed in the transaction cookie as it is in
+   * the session's, never sent anywhere else.
+   */
+  readonly dpopKey?: DpopKey;
 }
 
 /** A failed sign-in: the code goes to `/?login_error=<code>`, the cause to the log only. */
@@ -28,20 +35,23 @@ export interface AuthorizationRequestOptions {
 
 /**
  * A fresh authorization request: new `state`, `nonce` and PKCE verifier (S256) for every login,
- * returned with the transaction that must be bound to this browser.
+ * returned with the transaction that must be bound to this browser. Pushed (PAR) with DPoP, it
+ * also makes the session's DPoP key and binds the code to it with `dpop_jkt`.
  *
- * @see RFC 7636 (PKCE); OpenID Connect Core §3.1.2.1
+ * @see RFC 7636 (PKCE); OpenID Connect Core §3.1.2.1; RFC 9449 §10
  */
 export async function buildAuthorizationRequest(
   idp: Idp,
   options: AuthorizationRequestOptions,
 ): Promise<{ url: URL; transaction: Transaction }> {
   if (!idp.as.authorization_endpoint) throw new TypeError('the IdP metadata has no authorization_endpoint');
+  const dpopKey = idp.usePar && idp.useDpop ? await generateDpopKey() : undefined;
   const transaction: Transaction = {
     state: oauth.generateRandomState(),
     nonce: oauth.generateRandomNonce(),
     codeVerifier: oauth.generateRandomCodeVerifier(),
     returnTo: options.returnTo,
+    ...(dpopKey ? { dpopKey } : {}),
   };
   const url = new URL(idp.as.authorization_endpoint);
   const params = idp.usePar ? new URLSearchParams() : url.searchParams;
@@ -55,6 +65,9 @@ export async function buildAuthorizationRequest(
   params.set('code_challenge_method', 'S256');
   if (options.responseMode !== 'query') params.set('response_mode', options.responseMode);
   if (options.prompt) params.set('prompt', options.prompt);
+  // RFC 9449 §10: the IdP issues the code for this key only, so a stolen code cannot be
+  // redeemed with another key.
+  if (dpopKey) params.set('dpop_jkt', await calculateJwkThumbprint(dpopKey));
   if (idp.usePar) {
     // RFC 9126: the parameters go to the IdP over the back channel, authenticated as the client;
     // the browser's URL carries only client_id and the one-time request_uri.
@@ -130,7 +143,7 @@ export async function completeAuthorization(
     throw authorizationResponseFailure(error);
   }
 
-  const dpopKey = idp.useDpop ? await generateDpopKey() : undefined;
+  const dpopKey = idp.useDpop ? (transaction.dpopKey ?? (await generateDpopKey())) : undefined;
   const dpop = dpopKey ? { DPoP: await dpopHandle(idp.client, dpopKey) } : {};
   const tokens = await guardIdpCall('code exchange', () =>
     withDpopNonceRetry(async () => {
