@@ -11,7 +11,15 @@ import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { createDpopProof } from '../oidc/dpop.ts';
 import type { Metrics, UpstreamOutcome } from '../ops/metrics.ts';
-import { endServerSpan, startServerSpan, type Tracing } from '../ops/tracing.ts';
+import {
+  endServerSpan,
+  errorTypeOf,
+  recordClientFailure,
+  recordClientResponse,
+  serverAttributes,
+  startServerSpan,
+  type Tracing,
+} from '../ops/tracing.ts';
 import { pushFramingField, requestBodyFraming } from './body-framing.ts';
 import { createProofKeyCache, readReplayableBody } from './dpop-upstream.ts';
 import { clientResponseHeaders, type HeaderList, upstreamRequestHeaders } from './headers.ts';
@@ -33,6 +41,14 @@ import { resolveUpstreamPath } from './upstream-path.ts';
 export const API_PREFIX = '/api';
 const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const ALLOW_HEADER = [...ALLOWED_METHODS].join(', ');
+/**
+ * Upstream requests one session may have in flight at once: far above what an SPA sends (a
+ * browser opens six connections to an origin over HTTP/1.1; the benchmark drives 50 through one
+ * session), far below the pool (`maxSockets`, 512). Without it, one signed-in user trickling
+ * request bodies could hold every pooled upstream connection and stall everyone else's API
+ * calls. Past it: 429 `rate_limited` with `Retry-After: 1`, nothing forwarded.
+ */
+export const MAX_IN_FLIGHT_PER_SESSION = 64;
 
 export interface ApiProxyOptions {
   readonly upstreamUrl: string;
@@ -54,6 +70,8 @@ export function isApiRequest(url: string | undefined): boolean {
 /** Trace context into a header list (`traceparent`, `tracestate`). */
 const INTO_LIST: TextMapSetter<HeaderList> = { set: (list, name, value) => void list.push(name, value) };
 const headerValue = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
+/** The /api server span's own attributes, the same for every request. */
+const API_SPAN_ATTRIBUTES = { 'bff.route_group': 'api' } as const;
 const outcomeOf = (status: number): UpstreamOutcome => (status >= 500 ? '5xx' : status >= 400 ? '4xx' : 'ok');
 
 export function createApiProxy(options: ApiProxyOptions) {
@@ -72,6 +90,15 @@ export function createApiProxy(options: ApiProxyOptions) {
   let upstreamNonce: string | undefined;
   const proofKeyFor = createProofKeyCache();
   const clock = createUpstreamClock(timeoutMs);
+  /** Upstream requests in flight per session id: an entry exists only while one is open. */
+  const inFlightBySession = new Map<string, number>();
+  const releaseSlot = (sid: string) => {
+    const open = (inFlightBySession.get(sid) ?? 1) - 1;
+    if (open > 0) inFlightBySession.set(sid, open);
+    else inFlightBySession.delete(sid);
+  };
+  /** The upstream client span's attributes that never change (`server.address`, `server.port`). */
+  const upstreamServer = serverAttributes(upstream);
 
   async function apiProxy(req: IncomingMessage, res: ServerResponse, span: Span | undefined): Promise<void> {
     const start = performance.now();
@@ -87,6 +114,8 @@ export function createApiProxy(options: ApiProxyOptions) {
     /** Its clocks (`upstream-clock.ts`), and whether one of them ran out. */
     let watched: Watched | undefined;
     let timedOut = false;
+    /** The session whose in-flight count this request holds (released when it ends). */
+    let countedSession: string | undefined;
     /** Records the current attempt as timed out (metrics, span), unless it was answered. */
     let attemptTimedOut: (() => void) | undefined;
 
@@ -95,6 +124,7 @@ export function createApiProxy(options: ApiProxyOptions) {
     // listener, and nothing to remove when it fires, on the hot path.
     res.on('close', () => {
       watched?.stop();
+      if (countedSession !== undefined) releaseSlot(countedSession);
       // Torn down unless both directions completed: a client gone before its answer, or one whose
       // body never arrived whole although the upstream answered early (its pooled socket would
       // otherwise wait forever for the rest of a request nobody will finish).
@@ -160,6 +190,18 @@ export function createApiProxy(options: ApiProxyOptions) {
     if (!path.ok) return fail('bad_request', `This API path is not allowed: ${path.reason}.`);
 
     const { session } = admission;
+    const open = inFlightBySession.get(session.sid) ?? 0;
+    if (open >= MAX_IN_FLIGHT_PER_SESSION) {
+      return fail(
+        'rate_limited',
+        'This session has too many API requests in progress; try again in a moment.',
+        {
+          'retry-after': '1',
+        },
+      );
+    }
+    inFlightBySession.set(session.sid, open + 1);
+    countedSession = session.sid;
     const proofKey = session.dpopKey ? proofKeyFor(session, session.dpopKey) : undefined;
     const authorization = proofKey ? `DPoP ${session.accessToken}` : `Bearer ${session.accessToken}`;
     // With DPoP, a request may have to be sent twice (the API asks for a nonce, once): a small body
@@ -192,17 +234,25 @@ export function createApiProxy(options: ApiProxyOptions) {
         });
         headers.push('dpop', proof);
       }
-      const upstreamSpan = span
+      // A request the sampler left out gets no client span and no attributes built, but still
+      // passes its (unsampled) trace context on, so that the API's parent-based sampler drops it too.
+      const upstreamSpan = span?.isRecording()
         ? tracing.tracer.startSpan(
-            `${method}`,
+            method,
             {
               kind: SpanKind.CLIENT,
-              attributes: { 'http.request.method': method, 'server.address': upstream.hostname },
+              attributes: {
+                'http.request.method': method,
+                ...upstreamServer,
+                // Without the query string: it may carry user data.
+                'url.full': `${upstream.origin}${path.path}`,
+                ...(retried ? { 'http.request.resend_count': 1 } : {}),
+              },
             },
             trace.setSpan(context.active(), span),
           )
         : undefined;
-      if (upstreamSpan) propagation.inject(trace.setSpan(context.active(), upstreamSpan), headers, INTO_LIST);
+      if (span) propagation.inject(trace.setSpan(context.active(), upstreamSpan ?? span), headers, INTO_LIST);
       const upstreamStart = performance.now();
       const upstreamReq = transport.request({
         agent,
@@ -213,10 +263,11 @@ export function createApiProxy(options: ApiProxyOptions) {
         path: `${path.path}${query}`,
         headers,
       });
-      const upstreamDone = (outcome: UpstreamOutcome, status?: number) => {
+      const upstreamDone = (outcome: UpstreamOutcome, status?: number, errorType: string = outcome) => {
         metrics.observeUpstream(outcome, (performance.now() - upstreamStart) / 1000);
         if (upstreamSpan) {
-          if (status !== undefined) upstreamSpan.setAttribute('http.response.status_code', status);
+          if (status !== undefined) recordClientResponse(upstreamSpan, status);
+          else recordClientFailure(upstreamSpan, errorType);
           upstreamSpan.setAttribute('bff.outcome', outcome);
           upstreamSpan.end();
         }
@@ -296,7 +347,7 @@ export function createApiProxy(options: ApiProxyOptions) {
         watched?.stop();
         // A timeout was recorded and answered by the clock already.
         if (timedOut) return;
-        if (!responded) upstreamDone('refused');
+        if (!responded) upstreamDone('refused', undefined, errorTypeOf(error));
         if (!res.headersSent && !res.destroyed) {
           logger.warn({ reqId: requestId, cause: describeError(error) }, 'upstream request failed');
           fail('upstream_unavailable', 'The API is not reachable right now.');
@@ -322,11 +373,11 @@ export function createApiProxy(options: ApiProxyOptions) {
   /** The handler; with tracing on, it runs inside the request's server span (IdP and Redis spans nest under it). */
   return function handleApiRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!tracing.enabled) return apiProxy(req, res, undefined);
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const { span, context: ctx } = startServerSpan(tracing, `${req.method} ${API_PREFIX}`, {
-      'http.request.method': req.method ?? '',
-      'url.path': path,
-      'bff.route_group': 'api',
+    const { span, context: ctx } = startServerSpan(tracing, {
+      method: req.method ?? '',
+      target: req.url ?? '/',
+      route: API_PREFIX,
+      attributes: API_SPAN_ATTRIBUTES,
     });
     return context.with(ctx, () => apiProxy(req, res, span));
   };

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gateway, startGateway } from '../testing/gateway.ts';
 import type { CookieJar } from '../testing/harness.ts';
 import { type RawUpstream, type SeenRequest, startRawUpstream } from '../testing/raw-upstream.ts';
+import { MAX_IN_FLIGHT_PER_SESSION } from './api-proxy.ts';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 type Method = (typeof METHODS)[number];
@@ -299,5 +300,54 @@ describe('an upstream that answers before the request body is complete', () => {
       .toBe(0);
     // None of them became a whole request upstream.
     for (const id of ids) expect(upstream.requests().some((r) => r.target.includes(id))).toBe(false);
+  });
+});
+
+describe('upstream requests in flight per session', () => {
+  it(`a session holds at most ${MAX_IN_FLIGHT_PER_SESSION} at once: more get 429 rate_limited, nothing forwarded; ending them frees the room`, async () => {
+    const { jar } = await g.signedIn({ API_UPSTREAM_URL: upstream.origin, API_UPSTREAM_TIMEOUT_MS: '60000' });
+    const { hostname, port } = new URL(g.h.origin);
+    const sockets: net.Socket[] = [];
+    const answers: Promise<string>[] = [];
+    const ids = Array.from({ length: MAX_IN_FLIGHT_PER_SESSION + 8 }, () => nextId('held'));
+    for (const id of ids) {
+      const socket = net.connect(Number(port), hostname === 'localhost' ? '127.0.0.1' : hostname);
+      sockets.push(socket);
+      const { head } = requestBytes(jar, 'GET', id, BODY_CASES[0] as BodyCase, false);
+      socket.write(head.replace(`/api/items/${id} `, `/api/items/${id}/hold `));
+      answers.push(
+        new Promise((resolve) => {
+          let text = '';
+          socket.on('data', (d) => {
+            text += d;
+            resolve(text);
+          });
+          socket.on('close', () => resolve(text));
+        }),
+      );
+      // One at a time, so the first ones are surely the ones forwarded.
+      await expect
+        .poll(
+          () =>
+            upstream.requests().some((r) => r.headers['x-request-id'] === id) ||
+            sockets.length > MAX_IN_FLIGHT_PER_SESSION,
+        )
+        .toBe(true);
+    }
+    const refused = await Promise.all(answers.slice(MAX_IN_FLIGHT_PER_SESSION));
+    for (const answer of refused) {
+      expect(finalStatuses(answer)).toEqual([429]);
+      expect(answer).toContain('"error":"rate_limited"');
+      expect(answer.toLowerCase()).toContain('retry-after: 1');
+    }
+    for (const id of ids.slice(MAX_IN_FLIGHT_PER_SESSION)) expect(seenWithId(id)).toEqual([]);
+    for (const socket of sockets) socket.destroy();
+    // Every held request ended with its client: the session may send again.
+    const after = nextId('after-held');
+    await expect
+      .poll(async () =>
+        finalStatuses(await exchange([requestBytes(jar, 'GET', after, BODY_CASES[0] as BodyCase, true)])),
+      )
+      .toEqual([200]);
   });
 });

@@ -4,7 +4,8 @@
  * coding, or with no body, and everything that does not parse as a request kept as it is. The
  * request-framing tests compare what it saw with what the client sent. A request whose target
  * contains `/early` is answered as soon as its header section arrives, before its body (as an
- * API that refuses an upload early does). Test-only.
+ * API that refuses an upload early does); one whose target contains `/hold` is never answered.
+ * Test-only.
  *
  * @see RFC 9112 §2–§7 (message format, framing, chunked coding)
  */
@@ -158,7 +159,7 @@ export async function startRawUpstream(): Promise<RawUpstream> {
         seen.incomplete = pending;
         continued = false;
         if (answeredEarly) answeredEarly = false;
-        else answer(parsed.request.method);
+        else if (!parsed.request.target.includes('/hold')) answer(parsed.request.method);
       }
     });
     socket.on('error', () => {
