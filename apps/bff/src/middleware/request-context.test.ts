@@ -4,6 +4,7 @@ import {
   BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +47,7 @@ function makeApp(options: Partial<RequestContextOptions> = {}) {
   app.all('/fail/bug', () => {
     throw new Error('a bug');
   });
+  app.get('/things/:id', (c) => c.json({ id: c.req.param('id') }));
   app.all('*', (c) => {
     c.var.log.info('in the handler');
     return c.json({ requestId: c.var.requestId, clientAddress: c.var.clientAddress ?? null }, 201);
@@ -156,7 +158,7 @@ describe('requestContext: tracing', () => {
     return { ...makeApp({ tracing }), spans: () => exporter.getFinishedSpans() };
   }
 
-  it('makes one root server span per request, named by route group, with no query in it', async () => {
+  it('makes one root server span per request, named by its route, with no query in it', async () => {
     const { app, spans } = tracedApp();
     const res = await app.request('/api/items?secret=1', {
       // A browser's trace headers are not continued: the BFF is the public edge.
@@ -165,27 +167,58 @@ describe('requestContext: tracing', () => {
     expect(res.status).toBe(201);
     const [span, ...others] = spans();
     expect(others).toEqual([]);
-    expect(span?.name).toBe('GET api');
+    expect(span?.name).toBe('GET /*');
     expect(span?.kind).toBe(SpanKind.SERVER);
     expect(span?.parentSpanContext).toBeUndefined();
     expect(span?.spanContext().traceId).not.toBe('0af7651916cd43dd8448eb211c80319c');
     expect(span?.attributes).toEqual({
       'http.request.method': 'GET',
       'url.path': '/api/items',
+      'http.route': '/*',
       'bff.route_group': 'api',
       'http.response.status_code': 201,
     });
     expect(span?.status.code).toBe(SpanStatusCode.UNSET);
   });
 
-  it.each<[string, string, number, SpanStatusCode]>([
-    ['a refusal (4xx) is not an error of the server', '/fail/bff', 403, SpanStatusCode.UNSET],
-    ['a failure (5xx) is', '/fail/bug', 500, SpanStatusCode.ERROR],
-  ])('%s', async (_, path, status, code) => {
+  it('names the registered route, never the path with its ids', async () => {
+    const { app, spans } = tracedApp();
+    expect((await app.request('/things/00ualice?state=the-state&code=the-code')).status).toBe(200);
+    const [span] = spans();
+    expect(span?.name).toBe('GET /things/:id');
+    expect(span?.attributes).toMatchObject({
+      'http.route': '/things/:id',
+      'url.path': '/things/00ualice',
+      'http.request.method': 'GET',
+      'http.response.status_code': 200,
+    });
+    const said = JSON.stringify({ name: span?.name, attributes: span?.attributes });
+    for (const secret of ['the-state', 'the-code', '?']) expect(said).not.toContain(secret);
+  });
+
+  it.each<[string, string, number, SpanStatusCode, string | undefined]>([
+    ['a refusal (4xx) is not an error of the server', '/fail/bff', 403, SpanStatusCode.UNSET, undefined],
+    ['a failure (5xx) is, its status code as error.type', '/fail/bug', 500, SpanStatusCode.ERROR, '500'],
+  ])('%s', async (_, path, status, code, errorType) => {
     const { app, spans } = tracedApp();
     expect((await app.request(path)).status).toBe(status);
     expect(spans()).toHaveLength(1);
+    expect(spans()[0]?.name).toBe(`GET ${path}`);
+    expect(spans()[0]?.attributes['http.route']).toBe(path);
     expect(spans()[0]?.attributes['http.response.status_code']).toBe(status);
+    expect(spans()[0]?.attributes['error.type']).toBe(errorType);
     expect(spans()[0]?.status.code).toBe(code);
+  });
+
+  it('builds nothing for a request the sampler left out', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      sampler: new TraceIdRatioBasedSampler(0),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const tracing: Tracing = { enabled: true, tracer: provider.getTracer('test'), shutdown: async () => {} };
+    const { app } = makeApp({ tracing });
+    expect((await app.request('/things/1')).status).toBe(200);
+    expect(exporter.getFinishedSpans()).toEqual([]);
   });
 });

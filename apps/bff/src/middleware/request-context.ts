@@ -1,5 +1,6 @@
 import { context } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 import type { AppEnv } from '../app-env.ts';
 import { clientAddress } from '../http/client-address.ts';
 import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
@@ -17,7 +18,8 @@ export interface RequestContextOptions {
 
 /**
  * Gives every request an id (the caller's `X-Request-Id` when well-formed) and a child logger,
- * runs it inside its server span when tracing is on, and records its end (`http/request-log.ts`,
+ * runs it inside its server span when tracing is on (named, once routed, after the route that
+ * answered: `GET /auth/login`), and records its end (`http/request-log.ts`,
  * shared with the `/api` proxy): one line with method, path (never the query), status, client
  * address and duration, and the request metrics.
  */
@@ -37,10 +39,10 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     );
     c.set('clientAddress', address.client);
     const traced = tracing.enabled
-      ? startServerSpan(tracing, `${c.req.method} ${group}`, {
-          'http.request.method': c.req.method,
-          'url.path': c.req.path,
-          'bff.route_group': group,
+      ? startServerSpan(tracing, {
+          method: c.req.method,
+          target: c.req.path,
+          attributes: { 'bff.route_group': group },
         })
       : undefined;
     try {
@@ -57,7 +59,8 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
         ip: address.client,
         start,
       });
-      if (traced) endServerSpan(traced.span, status);
+      // The route that answered (or the middleware that did): its registered path, never the raw one.
+      if (traced) endServerSpan(traced.span, status, { method: c.req.method, route: routePath(c) });
     }
   };
 }

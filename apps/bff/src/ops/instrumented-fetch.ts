@@ -1,14 +1,15 @@
 import { isTimeoutError } from '../errors.ts';
 import { idpHttpFetch } from '../oidc/idp-http.ts';
 import type { IdpCallKind, IdpOutcome, Metrics } from './metrics.ts';
-import { inClientSpan, type Tracing } from './tracing.ts';
+import { clientSpanAttributes, inClientSpan, recordClientResponse, type Tracing } from './tracing.ts';
 
 /**
  * `fetch` for the IdP calls (oauth4webapi's and jose's `customFetch`, over
  * {@link idpHttpFetch}): each call is timed into
  * `bff_idp_request_duration_seconds` by kind and outcome, and, with tracing on, wrapped in a
- * client span. `kindOf` names the call from its URL (the discovered endpoints), so no label ever
- * holds a URL.
+ * client span with OpenTelemetry's HTTP client attributes. `kindOf` names the call from its URL
+ * (the discovered endpoints), so no metric label holds a URL; the span's `url.full` has no query
+ * string (a userinfo or revocation URL may carry a token, a callback-bound one a code or state).
  */
 export function instrumentedFetch(
   metrics: Metrics,
@@ -25,11 +26,11 @@ export function instrumentedFetch(
       return await inClientSpan(
         tracing,
         `${method} idp ${kind}`,
-        { 'http.request.method': method, 'bff.idp_call': kind },
+        tracing.enabled ? { ...clientSpanAttributes(method, new URL(url)), 'bff.idp_call': kind } : {},
         async (span) => {
           const response = await idpHttpFetch(input, init);
           outcome = response.status >= 500 ? '5xx' : response.status >= 400 ? '4xx' : 'ok';
-          span?.setAttribute('http.response.status_code', response.status);
+          if (span) recordClientResponse(span, response.status);
           return response;
         },
       );

@@ -105,6 +105,11 @@ async function waitForReady(port: number): Promise<void> {
 
 /** A browser's sign-in through the BFF at `origin`. */
 async function signIn(): Promise<CookieJar> {
+  return (await signInWithCallback()).jar;
+}
+
+/** {@link signIn}, with the code and state the IdP sent back (to prove no span holds them). */
+async function signInWithCallback(): Promise<{ jar: CookieJar; code: string; state: string }> {
   const jar = new CookieJar();
   const go = async (path: string) => {
     const url = new URL(path, origin);
@@ -121,7 +126,19 @@ async function signIn(): Promise<CookieJar> {
   const url = new URL(callback.url);
   const done = await go(`${url.pathname}${url.search}`);
   if (done.status !== 302 || done.headers.get('location') !== '/') throw new Error('sign-in failed');
-  return jar;
+  const code = url.searchParams.get('code') ?? '';
+  const state = url.searchParams.get('state') ?? '';
+  if (!code || !state) throw new Error('the callback carried no code or state');
+  return { jar, code, state };
+}
+
+/** An OTLP/JSON span's attributes as plain values (`intValue` may arrive as a string). */
+function attributesOf(span: OtlpSpan | undefined): Record<string, unknown> {
+  const entries = (span?.attributes ?? []).map(({ key, value }) => {
+    const [[kind, raw] = ['', undefined]] = Object.entries(value);
+    return [key, kind === 'intValue' ? Number(raw) : raw] as const;
+  });
+  return Object.fromEntries(entries);
 }
 
 const apiCall = (jar: CookieJar, path = '/api/things') =>
@@ -209,7 +226,7 @@ describe('Prometheus metrics (METRICS_PORT)', () => {
 
 describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   it('export a login’s and an /api call’s spans, propagate traceparent upstream, and never a token', async () => {
-    const jar = await signIn();
+    const { jar, ...login } = await signInWithCallback();
     rec.requests.length = 0;
     expect((await apiCall(jar, '/api/traced?x=secret-query')).status).toBe(200);
     const traceparent = String(rec.requests[0]?.headers.traceparent ?? '');
@@ -219,30 +236,73 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     while (!otlp.spans.some((s) => s.spanId === parentId) && Date.now() < end)
       await new Promise((r) => setTimeout(r, 100));
 
+    // OpenTelemetry's stable HTTP conventions: the upstream call, then the /api server span.
     const upstreamSpan = otlp.spans.find((s) => s.spanId === parentId);
-    expect(upstreamSpan).toMatchObject({ traceId, kind: 3 /* CLIENT */ });
+    expect(upstreamSpan).toMatchObject({ traceId, kind: 3 /* CLIENT */, name: 'GET' });
+    expect(attributesOf(upstreamSpan)).toMatchObject({
+      'http.request.method': 'GET',
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(rec.origin).port),
+      'url.full': `${rec.origin}/traced`,
+      'http.response.status_code': 200,
+    });
     const serverSpan = otlp.spans.find((s) => s.spanId === upstreamSpan?.parentSpanId);
-    expect(serverSpan).toMatchObject({ traceId, kind: 2 /* SERVER */ });
-    expect(serverSpan?.raw).toContain('/api/traced');
+    expect(serverSpan).toMatchObject({ traceId, kind: 2 /* SERVER */, name: 'GET /api' });
+    expect(attributesOf(serverSpan)).toMatchObject({
+      'http.request.method': 'GET',
+      'http.route': '/api',
+      'url.path': '/api/traced',
+      'http.response.status_code': 200,
+    });
     expect(serverSpan?.raw).not.toContain('secret-query');
     // The login: a server span for the callback, with the IdP calls as its children.
     const tokenCall = otlp.spans.find((s) => s.name.includes('idp token'));
     expect(tokenCall).toBeDefined();
+    const issuer = new URL(idp.issuer);
+    expect(attributesOf(tokenCall)).toMatchObject({
+      'http.request.method': 'POST',
+      'server.address': issuer.hostname,
+      'server.port': Number(issuer.port),
+      'url.full': expect.stringMatching(new RegExp(`^${issuer.origin}/[^?#]+$`)),
+      'http.response.status_code': 200,
+    });
     const callbackSpan = otlp.spans.find((s) => s.spanId === tokenCall?.parentSpanId);
-    expect(callbackSpan?.kind).toBe(2);
+    expect(callbackSpan).toMatchObject({ kind: 2, name: 'GET /authorization-code/callback' });
+    expect(attributesOf(callbackSpan)).toMatchObject({
+      'http.request.method': 'GET',
+      'http.route': '/authorization-code/callback',
+      'url.path': '/authorization-code/callback',
+      'http.response.status_code': 302,
+    });
     expect(otlp.spans.some((s) => s.name.includes('idp userinfo') && s.traceId === tokenCall?.traceId)).toBe(
       true,
     );
+    // Every client span names its server and says its URL, never a query string.
+    const clientSpans = otlp.spans.filter((s) => s.kind === 3 && !s.name.startsWith('redis'));
+    expect(clientSpans.length).toBeGreaterThanOrEqual(3);
+    for (const span of clientSpans) {
+      const attributes = attributesOf(span);
+      expect(attributes, span.name).toMatchObject({
+        'http.request.method': expect.any(String),
+        'server.address': expect.any(String),
+        'server.port': expect.any(Number),
+        'url.full': expect.stringMatching(/^https?:\/\/[^?#@]+$/),
+      });
+      expect('http.response.status_code' in attributes || 'error.type' in attributes, span.name).toBe(true);
+    }
 
     const everything = otlp.spans.map((s) => s.raw).join('\n');
     const session = jar.get('bff_session') ?? '';
     for (const secret of [
       session,
+      login.code,
+      login.state,
       DEV_IDP.clientSecret,
       SECRET,
       'Bearer ',
       'code_verifier',
       'refresh_token',
+      'access_token',
     ]) {
       expect(everything.includes(secret), secret.slice(0, 10)).toBe(false);
     }

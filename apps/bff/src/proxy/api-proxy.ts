@@ -116,6 +116,8 @@ export function createApiProxy(options: ApiProxyOptions) {
     let timedOut = false;
     /** The session whose in-flight count this request holds (released when it ends). */
     let countedSession: string | undefined;
+    /** The response is over (answered, or the client went away), maybe while admission awaited. */
+    let closed = false;
     /** Records the current attempt as timed out (metrics, span), unless it was answered. */
     let attemptTimedOut: (() => void) | undefined;
 
@@ -123,6 +125,7 @@ export function createApiProxy(options: ApiProxyOptions) {
     // 'response') and for error handlers, which must stay attached anyway: no wrapper per
     // listener, and nothing to remove when it fires, on the hot path.
     res.on('close', () => {
+      closed = true;
       watched?.stop();
       if (countedSession !== undefined) releaseSlot(countedSession);
       // Torn down unless both directions completed: a client gone before its answer, or one whose
@@ -189,6 +192,9 @@ export function createApiProxy(options: ApiProxyOptions) {
     const path = resolveUpstreamPath(upstream.pathname, rawPath);
     if (!path.ok) return fail('bad_request', `This API path is not allowed: ${path.reason}.`);
 
+    // A client gone while admission awaited the store: nothing to send, and nothing to count
+    // (its 'close' has passed, so a count taken now would never be released).
+    if (closed) return;
     const { session } = admission;
     const open = inFlightBySession.get(session.sid) ?? 0;
     if (open >= MAX_IN_FLIGHT_PER_SESSION) {

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gateway, startGateway } from '../testing/gateway.ts';
 import type { CookieJar } from '../testing/harness.ts';
 import { type RawUpstream, type SeenRequest, startRawUpstream } from '../testing/raw-upstream.ts';
+import { type RedisServer, startRedisServer } from '../testing/redis-server.ts';
 import { MAX_IN_FLIGHT_PER_SESSION } from './api-proxy.ts';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -338,12 +339,62 @@ describe('upstream requests in flight per session', () => {
       }
     }
     for (const socket of sockets) socket.destroy();
-    // Every held request ended with its client: the session may send again.
+    // Every held request ended with its client: the session may send again, and a full room's
+    // worth of requests is forwarded again (no count was left behind).
     const after = nextId('after-held');
     await expect
       .poll(async () =>
         finalStatuses(await exchange([requestBytes(jar, 'GET', after, BODY_CASES[0] as BodyCase, true)])),
       )
       .toEqual([200]);
+  }, 60_000);
+});
+
+describe('the in-flight count when clients leave while admission waits for the store', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  it('is not left behind: after 200 clients that vanished mid-admission, the session still gets its whole room', async () => {
+    const { jar } = await g.signedIn({
+      API_UPSTREAM_URL: upstream.origin,
+      API_UPSTREAM_TIMEOUT_MS: '60000',
+      SESSION_STORE: 'redis',
+      REDIS_URL: redis.url,
+    });
+    const { hostname, port } = new URL(g.h.origin);
+    const connect = () => net.connect(Number(port), hostname === 'localhost' ? '127.0.0.1' : hostname);
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => {
+        const socket = connect();
+        const { head } = requestBytes(jar, 'GET', nextId(`gone-${i}`), BODY_CASES[0] as BodyCase, false);
+        return new Promise<void>((resolve) => {
+          socket.on('connect', () => {
+            socket.write(head);
+            // Gone before the store has answered the admission's read.
+            setImmediate(() => {
+              socket.destroy();
+              resolve();
+            });
+          });
+          socket.on('error', () => resolve());
+        });
+      }),
+    );
+    const ids = Array.from({ length: MAX_IN_FLIGHT_PER_SESSION }, () => nextId('room'));
+    const sockets = ids.map((id) => {
+      const socket = connect();
+      const { head } = requestBytes(jar, 'GET', id, BODY_CASES[0] as BodyCase, false);
+      socket.write(head.replace(`/api/items/${id} `, `/api/items/${id}/hold `));
+      return socket;
+    });
+    await expect
+      .poll(() => ids.filter((id) => seenWithId(id).length > 0).length, { timeout: 15_000 })
+      .toBe(ids.length);
+    for (const socket of sockets) socket.destroy();
   }, 60_000);
 });
