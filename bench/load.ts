@@ -23,6 +23,8 @@ export interface LoadResult {
   readonly p99Ms: number;
   /** Non-2xx answers plus socket errors and timeouts: must be 0 for a valid run. */
   readonly failures: number;
+  /** What the failures were, e.g. `401 × 12, 3 socket errors`; only when there were any. */
+  readonly failureKinds?: string;
   readonly elapsedS: number;
 }
 
@@ -43,6 +45,14 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
 }
 
+function describeFailures(statuses: ReadonlyMap<number, number>, errors: number, timeouts: number): string {
+  return [
+    ...[...statuses].map(([status, count]) => `${status} × ${count}`),
+    ...(errors > 0 ? [`${errors} socket errors`] : []),
+    ...(timeouts > 0 ? [`${timeouts} timeouts`] : []),
+  ].join(', ');
+}
+
 /** Runs autocannon against `url` and returns throughput, latency and failure counts. */
 export function runLoad({
   url,
@@ -54,6 +64,7 @@ export function runLoad({
   let latencies = new Float64Array(1 << 16);
   let count = 0;
   let failures = 0;
+  const failedStatuses = new Map<number, number>();
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -75,6 +86,9 @@ export function runLoad({
           p50Ms: percentile(sorted, 0.5),
           p99Ms: percentile(sorted, 0.99),
           failures: failures + result.errors + result.timeouts,
+          ...(failures + result.errors + result.timeouts > 0
+            ? { failureKinds: describeFailures(failedStatuses, result.errors, result.timeouts) }
+            : {}),
           elapsedS,
         });
       },
@@ -82,6 +96,7 @@ export function runLoad({
     instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
       if (statusCode < 200 || statusCode > 299) {
         failures++;
+        failedStatuses.set(statusCode, (failedStatuses.get(statusCode) ?? 0) + 1);
         return;
       }
       if (count === latencies.length) {

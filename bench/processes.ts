@@ -4,7 +4,7 @@
  * own process so that its CPU time and RSS are its own, not the load generator's.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** Clock ticks per second of `/proc/<pid>/stat` (`getconf CLK_TCK`, 100 on Linux). */
@@ -43,6 +43,69 @@ export function cpuTimeMs(pid: number): number {
   // starting at field 3 (state): utime is field 14 and stime field 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** The `/proc/<pid>/stat` fields from field 3 (state) on; `undefined` once the process is gone. */
+function statFields(pid: number): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (error) {
+    // A descendant may exit between listing /proc and reading it; its time is then in its parent's.
+    if (
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ||
+      (error as NodeJS.ErrnoException).code === 'ESRCH'
+    ) {
+      return undefined;
+    }
+    throw error;
+  }
+  // Field 2 (comm) may hold spaces: everything after its closing parenthesis is space-separated.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Every live descendant of `pid` (children, grandchildren, …), from the ppid in `/proc/<n>/stat`. */
+export function descendantPids(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ppid = Number(statFields(Number(entry))?.[1]);
+    if (!Number.isFinite(ppid)) continue;
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const next = children.get(queue.shift() ?? -1) ?? [];
+    found.push(...next);
+    queue = [...queue, ...next];
+  }
+  return found;
+}
+
+/**
+ * CPU time of a process tree, in milliseconds: `pid`'s own (utime + stime) and that of the
+ * children it has reaped (cutime + cstime, fields 16 and 17), plus every live descendant's own.
+ * For a server that forks workers (httpd), so that a worker retired mid-run still counts.
+ */
+export function treeCpuTimeMs(pid: number): number {
+  const ticks = (fields: string[] | undefined, from: number, to: number) =>
+    (fields ?? []).slice(from, to).reduce((sum, field) => sum + Number(field), 0);
+  const own = ticks(statFields(pid), 11, 15);
+  const live = descendantPids(pid).reduce((sum, child) => sum + ticks(statFields(child), 11, 13), 0);
+  return ((own + live) * 1000) / CLK_TCK;
+}
+
+/** VmRSS summed over `pid` and its live descendants, in bytes: pages they share count once each. */
+export function treeRssBytes(pid: number): number {
+  return [pid, ...descendantPids(pid)].reduce((sum, p) => {
+    try {
+      return sum + rssBytes(p);
+    } catch (error) {
+      // The process exited since it was listed: it holds no memory any more.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return sum;
+      throw error;
+    }
+  }, 0);
 }
 
 /** Busy CPU time of the whole machine (all cores, `/proc/stat`), in milliseconds. */
@@ -129,7 +192,8 @@ export async function startChild({ name, args, env, readyUrl, cwd }: ChildOption
   };
 }
 
-async function waitReady(child: ChildProcess, url: string): Promise<void> {
+/** Polls `url` until it answers 200; fails early if `child` exits. */
+export async function waitReady(child: ChildProcess, url: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last = 'no answer';
   while (Date.now() < deadline) {

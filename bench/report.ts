@@ -1,9 +1,11 @@
 /** Turns one run's measurements into `bench/RESULTS.md`: the figures, the targets and the machine. */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { APACHE_PEER } from './apache-openidc.ts';
 import type { MeasuredLoad } from './load.ts';
 import type { OtlpStats } from './otlp-receiver.ts';
 import type { ProfileSummary } from './profile.ts';
+import { APACHE_SETUP_NOTE, type ApacheRun, apacheSection } from './report-apache.ts';
 import type { SpaSize } from './spa-size.ts';
 
 export interface Cell {
@@ -70,6 +72,12 @@ export interface OpsChecks {
     /** 2xx `/api` answers the bench counted from it (check, warm-up and matrix). */
     readonly answered: number;
   };
+  /** `bff + tracing, 10 % sampled`: the same, from its own receiver; absent in earlier runs. */
+  readonly tracingSampled?: OtlpStats & {
+    readonly answered: number;
+    /** `OTEL_TRACES_SAMPLER_ARG`. */
+    readonly ratio: number;
+  };
   readonly dpop?: DpopCheck;
 }
 
@@ -91,6 +99,8 @@ export interface RunReport {
   /** Absent in runs before the metrics, tracing and DPoP scenarios were measured. */
   readonly ops?: OpsChecks;
   readonly logins: readonly LoginResult[];
+  /** The Apache peer's version, or why it was skipped; absent in runs before it existed. */
+  readonly apache?: ApacheRun;
   readonly spa: SpaSize;
   readonly profiles: readonly { name: string; summary: ProfileSummary }[];
   /** CPU the load generator (this process) used, as a share of one core, during the matrix. */
@@ -120,6 +130,7 @@ const TARGETS = {
   spaJsGzipBytes: 15_000,
   metricsCpuVsWithout: 1.1,
   dpopThroughputVsBearer: 0.6,
+  tracingSampledCpuVsOff: 1.2,
 } as const;
 
 /** The production defaults (`pnpm start` as is), the LOG_LEVEL=warn process, and the Redis store. */
@@ -129,6 +140,8 @@ const BFF_REDIS = 'bff, SESSION_STORE=redis';
 /** The production defaults plus one setting each: `METRICS_PORT`, `OTEL_EXPORTER_OTLP_ENDPOINT`, `API_TOKEN_TYPE=dpop`. */
 export const BFF_METRICS = 'bff + metrics';
 export const BFF_TRACING = 'bff + tracing';
+/** Tracing on as production runs it: `OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`. */
+export const BFF_TRACING_SAMPLED = 'bff + tracing, 10 % sampled';
 export const BFF_DPOP = 'bff, API_TOKEN_TYPE=dpop';
 
 function median(values: readonly number[]): number {
@@ -266,6 +279,7 @@ export function renderResults(report: RunReport): string {
       plain: bff50,
       metrics: get(BFF_METRICS, 'fast', 50),
       tracing: get(BFF_TRACING, 'fast', 50),
+      tracingSampled: get(BFF_TRACING_SAMPLED, 'fast', 50),
       dpop: get(BFF_DPOP, 'fast', 50),
     }),
     '',
@@ -287,9 +301,11 @@ export function renderResults(report: RunReport): string {
     BFF_DEFAULTS,
     BFF_METRICS,
     BFF_TRACING,
+    BFF_TRACING_SAMPLED,
     BFF_DPOP,
     BFF_REDIS,
     'express alternative',
+    APACHE_PEER,
   ];
   const cells = [...report.cells].sort(
     (a, b) =>
@@ -325,7 +341,15 @@ export function renderResults(report: RunReport): string {
   );
   for (const upstream of ['fast', '5 ms']) {
     for (const connections of [1, 10, 50]) {
-      for (const scenario of [BFF_DEFAULTS, BFF_WARN, BFF_METRICS, BFF_TRACING, BFF_DPOP, BFF_REDIS]) {
+      for (const scenario of [
+        BFF_DEFAULTS,
+        BFF_WARN,
+        BFF_METRICS,
+        BFF_TRACING,
+        BFF_TRACING_SAMPLED,
+        BFF_DPOP,
+        BFF_REDIS,
+      ]) {
         const row = ratioRow(scenario, upstream, connections);
         if (row) lines.push(row);
       }
@@ -376,6 +400,7 @@ export function renderResults(report: RunReport): string {
   }
 
   lines.push(...opsSection(report, get));
+  lines.push(...apacheSection(report.apache, report.logins, get));
 
   const m = report.memory;
   lines.push(
@@ -391,7 +416,7 @@ export function renderResults(report: RunReport): string {
     '',
     '## Logins',
     '',
-    'Full flow, one at a time, the two apps alternating: app login route → IdP authorize → login form with a password → consent-free redirect → app callback (code exchange, ID token validation, session sealed). The IdP runs in the orchestrator process and dominates the wall time; CPU is the app process only.',
+    'Full flow, one at a time, the apps alternating: app login route → IdP authorize → login form with a password → consent-free redirect → app callback (code exchange, ID token validation, session sealed). The IdP runs in the orchestrator process and dominates the wall time; CPU is the app process only.',
     '',
     '| app | logins | logins/s | app CPU ms/login |',
     '|---|---:|---:|---:|',
@@ -450,19 +475,25 @@ interface OpsCell {
   readonly plain: Summary | undefined;
   readonly metrics: Summary | undefined;
   readonly tracing: Summary | undefined;
+  readonly tracingSampled: Summary | undefined;
   readonly dpop: Summary | undefined;
 }
 
 const NOT_MEASURED = 'not measured in this run | – |';
 
 /** The Targets rows of the metrics, tracing and DPoP scenarios (fast upstream, 50 connections). */
-function opsTargetRows(report: RunReport, { plain, metrics, tracing, dpop }: OpsCell): string[] {
+function opsTargetRows(
+  report: RunReport,
+  { plain, metrics, tracing, tracingSampled, dpop }: OpsCell,
+): string[] {
   const cpu = (s: Summary | undefined) => fixed(s?.cpuMsPerRequest ?? Number.NaN, 3);
   const rps = (s: Summary | undefined) => fixed(s?.rps ?? Number.NaN, 0);
   const vsPlain = (s: Summary | undefined, key: 'rps' | 'cpuMsPerRequest' | 'p99Ms') =>
     (s?.[key] ?? Number.NaN) / (plain?.[key] ?? Number.NaN);
   const metricsCpu = vsPlain(metrics, 'cpuMsPerRequest');
   const tracingCpu = vsPlain(tracing, 'cpuMsPerRequest');
+  const sampledCpu = vsPlain(tracingSampled, 'cpuMsPerRequest');
+  const sampled = report.ops?.tracingSampled;
   const dpopRps = vsPlain(dpop, 'rps');
   const spans = report.ops?.tracing;
   return [
@@ -476,6 +507,11 @@ function opsTargetRows(report: RunReport, { plain, metrics, tracing, dpop }: Ops
       (tracing && plain
         ? `${cpu(tracing)} vs ${cpu(plain)} ms = **${fixed(tracingCpu, 2)}×** the tracing-off BFF (req/s ${fixed(vsPlain(tracing, 'rps'), 2)}×, p99 ${fixed(vsPlain(tracing, 'p99Ms'), 2)}×)` +
           `${spans ? `; ${spans.spans.toLocaleString('en')} spans exported for ${spans.answered.toLocaleString('en')} \`/api\` answers` : ''} | reported |`
+        : NOT_MEASURED),
+    `| tracing on, 10 % sampled (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`, \`OTEL_TRACES_SAMPLER_ARG=0.1\`): BFF CPU per request ≤ ${TARGETS.tracingSampledCpuVsOff}× tracing off | ` +
+      (tracingSampled && plain
+        ? `${cpu(tracingSampled)} vs ${cpu(plain)} ms = **${fixed(sampledCpu, 2)}×** (req/s ${fixed(vsPlain(tracingSampled, 'rps'), 2)}×, p99 ${fixed(vsPlain(tracingSampled, 'p99Ms'), 2)}×)` +
+          `${sampled ? `; ${sampled.serverSpans.toLocaleString('en')} server spans for ${sampled.answered.toLocaleString('en')} \`/api\` answers (${fixed((sampled.serverSpans / sampled.answered) * 100, 1)} %)` : ''} | ${ok(sampledCpu <= TARGETS.tracingSampledCpuVsOff)} |`
         : NOT_MEASURED),
     `| DPoP (\`API_TOKEN_TYPE=dpop\`): throughput ≥ ${TARGETS.dpopThroughputVsBearer}× bearer at 50 connections | ` +
       (dpop && plain
@@ -493,15 +529,17 @@ function opsSection(
     '',
     '## Operations and DPoP cost',
     '',
-    `Four BFF processes, same build, each at the production defaults (LOG_LEVEL=info, cookie store): **${BFF_DEFAULTS}** as is, which is also the tracing-off, metrics-off and bearer case; ` +
+    `Five BFF processes, same build, each at the production defaults (LOG_LEVEL=info, cookie store): **${BFF_DEFAULTS}** as is, which is also the tracing-off, metrics-off and bearer case; ` +
       `**${BFF_METRICS}** with \`METRICS_PORT\` (Prometheus on a listener of its own: each request observes a histogram, each upstream call another); ` +
       `**${BFF_TRACING}** with \`OTEL_EXPORTER_OTLP_ENDPOINT\` (\`http/protobuf\`, the SDK's batch span processor at its defaults) pointing at a receiver in the orchestrator that reads and discards each export: a server span per request, a client span for the upstream call, \`traceparent\` injected; ` +
+      `**${BFF_TRACING_SAMPLED}**, the same with \`OTEL_TRACES_SAMPLER=parentbased_traceidratio\` and \`OTEL_TRACES_SAMPLER_ARG=0.1\` (read by the SDK), exporting to a receiver of its own: one request in ten recorded, the others get a non-recording span, no client span and no attributes, and pass on a \`traceparent\` flagged unsampled; ` +
       `**${BFF_DPOP}**, signed in through itself, whose session holds an ES256 key the IdP binds its tokens to: one fresh DPoP proof signed per proxied request (the bench's upstream does not verify it). ` +
       'Measured on the fast upstream at 1 and 50 connections, interleaved with the other scenarios. Ratios in brackets are to the plain BFF in the same cell.',
   ];
   const columns: [string, string][] = [
     [BFF_METRICS, '+ metrics'],
     [BFF_TRACING, '+ tracing'],
+    [BFF_TRACING_SAMPLED, '+ tracing 10 %'],
     [BFF_DPOP, 'DPoP'],
   ];
   let any = false;
@@ -523,7 +561,7 @@ function opsSection(
         `### ${upstream} upstream, ${connections} connection${connections === 1 ? '' : 's'}`,
         '',
         `| | bff (info) | ${columns.map(([, label]) => label).join(' | ')} |`,
-        '|---|---:|---:|---:|---:|',
+        `|---|---:|${columns.map(() => '---:').join('|')}|`,
         row('req/s', (s) => s.rps, 0),
         row('p50 ms', (s) => s.p50Ms, 2),
         row('p99 ms', (s) => s.p99Ms, 2),
@@ -554,6 +592,14 @@ function opsSection(
         'a few more are requests still in flight when a load run stopped (up to one per connection per run), answered and traced but not counted by the bench.',
     );
   }
+  if (ops?.tracingSampled) {
+    const t = ops.tracingSampled;
+    checks.push(
+      `- **${BFF_TRACING_SAMPLED}**: its receiver got ${t.spans.toLocaleString('en')} spans, ${t.serverSpans.toLocaleString('en')} server and ${t.clientSpans.toLocaleString('en')} client, ` +
+        `for ${t.answered.toLocaleString('en')} 2xx \`/api\` answers: ${fixed((t.serverSpans / t.answered) * 100, 1)} % of requests traced with a ratio of ${t.ratio} ` +
+        `(none, or more than twice the ratio, would have aborted the run).`,
+    );
+  }
   if (ops?.dpop) {
     const d = ops.dpop;
     checks.push(
@@ -571,8 +617,9 @@ const SETUP_NOTES = [
   '- **bare node:http proxy**: `http.createServer` piping into `http.request` with a keep-alive agent, no auth, no header changes: the cost floor of one extra hop.',
   '- **bff, LOG_LEVEL=info**: `apps/bff/dist/server.js` (the production build of `pnpm build`) run as `pnpm start` runs it: its node flags, `NODE_ENV` unset (production), the default log level (one JSON line per request, stdout to /dev/null) and the default cookie store; a real session from a full login at the embedded IdP, `X-CSRF: 1`. The targets are computed from it; measured at 1 and 50 connections, and the memory run is on this process. **bff** is the same build in another process with `LOG_LEVEL=warn`, measured at every cell (and used for the logins and profiles).',
   "- **bff, SESSION_STORE=redis**: the same build with `SESSION_STORE=redis` and `REDIS_URL` to the bench's own `redis-server` (Debian's, started on a free loopback port with `--save '' --appendonly no` and stopped at the end), LOG_LEVEL=info, signed in through itself (its origin is a registered redirect URI), measured where **bff, LOG_LEVEL=info** is. A second instance on another port, same Redis and secret, is started only for the logout measurement.",
-  `- **${BFF_METRICS}**, **${BFF_TRACING}**, **${BFF_DPOP}**: the **bff, LOG_LEVEL=info** process (production build, \`pnpm start\`'s flags, LOG_LEVEL=info, cookie store) plus one setting each: \`METRICS_PORT\` (a free loopback port); \`OTEL_EXPORTER_OTLP_ENDPOINT\` to the bench's OTLP/HTTP receiver (\`bench/otlp-receiver.ts\`, in the orchestrator: it counts spans, discards them and answers 200 \`{}\`) with \`OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf\`; \`API_TOKEN_TYPE=dpop\`, on a registered origin of its own so that it signs in through itself at the embedded IdP (default client and secret; DPoP-bound tokens). Fast upstream, 1 and 50 connections; stopped after the matrix.`,
+  `- **${BFF_METRICS}**, **${BFF_TRACING}**, **${BFF_TRACING_SAMPLED}**, **${BFF_DPOP}**: the **bff, LOG_LEVEL=info** process (production build, \`pnpm start\`'s flags, LOG_LEVEL=info, cookie store) plus one setting each: \`METRICS_PORT\` (a free loopback port); \`OTEL_EXPORTER_OTLP_ENDPOINT\` to the bench's OTLP/HTTP receiver (\`bench/otlp-receiver.ts\`, in the orchestrator: it counts spans, discards them and answers 200 \`{}\`) with \`OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf\`; the same plus \`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`, \`OTEL_TRACES_SAMPLER_ARG=0.1\` (a receiver of its own); \`API_TOKEN_TYPE=dpop\`, on a registered origin of its own so that it signs in through itself at the embedded IdP (default client and secret; DPoP-bound tokens). Fast upstream, 1 and 50 connections; stopped after the matrix.`,
   '- **express alternative**: express 5 + express-openid-connect 3 (code flow, `openid profile email offline_access`, library defaults: encrypted cookie session, rolling, so the cookie is re-sealed on every response) + http-proxy-middleware 3 with a keep-alive agent, `Authorization: Bearer` from `req.oidc.accessToken` (refreshed when expired), `Cookie` and `X-CSRF` removed, 401/403 like the BFF. Bundled with esbuild like the BFF, `NODE_ENV=production`, no logging.',
+  APACHE_SETUP_NOTE,
   "- Before measuring, one request per scenario to the upstream's `/echo` checks that the BFF and the express alternative forward a bearer (the DPoP BFF: `DPoP` and a valid proof) and neither `Cookie` nor `X-CSRF`, and that only the tracing BFF forwards a `traceparent`; any non-2xx answer during a run aborts the benchmark.",
   '- The BFF keeps opened sessions in memory keyed by a hash of the sealed cookie, so with one session every request after the first skips the JWE decryption; the express alternative decrypts (and re-encrypts) its cookie on every request.',
 ];

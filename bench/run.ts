@@ -7,8 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, type JsonWebKey, verify } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { APACHE_LOGIN_PATH, APACHE_PEER, APACHE_SESSION_COOKIE } from './apache-openidc.ts';
 import { type MeasuredLoad, measureLoad, runLoad } from './load.ts';
 import { signIn } from './login.ts';
 import { startOtlpReceiver } from './otlp-receiver.ts';
@@ -19,6 +21,7 @@ import {
   BFF_DPOP,
   BFF_METRICS,
   BFF_TRACING,
+  BFF_TRACING_SAMPLED,
   type Cell,
   type DpopCheck,
   type LoginResult,
@@ -72,6 +75,9 @@ interface Scenario {
   readonly traces?: boolean;
 }
 
+/** `OTEL_TRACES_SAMPLER_ARG` of the sampled tracing BFF: the share of requests traced. */
+const TRACES_SAMPLED_RATIO = 0.1;
+
 /** The new operations scenarios' cells: the fast upstream, at 1 and 50 connections. */
 const OPS_CELLS = (connections: number, upstream: string) => upstream === 'fast' && connections !== 10;
 
@@ -105,7 +111,7 @@ async function checkForwarding(scenarios: readonly Scenario[], upstreamUrl: stri
     const body = (await response.json()) as { headers?: Record<string, string> };
     if (response.status !== 200) throw new Error(`${scenario.name}: /echo answered ${response.status}`);
     const forwarded = body.headers ?? {};
-    const authenticated = scenario.name.startsWith('bff') || scenario.name.startsWith('express');
+    const authenticated = ['bff', 'express', 'apache'].some((prefix) => scenario.name.startsWith(prefix));
     const scheme = scenario.scheme ?? 'Bearer';
     if (
       authenticated &&
@@ -216,7 +222,9 @@ async function runMatrix(scenarios: readonly Scenario[]): Promise<Cell[]> {
             scenario.server,
             scenario.store,
           );
-          if (result.failures > 0) throw new Error(`${scenario.name}: ${result.failures} failed requests`);
+          if (result.failures > 0) {
+            throw new Error(`${scenario.name}: ${result.failures} failed requests (${result.failureKinds})`);
+          }
           const key = `${scenario.name}|${upstream.name}|${connections}`;
           runs.set(key, [...(runs.get(key) ?? []), result]);
           log(
@@ -313,7 +321,28 @@ async function runRevocation(
   return { pollMs: REVOCATION_POLL_MS, trials };
 }
 
-/** Full sign-ins, alternating between the two apps so both see the same machine state. */
+/**
+ * The Apache peer's refusal without a session: `OIDCUnAuthAction 401` on `/api`, so an API call
+ * with no cookie must answer 401 and reach nothing, before its figures count.
+ */
+async function checkApacheRefusal(origin: string): Promise<void> {
+  // As a browser navigation (node:http: fetch always sends `Sec-Fetch-Mode: cors`), which
+  // mod_auth_openidc would otherwise redirect to the IdP: the 401 is the /api setting's.
+  const status = await new Promise<number | undefined>((resolve, reject) => {
+    http
+      .get(
+        `${origin}/api/echo`,
+        { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } },
+        (res) => {
+          res.resume().once('end', () => resolve(res.statusCode));
+        },
+      )
+      .once('error', reject);
+  });
+  if (status !== 401) throw new Error(`${APACHE_PEER}: /api/echo without a session answered ${status}`);
+}
+
+/** Full sign-ins, alternating between the apps so all see the same machine state. */
 async function runLogins(stack: Stack): Promise<LoginResult[]> {
   const apps = [
     {
@@ -326,6 +355,19 @@ async function runLogins(stack: Stack): Promise<LoginResult[]> {
       server: stack.express,
       login: { origin: stack.expressOrigin, loginPath: '/login', sessionCookie: 'appSession' },
     },
+    ...(stack.apache.running
+      ? [
+          {
+            name: stack.apache.child.name,
+            server: stack.apache.child,
+            login: {
+              origin: stack.apache.origin,
+              loginPath: APACHE_LOGIN_PATH,
+              sessionCookie: APACHE_SESSION_COOKIE,
+            },
+          },
+        ]
+      : []),
   ];
   const totals = apps.map(() => ({ cpuMs: 0, wallMs: 0 }));
   for (const app of apps) await signIn(app.login); // warm-up: JIT and the IdP's first-use paths
@@ -458,6 +500,22 @@ async function main() {
     });
     const bffHeaders = { cookie: bffCookie, 'x-csrf': '1' };
     const expressHeaders = { cookie: expressCookie, 'x-csrf': '1' };
+    const { apache } = stack;
+    if (apache.running) {
+      await checkApacheRefusal(apache.origin);
+      log(`apache peer: ${apache.version}; /api without a session answers 401`);
+    } else {
+      log(`apache peer skipped: ${apache.reason}`);
+    }
+    // mod_auth_openidc refuses a session cookie played against another host than it was issued
+    // for (localhost), so this peer is reached at its origin, not at 127.0.0.1.
+    const apacheCookie = apache.running
+      ? await signIn({
+          origin: apache.origin,
+          loginPath: APACHE_LOGIN_PATH,
+          sessionCookie: APACHE_SESSION_COOKIE,
+        })
+      : '';
     const bffInfo = await stack.startExtraBff({ logLevel: 'info' });
     const bffUrl = stack.bffOrigin.replace('localhost', '127.0.0.1');
     // Production defaults but for the store: LOG_LEVEL=info, like the cookie-store BFF it is compared with.
@@ -478,6 +536,18 @@ async function main() {
     const bffTracing = await stack.startExtraBff({
       logLevel: 'info',
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
+    });
+    // The same, sampling 10 % of requests as production would (the SDK reads both variables); its
+    // own receiver, so that its span count shows the sampler at work.
+    const otlpSampled = await startOtlpReceiver();
+    const bffTracingSampled = await stack.startExtraBff({
+      logLevel: 'info',
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpSampled.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: String(TRACES_SAMPLED_RATIO),
+      },
     });
     const bffDpop = await stack.startDpopBff({ logLevel: 'info' });
     const bffDpopCookie = await signIn({
@@ -527,6 +597,15 @@ async function main() {
         traces: true,
       },
       {
+        name: BFF_TRACING_SAMPLED,
+        server: bffTracingSampled.child,
+        url: (p) => `${bffTracingSampled.url}/api${p}`,
+        headers: bffHeaders,
+        only: OPS_CELLS,
+        // Every request passes its trace context on, sampled or not (flag 00: the API drops it too).
+        traces: true,
+      },
+      {
         name: BFF_DPOP,
         server: bffDpop.child,
         url: (p) => `${bffDpop.url}/api${p}`,
@@ -540,6 +619,16 @@ async function main() {
         url: (p) => `${stack.expressOrigin.replace('localhost', '127.0.0.1')}/api${p}`,
         headers: expressHeaders,
       },
+      ...(apache.running
+        ? [
+            {
+              name: apache.child.name,
+              server: apache.child,
+              url: (p: string) => `${apache.origin}/api${p}`,
+              headers: { cookie: apacheCookie, 'x-csrf': '1' },
+            },
+          ]
+        : []),
     ];
     const { dpop } = await checkForwarding(scenarios, stack.upstreamUrl);
     // 2xx answers per scenario outside the matrix (the /echo check, the warm-up), for the span count.
@@ -564,8 +653,10 @@ async function main() {
       stack.redis,
       bffMetrics.child,
       bffTracing.child,
+      bffTracingSampled.child,
       bffDpop.child,
       stack.express,
+      ...(apache.running ? [apache.child] : []),
     ];
     const serversCpuStart = servers.map((server) => server.cpuMs());
     const machineStart = machineBusyMs();
@@ -597,7 +688,27 @@ async function main() {
       `${BFF_METRICS}: /metrics counts ${apiCount2xx} 2xx /api answers (the bench counted ${metricsAnswered})`,
     );
     // Traces really were exported: SIGTERM flushes the batch of spans still pending, then count.
-    await Promise.all([bffMetrics.child.stop(), bffTracing.child.stop(), bffDpop.child.stop()]);
+    await Promise.all([
+      bffMetrics.child.stop(),
+      bffTracing.child.stop(),
+      bffTracingSampled.child.stop(),
+      bffDpop.child.stop(),
+    ]);
+    const sampledSpans = otlpSampled.stats();
+    await otlpSampled.close();
+    const sampledAnswered =
+      answeredInMatrix(BFF_TRACING_SAMPLED) + (answeredOutside.get(BFF_TRACING_SAMPLED) ?? 0);
+    // The sampler really was in effect: some requests traced, far fewer than all.
+    const sampledShare = sampledSpans.serverSpans / sampledAnswered;
+    if (!(sampledShare > 0 && sampledShare < 2 * TRACES_SAMPLED_RATIO)) {
+      throw new Error(
+        `${BFF_TRACING_SAMPLED}: ${sampledSpans.serverSpans} server spans for ${sampledAnswered} answers`,
+      );
+    }
+    log(
+      `${BFF_TRACING_SAMPLED}: ${sampledSpans.serverSpans} server spans for ${sampledAnswered} /api answers ` +
+        `(${(sampledShare * 100).toFixed(1)} %)`,
+    );
     const spans = otlp.stats();
     await otlp.close();
     const tracingAnswered = answeredInMatrix(BFF_TRACING) + (answeredOutside.get(BFF_TRACING) ?? 0);
@@ -609,6 +720,7 @@ async function main() {
     const ops: OpsChecks = {
       metrics: { apiCount2xx, answered2xx: metricsAnswered },
       tracing: { ...spans, answered: tracingAnswered },
+      tracingSampled: { ...sampledSpans, answered: sampledAnswered, ratio: TRACES_SAMPLED_RATIO },
       ...(dpop ? { dpop } : {}),
     };
 
@@ -640,6 +752,7 @@ async function main() {
       revocation,
       ops,
       logins,
+      apache: apache.running ? { version: apache.version } : { skipped: apache.reason },
       spa,
       profiles,
       loadGenCpuShare: (loadGenCpu.user + loadGenCpu.system) / 1000 / (matrixS * 1000),

@@ -1,7 +1,8 @@
 /**
  * Builds and starts everything a run needs on loopback: the embedded IdP (in this process,
- * with one client for the BFF and one for the express alternative), the upstream, the bare
- * proxy, the BFF's production build, the express alternative and a `redis-server` for the
+ * with one client for the BFF, one for the express alternative and one for Apache), the
+ * upstream, the bare proxy, the BFF's production build, the express alternative, Apache httpd
+ * with mod_auth_openidc when installed, and a `redis-server` for the
  * `SESSION_STORE=redis` BFFs, each in its own process; and, on request, BFFs with one more
  * setting (metrics, tracing, `API_TOKEN_TYPE=dpop`).
  */
@@ -14,6 +15,7 @@ import { build } from 'esbuild';
 // The test helper that spawns a real redis-server (free loopback port, no persistence, temp dir
 // removed at exit): the bench runs under tsx, so importing it needs no bundling.
 import { type RedisServer, startRedisServer } from '../apps/bff/src/testing/redis-server.ts';
+import { APACHE_CALLBACK_PATH, findApache, startApache } from './apache-openidc.ts';
 import { type Child, cpuTimeMs, freePort, rssBytes, startChild } from './processes.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -30,6 +32,7 @@ const BFF_START_FLAGS: string[] = (
 /** Random per run: sessions are sealed with it, and nothing outlives the run. */
 const SESSION_SECRET = `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`;
 const EXPRESS_CLIENT = { clientId: '0oabenchexpress0000', clientSecret: 'bench-only-express-client-secret' };
+const APACHE_CLIENT = { clientId: '0oabenchapache00000', clientSecret: 'bench-only-apache-client-secret' };
 
 /** The SPA and the BFF as `pnpm build` makes them, and the bench's own servers bundled the same way. */
 export async function buildAll(): Promise<void> {
@@ -77,6 +80,8 @@ export interface Stack {
   readonly bffOrigin: string;
   readonly express: Child;
   readonly expressOrigin: string;
+  /** Apache httpd + mod_auth_openidc, or why it is not running (not installed, as on CI). */
+  readonly apache: ApachePeer;
   /** `redis-server` (`--save '' --appendonly no`, loopback, free port) for the Redis-store BFFs. */
   readonly redis: Child;
   /**
@@ -111,9 +116,40 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * The Apache peer when it runs. `origin` is `http://localhost:<port>`, also for the load:
+ * mod_auth_openidc refuses its session cookie on another host name than it was issued for.
+ */
+export type ApachePeer =
+  | {
+      readonly running: true;
+      readonly child: Child;
+      readonly origin: string;
+      readonly version: string;
+    }
+  | { readonly running: false; readonly reason: string };
+
 export async function startStack(): Promise<Stack> {
-  const [upstreamPort, barePort, bffPort, expressPort, redisBffPortA, redisBffPortB, dpopBffPort] =
-    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [
+    upstreamPort,
+    barePort,
+    bffPort,
+    expressPort,
+    redisBffPortA,
+    redisBffPortB,
+    dpopBffPort,
+    apachePort,
+  ] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const apacheOrigin = `http://localhost:${apachePort}`;
   const bffOrigin = `http://localhost:${bffPort}`;
   const redisBffPorts = [redisBffPortA, redisBffPortB] as const;
   const redisBffOrigins = [`http://localhost:${redisBffPortA}`, `http://localhost:${redisBffPortB}`] as const;
@@ -136,6 +172,17 @@ export async function startStack(): Promise<Stack> {
         client_id: EXPRESS_CLIENT.clientId,
         client_secret: EXPRESS_CLIENT.clientSecret,
         client_name: 'bench express alternative',
+      },
+      {
+        ...createDevClient({
+          redirectUris: [`${apacheOrigin}${APACHE_CALLBACK_PATH}`],
+          postLogoutRedirectUris: [`${apacheOrigin}/`],
+          backchannelLogoutUri: null,
+          frontchannelLogoutUri: null,
+        }),
+        client_id: APACHE_CLIENT.clientId,
+        client_secret: APACHE_CLIENT.clientSecret,
+        client_name: 'bench apache + mod_auth_openidc',
       },
     ],
   });
@@ -236,6 +283,8 @@ export async function startStack(): Promise<Stack> {
       startBff(bffPort, { logLevel: 'warn' }).then(track),
       startExpress(expressPort).then(track),
     ]);
+    const apache = await startApachePeer(apachePort, apacheOrigin, idp.issuer, upstreamUrl);
+    if (apache.running) track(apache.child);
     let currentBff = bff;
     let currentExpress = express;
     return {
@@ -252,6 +301,7 @@ export async function startStack(): Promise<Stack> {
         return currentExpress;
       },
       expressOrigin,
+      apache,
       redis,
       async startRedisBff(instance, options) {
         const port = redisBffPorts[instance];
@@ -288,6 +338,18 @@ export async function startStack(): Promise<Stack> {
     await closeAll();
     throw error;
   }
+}
+
+async function startApachePeer(
+  port: number,
+  origin: string,
+  issuer: string,
+  upstreamUrl: string,
+): Promise<ApachePeer> {
+  const found = findApache();
+  if (!found.available) return { running: false, reason: found.reason };
+  const child = await startApache({ port, origin, issuer, upstreamUrl, ...APACHE_CLIENT });
+  return { running: true, child, origin, version: found.version };
 }
 
 function requireRedis(server: RedisServer | undefined): RedisServer {
