@@ -6,13 +6,15 @@
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { expect } from 'vitest';
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { serializeCookie } from '../http/cookie-header.ts';
 import { sessionCodecFor } from '../services.ts';
 import type { Session } from '../session/model/session.ts';
 import { chunkNamesPresent, readChunkedCookie, writeChunkedCookie } from '../session/store/cookies.ts';
 import { type Bff, CookieJar, createHarness, type Harness, signIn, TEST_SESSION_SECRET } from './harness.ts';
 import { type RecordingUpstream, startRecordingUpstream } from './recording-upstream.ts';
+import { type RedisServer, startRedisServer } from './redis-server.ts';
 
 export const SESSION_COOKIE = 'bff_session';
 export const API_HEADERS = { 'x-csrf': '1' } as const;
@@ -167,4 +169,40 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** A plain node-redis client, to read and tamper with what the BFF wrote. */
+export type RawRedisClient = ReturnType<typeof createClient>;
+
+export interface RedisGateway {
+  readonly g: Gateway;
+  readonly redis: RedisServer;
+  readonly raw: RawRedisClient;
+}
+
+/**
+ * For one test file: the gateway, a Redis server of its own and a raw client to it, started once,
+ * Redis emptied before each test (each counts what is in it) and the recording upstream's list
+ * after it, all closed at the end. Registers the vitest hooks itself, so call it at the top of
+ * the file and read the fields inside tests, not at load time.
+ */
+export function useRedisGateway(): RedisGateway {
+  const bed = {} as { g: Gateway; redis: RedisServer; raw: RawRedisClient };
+  beforeAll(async () => {
+    [bed.g, bed.redis] = await Promise.all([startGateway(), startRedisServer()]);
+    bed.raw = createClient({ url: bed.redis.url });
+    await bed.raw.connect();
+  });
+  beforeEach(async () => {
+    await bed.raw.flushAll();
+  });
+  afterEach(() => {
+    bed.g.rec.requests.length = 0;
+  });
+  afterAll(async () => {
+    await bed.raw?.close();
+    await bed.g?.close();
+    await bed.redis?.close();
+  });
+  return bed;
 }

@@ -5,10 +5,9 @@
  * real `redis-server` (a free loopback port, never a mock), with the embedded IdP over real HTTP.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sessionCodecFor } from '../../services.ts';
-import { errorOf, type Gateway, startGateway } from '../../testing/gateway.ts';
+import { errorOf, useRedisGateway } from '../../testing/gateway.ts';
 import {
   type Bff,
   CookieJar,
@@ -17,7 +16,6 @@ import {
   signIn,
   TEST_SESSION_SECRET,
 } from '../../testing/harness.ts';
-import { type RedisServer, startRedisServer } from '../../testing/redis-server.ts';
 import type { Session } from '../model/session.ts';
 import { COOKIE_PURPOSE } from '../store/cookies.ts';
 import { connectRedis, redisKeys } from './redis-client.ts';
@@ -26,39 +24,19 @@ import { createRedisStore } from './redis-store.ts';
 const NEW_SECRET = 'rotated-session-secret-0123456789abcdef';
 const [ALICE, BOB] = [DEV_USERS[0]!, DEV_USERS[1]!];
 
-let g: Gateway;
-let redis: RedisServer;
-let raw: ReturnType<typeof createClient>;
-
-beforeAll(async () => {
-  [g, redis] = await Promise.all([startGateway(), startRedisServer()]);
-  raw = createClient({ url: redis.url });
-  await raw.connect();
-});
-beforeEach(async () => {
-  // Each test counts what is in Redis: no session of an earlier test may linger.
-  await raw.flushAll();
-});
-afterEach(() => {
-  g.rec.requests.length = 0;
-});
-afterAll(async () => {
-  await raw?.close();
-  await g?.close();
-  await redis?.close();
-});
+const bed = useRedisGateway();
 
 const on = (instance: number) => ({ [INSTANCE_HEADER]: String(instance) });
 const redisEnv = (env: Record<string, string> = {}) => ({
   SESSION_STORE: 'redis',
-  REDIS_URL: redis.url,
-  API_UPSTREAM_URL: g.rec.origin,
+  REDIS_URL: bed.redis.url,
+  API_UPSTREAM_URL: bed.g.rec.origin,
   ...env,
 });
 
 /** The store as the BFF builds it (`secrets` as `SESSION_SECRET` lists them), to open a jar's session. */
 function storeFor(secrets: readonly string[] = [TEST_SESSION_SECRET]) {
-  const port = connectRedis({ url: redis.url, cluster: false, onError: () => {} });
+  const port = connectRedis({ url: bed.redis.url, cluster: false, onError: () => {} });
   const store = createRedisStore({
     redis: port,
     codec: sessionCodecFor(secrets, COOKIE_PURPOSE.redisRecord),
@@ -99,25 +77,25 @@ const backchannelLogout = (bff: Bff, token: string) =>
 async function copyRecord(fromTag: string, toTag: string, version?: string): Promise<void> {
   const from = redisKeys.session(fromTag);
   const to = redisKeys.session(toTag);
-  const fields = await raw.hGetAll(from);
-  const ttlMs = await raw.pTTL(from);
-  await raw.del(to);
-  await raw.hSet(to, { ...fields, ...(version === undefined ? {} : { v: version }) });
-  await raw.pExpire(to, ttlMs);
+  const fields = await bed.raw.hGetAll(from);
+  const ttlMs = await bed.raw.pTTL(from);
+  await bed.raw.del(to);
+  await bed.raw.hSet(to, { ...fields, ...(version === undefined ? {} : { v: version }) });
+  await bed.raw.pExpire(to, ttlMs);
 }
 
 /** The index sets (`bff:u:*` or `bff:i:*`) that list the record `tag`. */
 async function indexesListing(pattern: string, tag: string): Promise<string[]> {
   const found: string[] = [];
-  for (const key of await raw.keys(pattern)) if (await raw.sIsMember(key, tag)) found.push(key);
+  for (const key of await bed.raw.keys(pattern)) if (await bed.raw.sIsMember(key, tag)) found.push(key);
   return found;
 }
 
 /** Lets a record idle out, as Redis does once its TTL (the idle timeout) runs out without a request. */
 async function idleOut(tag: string): Promise<void> {
-  await raw.pExpire(redisKeys.session(tag), 1);
+  await bed.raw.pExpire(redisKeys.session(tag), 1);
   await new Promise((resolve) => setTimeout(resolve, 20));
-  expect(await raw.exists(redisKeys.session(tag))).toBe(0);
+  expect(await bed.raw.exists(redisKeys.session(tag))).toBe(0);
 }
 
 /** A plain (unkeyed) SHA-256 of `value` in every encoding a key name could carry it in. */
@@ -129,7 +107,7 @@ function plainHashes(value: string): string[] {
 
 describe('a record copied over another session’s key', () => {
   it('opens as no session under that key: 401 on every instance, nothing forwarded, the owner unaffected', async () => {
-    const bff = await g.h.startBff(redisEnv(), { instances: 2 });
+    const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
     const mallory = new CookieJar();
     const victim = new CookieJar();
     await signIn(bff, mallory, { user: BOB });
@@ -139,7 +117,7 @@ describe('a record copied over another session’s key', () => {
     const malloryTag = (await sessionOf(mallory)).sid;
     const victimTag = (await sessionOf(victim)).sid;
     // Sent as it is every time: a 401 deletes the cookie from the jar.
-    const { cookie } = g.apiHeaders(mallory);
+    const { cookie } = bed.g.apiHeaders(mallory);
 
     // A new version, so that instances which cached Mallory's own record read the copy.
     await copyRecord(victimTag, malloryTag, '7');
@@ -147,21 +125,21 @@ describe('a record copied over another session’s key', () => {
       const user = await bff.fetch('/auth/user', { headers: { cookie: String(cookie), ...on(i) } });
       expect(user.status).toBe(401);
       expect(await user.json()).toEqual({ authenticated: false });
-      const api = await g.raw('/api/things', { headers: { 'x-csrf': '1', cookie, ...on(i) } });
+      const api = await bed.g.raw('/api/things', { headers: { 'x-csrf': '1', cookie, ...on(i) } });
       expect(errorOf(api)).toEqual({ status: 401, error: 'unauthenticated' });
     }
-    expect(g.rec.requests).toEqual([]);
+    expect(bed.g.rec.requests).toEqual([]);
     const look = storeFor();
     await expect(look.store.read({ bff_session: mallory.get('bff_session')! })).resolves.toBeUndefined();
     await look.close();
 
     // The record as it is (same version) on an instance with nothing cached.
     await copyRecord(victimTag, malloryTag);
-    const fresh = await g.h.startBff(redisEnv());
+    const fresh = await bed.g.h.startBff(redisEnv());
     expect((await fresh.fetch('/auth/user', { headers: { cookie: String(cookie) } })).status).toBe(401);
 
     // Ending Mallory's user's sessions never ends the session whose record was copied.
-    const logout = await backchannelLogout(fresh, await g.h.idp.signLogoutToken({ sub: BOB.claims.sub }));
+    const logout = await backchannelLogout(fresh, await bed.g.h.idp.signLogoutToken({ sub: BOB.claims.sub }));
     expect(logout.status).toBe(200);
     const owner = await fresh.fetch('/auth/user', { jar: victim });
     expect(owner.status).toBe(200);
@@ -171,15 +149,15 @@ describe('a record copied over another session’s key', () => {
 
 describe('index and claim keys', () => {
   it('are keyed hashes: no key name carries sub, the IdP sid or a jti, plainly hashed or not', async () => {
-    const bff = await g.h.startBff(redisEnv());
+    const bff = await bed.g.h.startBff(redisEnv());
     const jar = new CookieJar();
     await signIn(bff, jar);
     const session = await sessionOf(jar);
     const jti = randomUUID();
-    const token = await g.h.idp.signLogoutToken({ sid: 'not-this-session', jti });
+    const token = await bed.g.h.idp.signLogoutToken({ sid: 'not-this-session', jti });
     expect((await backchannelLogout(bff, token)).status).toBe(200);
 
-    const keys = (await raw.keys('*')).join('\n');
+    const keys = (await bed.raw.keys('*')).join('\n');
     // Not vacuous: the indexes and the claim are there.
     expect(keys).toMatch(/^bff:u:\{/m);
     expect(keys).toMatch(/^bff:i:\{/m);
@@ -191,39 +169,44 @@ describe('index and claim keys', () => {
   });
 
   it('still find sessions indexed, and jtis claimed, before a SESSION_SECRET rotation', async () => {
-    const before = await g.h.startBff(redisEnv());
+    const before = await bed.g.h.startBff(redisEnv());
     const [endedBySid, endedBySub, bob] = [new CookieJar(), new CookieJar(), new CookieJar()];
     await signIn(before, endedBySid);
     await signIn(before, endedBySub);
     await signIn(before, bob, { user: BOB });
-    const claimedBefore = await g.h.idp.signLogoutToken({ sid: 'not-this-session' });
+    const claimedBefore = await bed.g.h.idp.signLogoutToken({ sid: 'not-this-session' });
     expect((await backchannelLogout(before, claimedBefore)).status).toBe(200);
     const idpSid = (await sessionOf(endedBySid)).idpSid!;
 
-    const after = await g.h.startBff(redisEnv({ SESSION_SECRET: `${NEW_SECRET},${TEST_SESSION_SECRET}` }));
+    const after = await bed.g.h.startBff(
+      redisEnv({ SESSION_SECRET: `${NEW_SECRET},${TEST_SESSION_SECRET}` }),
+    );
     const signedInAfter = new CookieJar();
     await signIn(after, signedInAfter);
     for (const jar of [endedBySid, endedBySub, bob, signedInAfter])
       expect((await after.fetch('/auth/user', { jar })).status).toBe(200);
 
     expect((await backchannelLogout(after, claimedBefore)).status).toBe(400);
-    g.h.idp.events.clear();
-    const bySid = await backchannelLogout(after, await g.h.idp.signLogoutToken({ sid: idpSid }));
+    bed.g.h.idp.events.clear();
+    const bySid = await backchannelLogout(after, await bed.g.h.idp.signLogoutToken({ sid: idpSid }));
     expect(bySid.status).toBe(200);
     expect((await after.fetch('/auth/user', { jar: endedBySid })).status).toBe(401);
     expect((await after.fetch('/auth/user', { jar: endedBySub })).status).toBe(200);
 
-    const bySub = await backchannelLogout(after, await g.h.idp.signLogoutToken({ sub: ALICE.claims.sub }));
+    const bySub = await backchannelLogout(
+      after,
+      await bed.g.h.idp.signLogoutToken({ sub: ALICE.claims.sub }),
+    );
     expect(bySub.status).toBe(200);
     for (const jar of [endedBySub, signedInAfter])
       expect((await after.fetch('/auth/user', { jar })).status).toBe(401);
     expect((await after.fetch('/auth/user', { jar: bob })).status).toBe(200);
-    expect(g.h.idp.events.revokedRefreshTokenCount).toBe(3);
+    expect(bed.g.h.idp.events.revokedRefreshTokenCount).toBe(3);
 
     // The front channel too: Bob's session, indexed under the retired-to-be secret.
     const bobSid = (await sessionOf(bob, [NEW_SECRET, TEST_SESSION_SECRET])).idpSid!;
     const front = await after.fetch(
-      `/auth/frontchannel-logout?${new URLSearchParams({ iss: g.h.idp.issuer, sid: bobSid })}`,
+      `/auth/frontchannel-logout?${new URLSearchParams({ iss: bed.g.h.idp.issuer, sid: bobSid })}`,
     );
     expect(front.status).toBe(200);
     expect((await after.fetch('/auth/user', { jar: bob })).status).toBe(401);
@@ -232,7 +215,7 @@ describe('index and claim keys', () => {
 
 describe('index entries of sessions that idled out', () => {
   it('are gone after the user’s next login, so the sets never grow with dead sessions', async () => {
-    const bff = await g.h.startBff(redisEnv());
+    const bff = await bed.g.h.startBff(redisEnv());
     // One IdP session for every login: its index is shared by all of them, like the user's.
     const idpJar = new CookieJar();
     const idle: string[] = [];
@@ -245,11 +228,11 @@ describe('index entries of sessions that idled out', () => {
       const [byUser, ...moreByUser] = await indexesListing('bff:u:*', session.sid);
       const [byIdpSession, ...moreByIdp] = await indexesListing('bff:i:*', session.sid);
       expect([moreByUser, moreByIdp]).toEqual([[], []]);
-      expect(await raw.sMembers(byUser!)).toEqual([session.sid]);
-      expect(await raw.sMembers(byIdpSession!)).toEqual([session.sid]);
+      expect(await bed.raw.sMembers(byUser!)).toEqual([session.sid]);
+      expect(await bed.raw.sMembers(byIdpSession!)).toEqual([session.sid]);
       // A set lives no longer than its longest-living member can.
       for (const index of [byUser!, byIdpSession!])
-        expect(await raw.pTTL(index)).toBeLessThanOrEqual(session.expiresAt * 1000 - Date.now() + 1_000);
+        expect(await bed.raw.pTTL(index)).toBeLessThanOrEqual(session.expiresAt * 1000 - Date.now() + 1_000);
       for (const tag of idle) expect(await indexesListing('bff:[ui]:*', tag)).toEqual([]);
       await idleOut(session.sid);
       idle.push(session.sid);

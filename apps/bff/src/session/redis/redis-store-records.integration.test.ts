@@ -1,14 +1,6 @@
-/**
- * What a party who can write Redis can do by replacing, restoring or corrupting the session
- * store's records and index keys: a record that this session did not write never opens from an
- * instance's cache, a malformed record or a key of the wrong type reads as no session (401, not
- * 503), and a wrong-typed index key keeps neither logins nor logouts from working. On a real
- * `redis-server` (a free loopback port, never a mock), with the embedded IdP over real HTTP.
- */
-import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionCodecFor } from '../../services.ts';
-import { errorOf, type Gateway, startGateway } from '../../testing/gateway.ts';
+import { errorOf, useRedisGateway } from '../../testing/gateway.ts';
 import {
   type Bff,
   CookieJar,
@@ -17,7 +9,6 @@ import {
   signIn,
   TEST_SESSION_SECRET,
 } from '../../testing/harness.ts';
-import { type RedisServer, startRedisServer } from '../../testing/redis-server.ts';
 import type { Session } from '../model/session.ts';
 import { COOKIE_PURPOSE } from '../store/cookies.ts';
 import { connectRedis, type RedisPort, redisKeys } from './redis-client.ts';
@@ -25,34 +16,19 @@ import { createRedisStore } from './redis-store.ts';
 
 const [ALICE, BOB] = [DEV_USERS[0]!, DEV_USERS[1]!];
 
-let g: Gateway;
-let redis: RedisServer;
-let raw: ReturnType<typeof createClient>;
-
-beforeAll(async () => {
-  [g, redis] = await Promise.all([startGateway(), startRedisServer()]);
-  raw = createClient({ url: redis.url });
-  await raw.connect();
-});
-beforeEach(async () => {
-  await raw.flushAll();
-});
-afterEach(() => {
-  g.rec.requests.length = 0;
-});
-afterAll(async () => {
-  await raw?.close();
-  await g?.close();
-  await redis?.close();
-});
+const bed = useRedisGateway();
 
 const on = (instance: number) => ({ [INSTANCE_HEADER]: String(instance) });
-const redisEnv = () => ({ SESSION_STORE: 'redis', REDIS_URL: redis.url, API_UPSTREAM_URL: g.rec.origin });
+const redisEnv = () => ({
+  SESSION_STORE: 'redis',
+  REDIS_URL: bed.redis.url,
+  API_UPSTREAM_URL: bed.g.rec.origin,
+});
 
 /** The store as the BFF builds it, to open (and rewrite) a jar's session. */
 function storeFor() {
   const store = createRedisStore({
-    redis: connectRedis({ url: redis.url, cluster: false, onError: () => {} }),
+    redis: connectRedis({ url: bed.redis.url, cluster: false, onError: () => {} }),
     codec: sessionCodecFor([TEST_SESSION_SECRET], COOKIE_PURPOSE.redisRecord),
     names: { session: 'bff_session', txnPrefix: 'bff_txn.', secure: false },
     secrets: [TEST_SESSION_SECRET],
@@ -85,33 +61,33 @@ async function expectNoSession(bff: Bff, cookie: string, instance: number): Prom
   const user = await bff.fetch('/auth/user', { headers: { cookie, ...on(instance) } });
   expect(user.status).toBe(401);
   expect(await user.json()).toEqual({ authenticated: false });
-  const api = await g.raw('/api/things', { headers: { 'x-csrf': '1', cookie, ...on(instance) } });
+  const api = await bed.g.raw('/api/things', { headers: { 'x-csrf': '1', cookie, ...on(instance) } });
   expect(errorOf(api)).toEqual({ status: 401, error: 'unauthenticated' });
-  expect(g.rec.requests).toEqual([]);
+  expect(bed.g.rec.requests).toEqual([]);
 }
 
 const logout = (cookie: string, instance: number) =>
-  g.raw('/auth/logout', { method: 'POST', headers: { 'x-csrf': '1', cookie, ...on(instance) } });
+  bed.g.raw('/auth/logout', { method: 'POST', headers: { 'x-csrf': '1', cookie, ...on(instance) } });
 
 const backchannelLogout = async (bff: Bff, claims: { sub?: string; sid?: string }) =>
   bff.fetch('/auth/backchannel-logout', {
     method: 'POST',
-    body: `logout_token=${await g.h.idp.signLogoutToken(claims)}`,
+    body: `logout_token=${await bed.g.h.idp.signLogoutToken(claims)}`,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   });
 
 /** The index sets (`bff:u:*` or `bff:i:*`) that list the record `tag`. */
 async function indexesListing(pattern: string, tag: string): Promise<string[]> {
   const found: string[] = [];
-  for (const key of await raw.keys(pattern))
-    if ((await raw.type(key)) === 'set' && (await raw.sIsMember(key, tag))) found.push(key);
+  for (const key of await bed.raw.keys(pattern))
+    if ((await bed.raw.type(key)) === 'set' && (await bed.raw.sIsMember(key, tag))) found.push(key);
   return found;
 }
 
 /** Replaces `key` with a string, as anyone with write access to Redis could. */
 async function overwriteWithString(key: string): Promise<void> {
-  await raw.del(key);
-  await raw.set(key, 'not a set');
+  await bed.raw.del(key);
+  await bed.raw.set(key, 'not a set');
 }
 
 describe('a record restored under a key after its session ended', () => {
@@ -120,7 +96,7 @@ describe('a record restored under a key after its session ended', () => {
     ['records rewritten once since', 'rewritten'],
     ['records written when versions were counted: 1, 2, …', 'counted'],
   ])('never answers from an instance’s cache (%s): 401 everywhere, nothing forwarded', async (_, history) => {
-    const bff = await g.h.startBff(redisEnv(), { instances: 2 });
+    const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
     const [alice, bob] = [new CookieJar(), new CookieJar()];
     await signIn(bff, alice, { user: ALICE });
     await signIn(bff, bob, { user: BOB });
@@ -131,19 +107,20 @@ describe('a record restored under a key after its session ended', () => {
       await look.close();
     }
     if (history === 'counted') {
-      for (const jar of [alice, bob]) await raw.hSet(redisKeys.session((await sessionOf(jar)).sid), 'v', '1');
+      for (const jar of [alice, bob])
+        await bed.raw.hSet(redisKeys.session((await sessionOf(jar)).sid), 'v', '1');
     }
     const aliceKey = redisKeys.session((await sessionOf(alice)).sid);
     const bobKey = redisKeys.session((await sessionOf(bob)).sid);
     // Sent as it is every time: a 401 deletes the cookie from the jar.
-    const cookie = String(g.apiHeaders(bob).cookie);
+    const cookie = String(bed.g.apiHeaders(bob).cookie);
 
     // Instance 1 opens Bob's record and keeps it in its cache; Bob then signs out on instance 0.
     expect((await bff.fetch('/auth/user', { headers: { cookie, ...on(1) } })).status).toBe(200);
     expect((await logout(cookie, 0)).status).toBe(200);
-    expect(await raw.exists(bobKey)).toBe(0);
+    expect(await bed.raw.exists(bobKey)).toBe(0);
 
-    await raw.copy(aliceKey, bobKey, { REPLACE: true });
+    await bed.raw.copy(aliceKey, bobKey, { REPLACE: true });
     for (const instance of [1, 0]) await expectNoSession(bff, cookie, instance);
     // Alice's own session is unaffected.
     expect((await bff.fetch('/auth/user', { jar: alice, headers: on(1) })).status).toBe(200);
@@ -152,47 +129,47 @@ describe('a record restored under a key after its session ended', () => {
 
 describe('a malformed record or a key of the wrong type at a session key', () => {
   it.each<[string, (key: string) => Promise<unknown>, 'deleted' | 'kept']>([
-    ['a hash without its absolute end', (key) => raw.hDel(key, 'a'), 'deleted'],
-    ['a hash whose absolute end is not a number', (key) => raw.hSet(key, 'a', 'soon'), 'deleted'],
-    ['a hash whose absolute end is “inf”', (key) => raw.hSet(key, 'a', 'inf'), 'deleted'],
-    ['a hash without its version', (key) => raw.hDel(key, 'v'), 'deleted'],
-    ['a hash without its data', (key) => raw.hDel(key, 'd'), 'deleted'],
+    ['a hash without its absolute end', (key) => bed.raw.hDel(key, 'a'), 'deleted'],
+    ['a hash whose absolute end is not a number', (key) => bed.raw.hSet(key, 'a', 'soon'), 'deleted'],
+    ['a hash whose absolute end is “inf”', (key) => bed.raw.hSet(key, 'a', 'inf'), 'deleted'],
+    ['a hash without its version', (key) => bed.raw.hDel(key, 'v'), 'deleted'],
+    ['a hash without its data', (key) => bed.raw.hDel(key, 'd'), 'deleted'],
     ['a string', (key) => overwriteWithString(key), 'kept'],
-    ['a set', async (key) => (await raw.del(key)) + (await raw.sAdd(key, 'x')), 'kept'],
-    ['a list', async (key) => (await raw.del(key)) + (await raw.rPush(key, 'x')), 'kept'],
+    ['a set', async (key) => (await bed.raw.del(key)) + (await bed.raw.sAdd(key, 'x')), 'kept'],
+    ['a list', async (key) => (await bed.raw.del(key)) + (await bed.raw.rPush(key, 'x')), 'kept'],
   ])(
     '%s reads as no session: 401 on /auth/user and /api on every instance, nothing forwarded',
     async (_, corrupt, after) => {
-      const bff = await g.h.startBff(redisEnv(), { instances: 2 });
+      const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
       const bob = new CookieJar();
       await signIn(bff, bob, { user: BOB });
       const key = redisKeys.session((await sessionOf(bob)).sid);
-      const fields = await raw.hGetAll(key);
-      const cookie = String(g.apiHeaders(bob).cookie);
+      const fields = await bed.raw.hGetAll(key);
+      const cookie = String(bed.g.apiHeaders(bob).cookie);
       // Instance 1 has the record in its cache; instance 0 has never opened it.
       expect((await bff.fetch('/auth/user', { headers: { cookie, ...on(1) } })).status).toBe(200);
       const restore = async () => {
-        await raw.del(key);
-        await raw.hSet(key, fields);
-        await raw.pExpire(key, 60_000);
+        await bed.raw.del(key);
+        await bed.raw.hSet(key, fields);
+        await bed.raw.pExpire(key, 60_000);
       };
 
       for (const instance of [1, 0]) {
         for (const path of ['/auth/user', '/api/things']) {
           await restore();
           await corrupt(key);
-          const type = await raw.type(key);
-          const res = await g.raw(path, { headers: { 'x-csrf': '1', cookie, ...on(instance) } });
+          const type = await bed.raw.type(key);
+          const res = await bed.g.raw(path, { headers: { 'x-csrf': '1', cookie, ...on(instance) } });
           expect(res.status, `${path} on ${instance}`).toBe(401);
           if (path === '/auth/user') expect(JSON.parse(res.text)).toEqual({ authenticated: false });
           else expect(errorOf(res)).toEqual({ status: 401, error: 'unauthenticated' });
           // A broken record is removed; a key of another type is not the store's to touch.
-          if (after === 'deleted') expect(await raw.exists(key)).toBe(0);
-          else expect(await raw.type(key)).toBe(type);
+          if (after === 'deleted') expect(await bed.raw.exists(key)).toBe(0);
+          else expect(await bed.raw.type(key)).toBe(type);
         }
         await expectNoSession(bff, cookie, instance);
       }
-      expect(g.rec.requests).toEqual([]);
+      expect(bed.g.rec.requests).toEqual([]);
 
       // Control: the intact record still opens on both instances.
       await restore();
@@ -213,11 +190,11 @@ describe('index keys of the wrong type', () => {
       ...(await indexesListing('bff:i:*', session.sid)),
     ];
     expect(indexes).toHaveLength(2);
-    return { jar, session, indexes, cookie: String(g.apiHeaders(jar).cookie) };
+    return { jar, session, indexes, cookie: String(bed.g.apiHeaders(jar).cookie) };
   }
 
   it('a login replaces them with sets that list the new session, so the logout channels find it', async () => {
-    const bff = await g.h.startBff(redisEnv(), { instances: 2 });
+    const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
     // One IdP session for both logins: the second one's index keys are the ones overwritten.
     const idpJar = new CookieJar();
     const { indexes } = await bobWithIndexes(bff, idpJar);
@@ -233,8 +210,8 @@ describe('index keys of the wrong type', () => {
     const listing = [...(await indexesListing('bff:u:*', sid)), ...(await indexesListing('bff:i:*', sid))];
     expect(listing).toEqual(indexes);
     for (const index of indexes) {
-      expect(await raw.sMembers(index)).toEqual([sid]);
-      expect(await raw.pTTL(index)).toBeGreaterThan(0);
+      expect(await bed.raw.sMembers(index)).toEqual([sid]);
+      expect(await bed.raw.pTTL(index)).toBeGreaterThan(0);
     }
 
     expect((await backchannelLogout(bff, { sub: BOB.claims.sub })).status).toBe(200);
@@ -242,20 +219,20 @@ describe('index keys of the wrong type', () => {
   });
 
   it('a logout still ends the session: 200, the record gone on every instance, the keys left as they are', async () => {
-    const bff = await g.h.startBff(redisEnv(), { instances: 2 });
+    const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
     const { session, indexes, cookie } = await bobWithIndexes(bff);
     expect((await bff.fetch('/auth/user', { headers: { cookie, ...on(1) } })).status).toBe(200);
     for (const index of indexes) await overwriteWithString(index);
 
     const res = await logout(cookie, 0);
     expect(res.status).toBe(200);
-    expect(await raw.exists(redisKeys.session(session.sid))).toBe(0);
+    expect(await bed.raw.exists(redisKeys.session(session.sid))).toBe(0);
     for (const instance of [1, 0]) await expectNoSession(bff, cookie, instance);
-    for (const index of indexes) expect(await raw.type(index)).toBe('string');
+    for (const index of indexes) expect(await bed.raw.type(index)).toBe('string');
   });
 
   it('the logout channels answer 200 and end what they can still find', async () => {
-    const bff = await g.h.startBff(redisEnv(), { instances: 2 });
+    const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
     const bob = await bobWithIndexes(bff);
     // Alice: two sessions, one of whose record keys holds a string now.
     const [alice1, alice2] = [new CookieJar(), new CookieJar()];
@@ -269,7 +246,7 @@ describe('index keys of the wrong type', () => {
     expect((await backchannelLogout(bff, { sub: BOB.claims.sub })).status).toBe(200);
     expect((await backchannelLogout(bff, { sid: bob.session.idpSid! })).status).toBe(200);
     const front = await bff.fetch(
-      `/auth/frontchannel-logout?${new URLSearchParams({ iss: g.h.idp.issuer, sid: bob.session.idpSid! })}`,
+      `/auth/frontchannel-logout?${new URLSearchParams({ iss: bed.g.h.idp.issuer, sid: bob.session.idpSid! })}`,
     );
     expect(front.status).toBe(200);
 
@@ -277,11 +254,11 @@ describe('index keys of the wrong type', () => {
     const aliceIndex = (await indexesListing('bff:u:*', (await sessionOf(alice2)).sid))[0]!;
     expect((await backchannelLogout(bff, { sub: ALICE.claims.sub })).status).toBe(200);
     expect((await bff.fetch('/auth/user', { jar: alice2 })).status).toBe(401);
-    expect(await raw.type(broken)).toBe('string');
-    expect(await raw.exists(aliceIndex)).toBe(0);
+    expect(await bed.raw.type(broken)).toBe('string');
+    expect(await bed.raw.exists(aliceIndex)).toBe(0);
   });
   it('an entry whose record key holds another type leaves the user’s index at the next login', async () => {
-    const bff = await g.h.startBff(redisEnv());
+    const bff = await bed.g.h.startBff(redisEnv());
     const [first, second] = [new CookieJar(), new CookieJar()];
     await signIn(bff, first, { user: BOB });
     const { sid } = await sessionOf(first);
@@ -289,15 +266,15 @@ describe('index keys of the wrong type', () => {
     await overwriteWithString(redisKeys.session(sid));
 
     await signIn(bff, second, { user: BOB });
-    expect(await raw.sMembers(byUser!)).toEqual([(await sessionOf(second)).sid]);
-    expect(await raw.type(redisKeys.session(sid))).toBe('string');
+    expect(await bed.raw.sMembers(byUser!)).toEqual([(await sessionOf(second)).sid]);
+    expect(await bed.raw.type(redisKeys.session(sid))).toBe('string');
   });
 });
 
 describe('the Redis port on keys of the wrong type, and record versions', () => {
   let port: RedisPort;
   beforeAll(async () => {
-    port = connectRedis({ url: redis.url, cluster: false, onError: () => {} });
+    port = connectRedis({ url: bed.redis.url, cluster: false, onError: () => {} });
     await port.firstReady(5_000);
   });
   afterAll(async () => {
@@ -305,9 +282,9 @@ describe('the Redis port on keys of the wrong type, and record versions', () => 
   });
 
   const wrongTypes: [string, (key: string) => Promise<unknown>][] = [
-    ['a string', (key) => raw.set(key, 'x')],
-    ['a set', (key) => raw.sAdd(key, 'x')],
-    ['a hash', (key) => raw.hSet(key, 'x', '1')],
+    ['a string', (key) => bed.raw.set(key, 'x')],
+    ['a set', (key) => bed.raw.sAdd(key, 'x')],
+    ['a hash', (key) => bed.raw.hSet(key, 'x', '1')],
   ];
 
   it.each(wrongTypes.filter(([kind]) => kind !== 'a hash'))(
@@ -315,12 +292,12 @@ describe('the Redis port on keys of the wrong type, and record versions', () => 
     async (_, put) => {
       const key = redisKeys.session('wrong-type');
       await put(key);
-      const type = await raw.type(key);
+      const type = await bed.raw.type(key);
       await expect(port.readSession(key, '', Date.now(), 60_000, 6_000)).resolves.toBeUndefined();
       await expect(port.getData(key)).resolves.toBeUndefined();
       await expect(port.swapSession(key, 'x', 'data')).resolves.toBeUndefined();
       await expect(port.hasRecord(key)).resolves.toBe(false);
-      expect(await raw.type(key)).toBe(type);
+      expect(await bed.raw.type(key)).toBe(type);
     },
   );
 
@@ -329,26 +306,26 @@ describe('the Redis port on keys of the wrong type, and record versions', () => 
     async (_, put) => {
       const key = redisKeys.byUser('wrong-type');
       await put(key);
-      const type = await raw.type(key);
+      const type = await bed.raw.type(key);
       await expect(port.indexMembers(key)).resolves.toEqual([]);
       await port.indexRemove(key, 'x');
-      expect(await raw.type(key)).toBe(type);
+      expect(await bed.raw.type(key)).toBe(type);
       await port.indexAdd(key, 'member', 60_000);
-      expect(await raw.sMembers(key)).toEqual(['member']);
-      expect(await raw.pTTL(key)).toBeGreaterThan(0);
+      expect(await bed.raw.sMembers(key)).toEqual(['member']);
+      expect(await bed.raw.pTTL(key)).toBeGreaterThan(0);
     },
   );
 
   it.each(
     wrongTypes
       .filter(([kind]) => kind !== 'a string')
-      .concat([['a string that is no count', (key) => raw.set(key, 'x')]]),
+      .concat([['a string that is no count', (key) => bed.raw.set(key, 'x')]]),
   )('a rate window holding %s starts counting again', async (_, put) => {
     const key = redisKeys.rateWindow('wrong-type');
     await put(key);
     await expect(port.countHit(key, 60_000)).resolves.toMatchObject({ count: 1 });
     await expect(port.countHit(key, 60_000)).resolves.toMatchObject({ count: 2 });
-    expect(await raw.pTTL(key)).toBeGreaterThan(0);
+    expect(await bed.raw.pTTL(key)).toBeGreaterThan(0);
   });
 
   it('gives every written record a version of its own, and swaps only on the version read', async () => {
