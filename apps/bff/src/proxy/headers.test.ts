@@ -102,7 +102,7 @@ describe('Connection', () => {
 });
 
 describe('isDroppedRequestHeader', () => {
-  it('drops every name of the prefix table, and only those', () => {
+  it('drops every name of the prefix and exact tables, and only those', () => {
     for (const name of [
       'x-forwarded-port',
       'x-user-id',
@@ -118,14 +118,38 @@ describe('isDroppedRequestHeader', () => {
       'x-ssl-client-cert',
       'ssl-client-verify',
       'impersonate-user',
+      'x-credential-username',
+      'x-client-cert',
+      'x-arr-clientcert',
+      'x-endpoint-api-userinfo',
+      'x-apigateway-api-userinfo',
+      'x-vouch-user',
+      'x-hasura-role',
+      'x-proxy-user',
+      'gap-auth',
     ])
       expect(isDroppedRequestHeader(name), name).toBe(true);
-    for (const name of ['accept', 'x-app-header', 'content-type', 'cfoo', 'xforwarded-for', 'remoteness'])
+    for (const name of [
+      'accept',
+      'x-app-header',
+      'content-type',
+      'cfoo',
+      'xforwarded-for',
+      'remoteness',
+      'x-client-version',
+      'x-proxy-hint',
+    ])
       expect(isDroppedRequestHeader(name), name).toBe(false);
   });
 
   it('drops every name with an underscore: CGI and WSGI read x_forwarded_user as X-Forwarded-User', () => {
-    for (const name of ['x_forwarded_user', 'x_forwarded_for', 'remote_user', 'x_app_header'])
+    for (const name of [
+      'x_forwarded_user',
+      'x_forwarded_for',
+      'remote_user',
+      'x_app_header',
+      'x.forwarded.user',
+    ])
       expect(isDroppedRequestHeader(name), name).toBe(true);
   });
 });

@@ -60,6 +60,11 @@ const REQUEST_DROP_EXACT: ReadonlyMap<string, string> = new Map([
   ['x-forwarded-user', 'oauth2-proxy identity header'],
   ['x-forwarded-email', 'oauth2-proxy identity header'],
   ['x-forwarded-access-token', 'oauth2-proxy token header'],
+  ['x-client-cert', 'a TLS client certificate asserted by a terminating proxy'],
+  ['x-client-verify', 'a TLS client verification result asserted by a terminating proxy'],
+  ['x-client-dn', 'a TLS client identity asserted by a terminating proxy'],
+  ['x-proxy-user', 'identity asserted by a front proxy'],
+  ['gap-auth', 'identity asserted by google_auth_proxy (oauth2-proxy before its rename)'],
 ]);
 
 /** The same, by prefix: whole families of identity and routing fields. */
@@ -83,6 +88,12 @@ const REQUEST_DROP_PREFIXES: readonly (readonly [string, string])[] = [
   ['x-ssl-', 'X-SSL-Client-Cert/-Verify…: a TLS client identity asserted by a terminating proxy'],
   ['ssl-client', 'SSL-Client-Cert/-Verify: a TLS client identity asserted by a terminating proxy'],
   ['impersonate-', 'Impersonate-User/-Group: Kubernetes-style impersonation'],
+  ['x-credential-', 'X-Credential-Identifier/-Username: identity asserted by an API gateway (Kong)'],
+  ['x-arr-', 'X-ARR-ClientCert…: a TLS client identity asserted by Azure Application Request Routing'],
+  ['x-endpoint-api-', 'X-Endpoint-API-UserInfo: identity asserted by Google Cloud Endpoints'],
+  ['x-apigateway-', 'X-Apigateway-Api-Userinfo: identity asserted by Google API Gateway'],
+  ['x-vouch-', 'X-Vouch-User…: identity asserted by Vouch Proxy'],
+  ['x-hasura-', 'X-Hasura-Role/-User-Id…: session variables Hasura trusts from a gateway'],
 ];
 
 /** Response fields the browser must never get from the upstream. */
@@ -108,10 +119,11 @@ const PREFIX_HEADS: ReadonlySet<number> = new Set(REQUEST_DROP_PREFIXES.map(([pr
 /** True when the client's request field `name` (lower case) must not reach the upstream. */
 export function isDroppedRequestHeader(name: string): boolean {
   if (HOP_BY_HOP.has(name) || REQUEST_DROP_EXACT.has(name)) return true;
-  // CGI, WSGI and PHP turn `-` and `_` into the same variable name, so `X_Forwarded_User` would
-  // reach such an API as `X-Forwarded-User`: no field with an underscore is forwarded (nginx
-  // ignores them by default for the same reason; standard fields never have one).
-  if (name.includes('_')) return true;
+  // CGI, WSGI and PHP turn `-` and `_` (and some frameworks `.`) into the same variable name, so
+  // `X_Forwarded_User` would reach such an API as `X-Forwarded-User`: no field with an underscore
+  // or a dot is forwarded (nginx ignores underscored ones by default for the same reason;
+  // standard fields never have either).
+  if (name.includes('_') || name.includes('.')) return true;
   if (!PREFIX_HEADS.has(headOf(name))) return false;
   for (const [prefix] of REQUEST_DROP_PREFIXES) if (name.startsWith(prefix)) return true;
   return false;
