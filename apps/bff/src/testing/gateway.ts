@@ -11,7 +11,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { serializeCookie } from '../http/cookie-header.ts';
 import { sessionCodecFor } from '../services.ts';
 import type { Session } from '../session/model/session.ts';
-import { chunkNamesPresent, readChunkedCookie, writeChunkedCookie } from '../session/store/cookies.ts';
+import { connectRedis } from '../session/redis/redis-client.ts';
+import { createRedisStore } from '../session/redis/redis-store.ts';
+import {
+  COOKIE_PURPOSE,
+  chunkNamesPresent,
+  readChunkedCookie,
+  writeChunkedCookie,
+} from '../session/store/cookies.ts';
 import { type Bff, CookieJar, createHarness, type Harness, signIn, TEST_SESSION_SECRET } from './harness.ts';
 import { type RecordingUpstream, startRecordingUpstream } from './recording-upstream.ts';
 import { type RedisServer, startRedisServer } from './redis-server.ts';
@@ -178,6 +185,18 @@ export interface RedisGateway {
   readonly g: Gateway;
   readonly redis: RedisServer;
   readonly raw: RawRedisClient;
+  /** The environment of a BFF on this Redis, forwarding to the recording upstream. */
+  redisEnv(env?: Record<string, string>): Record<string, string>;
+  /** The store as the BFF builds it (`secrets` as `SESSION_SECRET` lists them), to open a jar's session. */
+  storeFor(secrets?: readonly string[]): RedisStoreLook;
+  /** The jar's session, opened from Redis as only the BFF could. */
+  sessionOf(jar: CookieJar, secrets?: readonly string[]): Promise<Session>;
+}
+
+export interface RedisStoreLook {
+  readonly store: ReturnType<typeof createRedisStore>;
+  session(jar: CookieJar): Promise<Session>;
+  close(): Promise<void>;
 }
 
 /**
@@ -204,5 +223,50 @@ export function useRedisGateway(): RedisGateway {
     await bed.g?.close();
     await bed.redis?.close();
   });
-  return bed;
+  const storeFor = (secrets: readonly string[] = [TEST_SESSION_SECRET]): RedisStoreLook => {
+    const store = createRedisStore({
+      redis: connectRedis({ url: bed.redis.url, cluster: false, onError: () => {} }),
+      codec: sessionCodecFor(secrets, COOKIE_PURPOSE.redisRecord),
+      names: { session: SESSION_COOKIE, txnPrefix: 'bff_txn.', secure: false },
+      secrets,
+      idleTimeoutS: 7200,
+      lockTtlMs: 5_000,
+      refresh: async () => ({ ok: false, failure: 'refused', cause: 'unused' }),
+    });
+    return {
+      store,
+      async session(jar) {
+        const opened = await store.read({ [SESSION_COOKIE]: jar.get(SESSION_COOKIE) ?? '' });
+        if (!opened) throw new Error('no session in Redis for this jar');
+        return opened.session;
+      },
+      close: () => store.close(),
+    };
+  };
+  return {
+    get g() {
+      return bed.g;
+    },
+    get redis() {
+      return bed.redis;
+    },
+    get raw() {
+      return bed.raw;
+    },
+    redisEnv: (env = {}) => ({
+      SESSION_STORE: 'redis',
+      REDIS_URL: bed.redis.url,
+      API_UPSTREAM_URL: bed.g.rec.origin,
+      ...env,
+    }),
+    storeFor,
+    async sessionOf(jar, secrets) {
+      const look = storeFor(secrets);
+      try {
+        return await look.session(jar);
+      } finally {
+        await look.close();
+      }
+    },
+  };
 }

@@ -6,7 +6,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { sessionCodecFor } from '../../services.ts';
 import { errorOf, useRedisGateway } from '../../testing/gateway.ts';
 import {
   type Bff,
@@ -16,10 +15,7 @@ import {
   signIn,
   TEST_SESSION_SECRET,
 } from '../../testing/harness.ts';
-import type { Session } from '../model/session.ts';
-import { COOKIE_PURPOSE } from '../store/cookies.ts';
-import { connectRedis, redisKeys } from './redis-client.ts';
-import { createRedisStore } from './redis-store.ts';
+import { redisKeys } from './redis-client.ts';
 
 const NEW_SECRET = 'rotated-session-secret-0123456789abcdef';
 const [ALICE, BOB] = [DEV_USERS[0]!, DEV_USERS[1]!];
@@ -27,44 +23,6 @@ const [ALICE, BOB] = [DEV_USERS[0]!, DEV_USERS[1]!];
 const bed = useRedisGateway();
 
 const on = (instance: number) => ({ [INSTANCE_HEADER]: String(instance) });
-const redisEnv = (env: Record<string, string> = {}) => ({
-  SESSION_STORE: 'redis',
-  REDIS_URL: bed.redis.url,
-  API_UPSTREAM_URL: bed.g.rec.origin,
-  ...env,
-});
-
-/** The store as the BFF builds it (`secrets` as `SESSION_SECRET` lists them), to open a jar's session. */
-function storeFor(secrets: readonly string[] = [TEST_SESSION_SECRET]) {
-  const port = connectRedis({ url: bed.redis.url, cluster: false, onError: () => {} });
-  const store = createRedisStore({
-    redis: port,
-    codec: sessionCodecFor(secrets, COOKIE_PURPOSE.redisRecord),
-    names: { session: 'bff_session', txnPrefix: 'bff_txn.', secure: false },
-    secrets,
-    idleTimeoutS: 7200,
-    lockTtlMs: 5_000,
-    refresh: async () => ({ ok: false, failure: 'refused', cause: 'unused' }),
-  });
-  return {
-    store,
-    async session(jar: CookieJar): Promise<Session> {
-      const opened = await store.read({ bff_session: jar.get('bff_session') ?? '' });
-      if (!opened) throw new Error('no session in Redis for this jar');
-      return opened.session;
-    },
-    close: () => store.close(),
-  };
-}
-
-async function sessionOf(jar: CookieJar, secrets?: readonly string[]): Promise<Session> {
-  const look = storeFor(secrets);
-  try {
-    return await look.session(jar);
-  } finally {
-    await look.close();
-  }
-}
 
 const backchannelLogout = (bff: Bff, token: string) =>
   bff.fetch('/auth/backchannel-logout', {
@@ -107,15 +65,15 @@ function plainHashes(value: string): string[] {
 
 describe('a record copied over another session’s key', () => {
   it('opens as no session under that key: 401 on every instance, nothing forwarded, the owner unaffected', async () => {
-    const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
+    const bff = await bed.g.h.startBff(bed.redisEnv(), { instances: 2 });
     const mallory = new CookieJar();
     const victim = new CookieJar();
     await signIn(bff, mallory, { user: BOB });
     await signIn(bff, victim, { user: ALICE });
     for (const i of [0, 1])
       expect((await bff.fetch('/auth/user', { jar: mallory, headers: on(i) })).status).toBe(200);
-    const malloryTag = (await sessionOf(mallory)).sid;
-    const victimTag = (await sessionOf(victim)).sid;
+    const malloryTag = (await bed.sessionOf(mallory)).sid;
+    const victimTag = (await bed.sessionOf(victim)).sid;
     // Sent as it is every time: a 401 deletes the cookie from the jar.
     const { cookie } = bed.g.apiHeaders(mallory);
 
@@ -129,13 +87,13 @@ describe('a record copied over another session’s key', () => {
       expect(errorOf(api)).toEqual({ status: 401, error: 'unauthenticated' });
     }
     expect(bed.g.rec.requests).toEqual([]);
-    const look = storeFor();
+    const look = bed.storeFor();
     await expect(look.store.read({ bff_session: mallory.get('bff_session')! })).resolves.toBeUndefined();
     await look.close();
 
     // The record as it is (same version) on an instance with nothing cached.
     await copyRecord(victimTag, malloryTag);
-    const fresh = await bed.g.h.startBff(redisEnv());
+    const fresh = await bed.g.h.startBff(bed.redisEnv());
     expect((await fresh.fetch('/auth/user', { headers: { cookie: String(cookie) } })).status).toBe(401);
 
     // Ending Mallory's user's sessions never ends the session whose record was copied.
@@ -149,10 +107,10 @@ describe('a record copied over another session’s key', () => {
 
 describe('index and claim keys', () => {
   it('are keyed hashes: no key name carries sub, the IdP sid or a jti, plainly hashed or not', async () => {
-    const bff = await bed.g.h.startBff(redisEnv());
+    const bff = await bed.g.h.startBff(bed.redisEnv());
     const jar = new CookieJar();
     await signIn(bff, jar);
-    const session = await sessionOf(jar);
+    const session = await bed.sessionOf(jar);
     const jti = randomUUID();
     const token = await bed.g.h.idp.signLogoutToken({ sid: 'not-this-session', jti });
     expect((await backchannelLogout(bff, token)).status).toBe(200);
@@ -169,17 +127,17 @@ describe('index and claim keys', () => {
   });
 
   it('still find sessions indexed, and jtis claimed, before a SESSION_SECRET rotation', async () => {
-    const before = await bed.g.h.startBff(redisEnv());
+    const before = await bed.g.h.startBff(bed.redisEnv());
     const [endedBySid, endedBySub, bob] = [new CookieJar(), new CookieJar(), new CookieJar()];
     await signIn(before, endedBySid);
     await signIn(before, endedBySub);
     await signIn(before, bob, { user: BOB });
     const claimedBefore = await bed.g.h.idp.signLogoutToken({ sid: 'not-this-session' });
     expect((await backchannelLogout(before, claimedBefore)).status).toBe(200);
-    const idpSid = (await sessionOf(endedBySid)).idpSid!;
+    const idpSid = (await bed.sessionOf(endedBySid)).idpSid!;
 
     const after = await bed.g.h.startBff(
-      redisEnv({ SESSION_SECRET: `${NEW_SECRET},${TEST_SESSION_SECRET}` }),
+      bed.redisEnv({ SESSION_SECRET: `${NEW_SECRET},${TEST_SESSION_SECRET}` }),
     );
     const signedInAfter = new CookieJar();
     await signIn(after, signedInAfter);
@@ -204,7 +162,7 @@ describe('index and claim keys', () => {
     expect(bed.g.h.idp.events.revokedRefreshTokenCount).toBe(3);
 
     // The front channel too: Bob's session, indexed under the retired-to-be secret.
-    const bobSid = (await sessionOf(bob, [NEW_SECRET, TEST_SESSION_SECRET])).idpSid!;
+    const bobSid = (await bed.sessionOf(bob, [NEW_SECRET, TEST_SESSION_SECRET])).idpSid!;
     const front = await after.fetch(
       `/auth/frontchannel-logout?${new URLSearchParams({ iss: bed.g.h.idp.issuer, sid: bobSid })}`,
     );
@@ -215,7 +173,7 @@ describe('index and claim keys', () => {
 
 describe('index entries of sessions that idled out', () => {
   it('are gone after the user’s next login, so the sets never grow with dead sessions', async () => {
-    const bff = await bed.g.h.startBff(redisEnv());
+    const bff = await bed.g.h.startBff(bed.redisEnv());
     // One IdP session for every login: its index is shared by all of them, like the user's.
     const idpJar = new CookieJar();
     const idle: string[] = [];
@@ -223,7 +181,7 @@ describe('index entries of sessions that idled out', () => {
     for (let login = 0; login < 4; login++) {
       const jar = new CookieJar();
       await signIn(bff, jar, { user: BOB, idpJar });
-      const session = await sessionOf(jar);
+      const session = await bed.sessionOf(jar);
       idpSids.add(session.idpSid);
       const [byUser, ...moreByUser] = await indexesListing('bff:u:*', session.sid);
       const [byIdpSession, ...moreByIdp] = await indexesListing('bff:i:*', session.sid);

@@ -1,60 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sessionCodecFor } from '../../services.ts';
 import { errorOf, useRedisGateway } from '../../testing/gateway.ts';
-import {
-  type Bff,
-  CookieJar,
-  DEV_USERS,
-  INSTANCE_HEADER,
-  signIn,
-  TEST_SESSION_SECRET,
-} from '../../testing/harness.ts';
-import type { Session } from '../model/session.ts';
-import { COOKIE_PURPOSE } from '../store/cookies.ts';
+import { type Bff, CookieJar, DEV_USERS, INSTANCE_HEADER, signIn } from '../../testing/harness.ts';
 import { connectRedis, type RedisPort, redisKeys } from './redis-client.ts';
-import { createRedisStore } from './redis-store.ts';
 
 const [ALICE, BOB] = [DEV_USERS[0]!, DEV_USERS[1]!];
 
 const bed = useRedisGateway();
 
 const on = (instance: number) => ({ [INSTANCE_HEADER]: String(instance) });
-const redisEnv = () => ({
-  SESSION_STORE: 'redis',
-  REDIS_URL: bed.redis.url,
-  API_UPSTREAM_URL: bed.g.rec.origin,
-});
-
-/** The store as the BFF builds it, to open (and rewrite) a jar's session. */
-function storeFor() {
-  const store = createRedisStore({
-    redis: connectRedis({ url: bed.redis.url, cluster: false, onError: () => {} }),
-    codec: sessionCodecFor([TEST_SESSION_SECRET], COOKIE_PURPOSE.redisRecord),
-    names: { session: 'bff_session', txnPrefix: 'bff_txn.', secure: false },
-    secrets: [TEST_SESSION_SECRET],
-    idleTimeoutS: 7200,
-    lockTtlMs: 5_000,
-    refresh: async () => ({ ok: false, failure: 'refused', cause: 'unused' }),
-  });
-  return {
-    store,
-    async session(jar: CookieJar): Promise<Session> {
-      const opened = await store.read({ bff_session: jar.get('bff_session') ?? '' });
-      if (!opened) throw new Error('no session in Redis for this jar');
-      return opened.session;
-    },
-    close: () => store.close(),
-  };
-}
-
-async function sessionOf(jar: CookieJar): Promise<Session> {
-  const look = storeFor();
-  try {
-    return await look.session(jar);
-  } finally {
-    await look.close();
-  }
-}
 
 /** Each of the jar's requests refused as no session on `instance`: `/auth/user` and `/api`, nothing forwarded. */
 async function expectNoSession(bff: Bff, cookie: string, instance: number): Promise<void> {
@@ -96,22 +49,22 @@ describe('a record restored under a key after its session ended', () => {
     ['records rewritten once since', 'rewritten'],
     ['records written when versions were counted: 1, 2, …', 'counted'],
   ])('never answers from an instance’s cache (%s): 401 everywhere, nothing forwarded', async (_, history) => {
-    const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
+    const bff = await bed.g.h.startBff(bed.redisEnv(), { instances: 2 });
     const [alice, bob] = [new CookieJar(), new CookieJar()];
     await signIn(bff, alice, { user: ALICE });
     await signIn(bff, bob, { user: BOB });
     if (history === 'rewritten') {
       // Both records changed the same number of times (as a refresh each would do).
-      const look = storeFor();
+      const look = bed.storeFor();
       for (const jar of [alice, bob]) await look.store.write(await look.session(jar), {});
       await look.close();
     }
     if (history === 'counted') {
       for (const jar of [alice, bob])
-        await bed.raw.hSet(redisKeys.session((await sessionOf(jar)).sid), 'v', '1');
+        await bed.raw.hSet(redisKeys.session((await bed.sessionOf(jar)).sid), 'v', '1');
     }
-    const aliceKey = redisKeys.session((await sessionOf(alice)).sid);
-    const bobKey = redisKeys.session((await sessionOf(bob)).sid);
+    const aliceKey = redisKeys.session((await bed.sessionOf(alice)).sid);
+    const bobKey = redisKeys.session((await bed.sessionOf(bob)).sid);
     // Sent as it is every time: a 401 deletes the cookie from the jar.
     const cookie = String(bed.g.apiHeaders(bob).cookie);
 
@@ -140,10 +93,10 @@ describe('a malformed record or a key of the wrong type at a session key', () =>
   ])(
     '%s reads as no session: 401 on /auth/user and /api on every instance, nothing forwarded',
     async (_, corrupt, after) => {
-      const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
+      const bff = await bed.g.h.startBff(bed.redisEnv(), { instances: 2 });
       const bob = new CookieJar();
       await signIn(bff, bob, { user: BOB });
-      const key = redisKeys.session((await sessionOf(bob)).sid);
+      const key = redisKeys.session((await bed.sessionOf(bob)).sid);
       const fields = await bed.raw.hGetAll(key);
       const cookie = String(bed.g.apiHeaders(bob).cookie);
       // Instance 1 has the record in its cache; instance 0 has never opened it.
@@ -184,7 +137,7 @@ describe('index keys of the wrong type', () => {
   async function bobWithIndexes(bff: Bff, idpJar = new CookieJar()) {
     const jar = new CookieJar();
     await signIn(bff, jar, { user: BOB, idpJar });
-    const session = await sessionOf(jar);
+    const session = await bed.sessionOf(jar);
     const indexes = [
       ...(await indexesListing('bff:u:*', session.sid)),
       ...(await indexesListing('bff:i:*', session.sid)),
@@ -194,7 +147,7 @@ describe('index keys of the wrong type', () => {
   }
 
   it('a login replaces them with sets that list the new session, so the logout channels find it', async () => {
-    const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
+    const bff = await bed.g.h.startBff(bed.redisEnv(), { instances: 2 });
     // One IdP session for both logins: the second one's index keys are the ones overwritten.
     const idpJar = new CookieJar();
     const { indexes } = await bobWithIndexes(bff, idpJar);
@@ -206,7 +159,7 @@ describe('index keys of the wrong type', () => {
     expect(callback.headers.get('location')).not.toMatch(/error/);
     for (const instance of [0, 1])
       expect((await bff.fetch('/auth/user', { jar, headers: on(instance) })).status).toBe(200);
-    const { sid } = await sessionOf(jar);
+    const { sid } = await bed.sessionOf(jar);
     const listing = [...(await indexesListing('bff:u:*', sid)), ...(await indexesListing('bff:i:*', sid))];
     expect(listing).toEqual(indexes);
     for (const index of indexes) {
@@ -219,7 +172,7 @@ describe('index keys of the wrong type', () => {
   });
 
   it('a logout still ends the session: 200, the record gone on every instance, the keys left as they are', async () => {
-    const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
+    const bff = await bed.g.h.startBff(bed.redisEnv(), { instances: 2 });
     const { session, indexes, cookie } = await bobWithIndexes(bff);
     expect((await bff.fetch('/auth/user', { headers: { cookie, ...on(1) } })).status).toBe(200);
     for (const index of indexes) await overwriteWithString(index);
@@ -232,13 +185,13 @@ describe('index keys of the wrong type', () => {
   });
 
   it('the logout channels answer 200 and end what they can still find', async () => {
-    const bff = await bed.g.h.startBff(redisEnv(), { instances: 2 });
+    const bff = await bed.g.h.startBff(bed.redisEnv(), { instances: 2 });
     const bob = await bobWithIndexes(bff);
     // Alice: two sessions, one of whose record keys holds a string now.
     const [alice1, alice2] = [new CookieJar(), new CookieJar()];
     await signIn(bff, alice1, { user: ALICE });
     await signIn(bff, alice2, { user: ALICE });
-    const broken = redisKeys.session((await sessionOf(alice1)).sid);
+    const broken = redisKeys.session((await bed.sessionOf(alice1)).sid);
     await overwriteWithString(broken);
     for (const index of bob.indexes) await overwriteWithString(index);
 
@@ -251,22 +204,22 @@ describe('index keys of the wrong type', () => {
     expect(front.status).toBe(200);
 
     // Alice's index lists a key that holds no record: skipped (and dropped from the index).
-    const aliceIndex = (await indexesListing('bff:u:*', (await sessionOf(alice2)).sid))[0]!;
+    const aliceIndex = (await indexesListing('bff:u:*', (await bed.sessionOf(alice2)).sid))[0]!;
     expect((await backchannelLogout(bff, { sub: ALICE.claims.sub })).status).toBe(200);
     expect((await bff.fetch('/auth/user', { jar: alice2 })).status).toBe(401);
     expect(await bed.raw.type(broken)).toBe('string');
     expect(await bed.raw.exists(aliceIndex)).toBe(0);
   });
   it('an entry whose record key holds another type leaves the user’s index at the next login', async () => {
-    const bff = await bed.g.h.startBff(redisEnv());
+    const bff = await bed.g.h.startBff(bed.redisEnv());
     const [first, second] = [new CookieJar(), new CookieJar()];
     await signIn(bff, first, { user: BOB });
-    const { sid } = await sessionOf(first);
+    const { sid } = await bed.sessionOf(first);
     const [byUser] = await indexesListing('bff:u:*', sid);
     await overwriteWithString(redisKeys.session(sid));
 
     await signIn(bff, second, { user: BOB });
-    expect(await bed.raw.sMembers(byUser!)).toEqual([(await sessionOf(second)).sid]);
+    expect(await bed.raw.sMembers(byUser!)).toEqual([(await bed.sessionOf(second)).sid]);
     expect(await bed.raw.type(redisKeys.session(sid))).toBe('string');
   });
 });
