@@ -11,6 +11,7 @@ export const STATUS_OF_CODE = {
   session_expired: 401,
   csrf_required: 403,
   not_found: 404,
+  no_route: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
   rate_limited: 429,

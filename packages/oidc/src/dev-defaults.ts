@@ -19,3 +19,20 @@ export const DEV_IDP = Object.freeze({
 
 export const DEFAULT_REDIRECT_URL = 'http://localhost:8000/authorization-code/callback';
 export const DEFAULT_API_UPSTREAM_URL = 'http://localhost:8001';
+
+/**
+ * `API_ROUTES` under `pnpm dev` when neither it nor `API_UPSTREAM_URL` is set: the sample API's
+ * services, one per token policy it demonstrates. `/api/<anything else>` is 404 `no_route`.
+ */
+export const DEV_API_ROUTES = JSON.stringify([
+  { name: 'items', prefix: '/api/items', upstream: 'http://localhost:8001/items' },
+  { name: 'live', prefix: '/api/live', upstream: 'http://localhost:8001/live', websocket: true },
+  { name: 'public', prefix: '/api/public', upstream: 'http://localhost:8001/public', token: 'none' },
+  {
+    name: 'stats',
+    prefix: '/api/stats',
+    upstream: 'http://localhost:8001/stats',
+    token: 'client',
+    scopes: ['items:stats'],
+  },
+]);

@@ -2,3 +2,4 @@ export * from './config.ts';
 export * from './dev-defaults.ts';
 export * from './urls.ts';
 export * from './wire.ts';
+export * from './api-routes.ts';

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'payload_too_large',
   'session_store_unavailable',
   'rate_limited',
+  /** A path under `/api` that no route of `API_ROUTES` covers: nothing was forwarded. */
+  'no_route',
   'service_unavailable',
   'internal_error',
 ] as const;
