@@ -1,5 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_ROUTE_NAME } from './api-routes.ts';
 import { ConfigError, type Env, loadBffConfig, type RunMode } from './config.ts';
 import { DEV_IDP } from './dev-defaults.ts';
 import { issuerFromEnv } from './urls.ts';
@@ -154,6 +155,142 @@ describe('loadBffConfig', () => {
     });
     expect(config.prompt).toBe('login consent');
     expect(config.apiUpstreamUrl).toBe('http://api.internal/v1');
+  });
+});
+
+describe('API routes configuration', () => {
+  const ROUTES = JSON.stringify([
+    { name: 'orders', prefix: '/api/orders', upstream: 'http://orders.internal:8080/v1/' },
+    { name: 'api', prefix: '/api', upstream: 'https://api.example.com/base', timeoutMs: 1000 },
+  ]);
+  /** The ConfigError's message lines: what the BFF prints on stderr. */
+  function linesOf(env: Env, mode: RunMode = 'production'): string[] {
+    try {
+      loadBffConfig(env, mode);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as ConfigError).message.split('\n');
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  it('without API_ROUTES: one route /api → API_UPSTREAM_URL (default http://localhost:8001) with the user token', () => {
+    const config = loadBffConfig(PROD);
+    expect(config.apiRoutes).toEqual([
+      {
+        name: DEFAULT_ROUTE_NAME,
+        prefix: '/api',
+        upstreamUrl: 'http://localhost:8001/',
+        token: 'user',
+        scopes: [],
+        sessionRequired: true,
+        timeoutMs: 30_000,
+        websocket: false,
+        stepUp: undefined,
+      },
+    ]);
+    expect(Object.isFrozen(config.apiRoutes)).toBe(true);
+    expect(config.apiUpstreamUrl).toBe('http://localhost:8001/');
+
+    const given = loadBffConfig({
+      ...PROD,
+      API_UPSTREAM_URL: 'http://api.internal/v1/',
+      API_UPSTREAM_TIMEOUT_MS: '2000',
+    });
+    expect(given.apiRoutes).toEqual([
+      expect.objectContaining({
+        name: 'api',
+        prefix: '/api',
+        upstreamUrl: 'http://api.internal/v1',
+        timeoutMs: 2000,
+      }),
+    ]);
+    expect(given.apiUpstreamUrl).toBe('http://api.internal/v1');
+  });
+
+  it('reads API_ROUTES, longest prefix first, with API_UPSTREAM_TIMEOUT_MS as the default timeout', () => {
+    const config = loadBffConfig({ ...PROD, API_ROUTES: ROUTES, API_UPSTREAM_TIMEOUT_MS: '2000' });
+    expect(config.apiRoutes.map((r) => [r.name, r.prefix, r.upstreamUrl, r.timeoutMs])).toEqual([
+      ['orders', '/api/orders', 'http://orders.internal:8080/v1', 2000],
+      ['api', '/api', 'https://api.example.com/base', 1000],
+    ]);
+    // The /api route's upstream, wherever it is in the list.
+    expect(config.apiUpstreamUrl).toBe('https://api.example.com/base');
+  });
+
+  it('without an /api route, apiUpstreamUrl is the first route’s (the longest prefix)', () => {
+    const config = loadBffConfig({
+      ...PROD,
+      API_ROUTES: JSON.stringify([
+        { name: 'a', prefix: '/api/a', upstream: 'http://a' },
+        { name: 'bb', prefix: '/api/bb', upstream: 'http://bb' },
+      ]),
+    });
+    expect(config.apiUpstreamUrl).toBe('http://bb/');
+  });
+
+  it('defaults to the development route table in development when neither variable is set', () => {
+    const config = loadBffConfig({}, 'development');
+    expect(config.apiRoutes.map((r) => [r.name, r.prefix, r.upstreamUrl, r.token, r.scopes])).toEqual([
+      ['public', '/api/public', 'http://localhost:8001/public', 'none', []],
+      ['items', '/api/items', 'http://localhost:8001/items', 'user', []],
+      ['stats', '/api/stats', 'http://localhost:8001/stats', 'client', ['items:stats']],
+      ['live', '/api/live', 'http://localhost:8001/live', 'user', []],
+    ]);
+    // Either variable replaces it.
+    expect(
+      loadBffConfig({ API_UPSTREAM_URL: 'http://localhost:9999' }, 'development').apiRoutes.map(
+        (r) => r.name,
+      ),
+    ).toEqual(['api']);
+    expect(loadBffConfig({ API_ROUTES: ROUTES }, 'development').apiRoutes.map((r) => r.name)).toEqual([
+      'orders',
+      'api',
+    ]);
+  });
+
+  it('refuses API_UPSTREAM_URL set together with API_ROUTES', () => {
+    expect(linesOf({ ...PROD, API_ROUTES: ROUTES, API_UPSTREAM_URL: 'http://localhost:8001' })).toEqual([
+      'API_UPSTREAM_URL: set together with API_ROUTES; give that upstream a route instead',
+    ]);
+  });
+
+  it('prints one line per route problem, all at once, with the other variables’ problems', () => {
+    const lines = linesOf({
+      ...PROD,
+      PORT: 'x',
+      API_ROUTES: JSON.stringify([
+        { name: 'orders', prefix: '/api/orders', upstream: 'http://orders' },
+        { name: 'files', prefix: '/api/files/', upstream: 'ftp://x' },
+        { prefix: '/api/orders', upstream: 'http://x', tokne: 'none' },
+        { name: 'admin', prefix: '/api/admin', upstream: 'http://admin', stepUp: { maxAge: 300 } },
+      ]),
+    });
+    expect(lines).toEqual([
+      'PORT: must be a whole number from 1 to 65535; got "x"',
+      'API_ROUTES[1] (files).prefix: must not end with "/"; got "/api/files/"',
+      'API_ROUTES[1] (files).upstream: must be an http: or https: URL; got "ftp://x"',
+      "API_ROUTES[2].name: is required: the route's name in logs, metrics and traces ([a-z0-9-]+)",
+      'API_ROUTES[2].prefix: "/api/orders" is also the prefix of API_ROUTES[0] (orders); prefixes must be unique',
+      'API_ROUTES[2].tokne: is not a route field; did you mean "token"?',
+      'API_ROUTES[3] (admin).stepUp: step-up is not available in this version',
+    ]);
+  });
+
+  it.each([
+    [
+      'not json',
+      'API_ROUTES: is not valid JSON; it must be a JSON list of routes, e.g. [{"name": "api", …}]',
+    ],
+    ['{}', 'API_ROUTES: must be a JSON list of routes; got an object'],
+    ['[]', 'API_ROUTES: must list at least one route; got []'],
+  ])('API_ROUTES=%s: one problem', (value, line) => {
+    expect(linesOf({ ...PROD, API_ROUTES: value })).toEqual([line]);
+    expect(linesOf({ API_ROUTES: value }, 'development')).toEqual([line]);
+  });
+
+  it('treats an empty API_ROUTES as unset', () => {
+    expect(loadBffConfig({ ...PROD, API_ROUTES: '  ' }).apiRoutes.map((r) => r.name)).toEqual(['api']);
   });
 });
 

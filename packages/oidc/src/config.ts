@@ -1,5 +1,13 @@
 import { createPrivateKey, type JsonWebKeyInput, type KeyObject, randomBytes } from 'node:crypto';
-import { DEFAULT_API_UPSTREAM_URL, DEFAULT_REDIRECT_URL, DEV_IDP } from './dev-defaults.ts';
+import {
+  API_TIMEOUT_MAX_MS,
+  API_TIMEOUT_MIN_MS,
+  type ApiRoute,
+  defaultApiRoute,
+  normalizeUpstreamUrl,
+  parseApiRoutes,
+} from './api-routes.ts';
+import { DEFAULT_API_UPSTREAM_URL, DEFAULT_REDIRECT_URL, DEV_API_ROUTES, DEV_IDP } from './dev-defaults.ts';
 import { isAllowedIssuerUrl, isLoopbackHost, issuerFromEnv } from './urls.ts';
 
 /**
@@ -69,7 +77,17 @@ export interface BffConfig {
   readonly redisUrl: string | undefined;
   /** `REDIS_CLUSTER=true`: `redisUrl` is a seed node of a Redis Cluster. */
   readonly redisCluster: boolean;
+  /**
+   * The routes under `/api` (`API_ROUTES`, else one route `/api` → `API_UPSTREAM_URL`), sorted by
+   * prefix length, longest first: the first route whose prefix matches a path serves it.
+   */
+  readonly apiRoutes: readonly ApiRoute[];
+  /**
+   * The upstream URL of the `/api` route when there is one, else of `apiRoutes[0]` (the longest
+   * prefix). Kept while code still proxies everything to one upstream; read `apiRoutes` instead.
+   */
   readonly apiUpstreamUrl: string;
+  /** `API_UPSTREAM_TIMEOUT_MS`: the timeout of a route that sets no `timeoutMs`. */
   readonly apiUpstreamTimeoutMs: number;
   /** Time allowed for each call to the IdP (discovery, token, userinfo, revocation). */
   readonly idpTimeoutMs: number;
@@ -234,15 +252,6 @@ export function loadBffConfig(env: Env, mode: RunMode = 'production'): BffConfig
 
   const sessionSecrets = checkSessionSecrets(read('SESSION_SECRET'), dev, problem);
 
-  const upstream = parseHttpUrl(
-    'API_UPSTREAM_URL',
-    read('API_UPSTREAM_URL') ?? DEFAULT_API_UPSTREAM_URL,
-    problem,
-  );
-  if (upstream && (upstream.search || upstream.hash)) {
-    problem('API_UPSTREAM_URL', 'must not have a query string or fragment');
-  }
-
   const port = parseInteger('PORT', read('PORT'), 8000, 1, 65_535, problem);
   const sessionMaxAgeS = parseInteger(
     'SESSION_MAX_AGE_S',
@@ -274,8 +283,15 @@ export function loadBffConfig(env: Env, mode: RunMode = 'production'): BffConfig
     'API_UPSTREAM_TIMEOUT_MS',
     read('API_UPSTREAM_TIMEOUT_MS'),
     DEFAULT_API_UPSTREAM_TIMEOUT_MS,
-    100,
-    600_000,
+    API_TIMEOUT_MIN_MS,
+    API_TIMEOUT_MAX_MS,
+    problem,
+  );
+  const apiRoutes = checkApiRoutes(
+    read('API_ROUTES'),
+    read('API_UPSTREAM_URL'),
+    dev,
+    apiUpstreamTimeoutMs,
     problem,
   );
   const idpTimeoutMs = parseInteger(
@@ -328,13 +344,14 @@ export function loadBffConfig(env: Env, mode: RunMode = 'production'): BffConfig
     viteDevUrl = vite?.origin;
   }
 
+  const apiUpstream = apiRoutes.find((route) => route.prefix === '/api') ?? apiRoutes[0];
   if (
     problems.length > 0 ||
     !issuer ||
     !clientId ||
     (usesSecret && !clientSecret) ||
     !redirect ||
-    !upstream
+    !apiUpstream
   ) {
     throw new ConfigError(problems);
   }
@@ -364,7 +381,8 @@ export function loadBffConfig(env: Env, mode: RunMode = 'production'): BffConfig
     sessionStore,
     redisUrl,
     redisCluster: redisClusterValue === 'true',
-    apiUpstreamUrl: upstream.href,
+    apiRoutes,
+    apiUpstreamUrl: apiUpstream.upstreamUrl,
     apiUpstreamTimeoutMs,
     idpTimeoutMs,
     port,
@@ -407,6 +425,32 @@ function checkIssuer(env: Env, dev: boolean, problem: Report): { url: URL; value
     problem(variable, 'must not carry a query string, fragment or credentials');
   }
   return { url, value };
+}
+
+/**
+ * The routes under `/api`: `API_ROUTES` when set (then `API_UPSTREAM_URL` must not be), else one
+ * route `/api` → `API_UPSTREAM_URL` (default `http://localhost:8001`); in development with neither
+ * set, the sample API's route table (`DEV_API_ROUTES`), parsed as if it had been given.
+ */
+function checkApiRoutes(
+  routesValue: string | undefined,
+  upstreamValue: string | undefined,
+  dev: boolean,
+  timeoutMs: number,
+  problem: Report,
+): readonly ApiRoute[] {
+  if (routesValue !== undefined || (dev && upstreamValue === undefined)) {
+    if (routesValue !== undefined && upstreamValue !== undefined) {
+      problem('API_UPSTREAM_URL', 'set together with API_ROUTES; give that upstream a route instead');
+    }
+    return parseApiRoutes(routesValue ?? DEV_API_ROUTES, { defaultTimeoutMs: timeoutMs }, problem);
+  }
+  const upstream = parseHttpUrl('API_UPSTREAM_URL', upstreamValue ?? DEFAULT_API_UPSTREAM_URL, problem);
+  if (!upstream) return Object.freeze([]);
+  if (upstream.search || upstream.hash) {
+    problem('API_UPSTREAM_URL', 'must not have a query string or fragment');
+  }
+  return Object.freeze([defaultApiRoute(normalizeUpstreamUrl(upstream), timeoutMs)]);
 }
 
 function checkSessionSecrets(value: string | undefined, dev: boolean, problem: Report): string[] {
