@@ -527,7 +527,7 @@ describe('createSecureDevClientFor', () => {
       token_endpoint_auth_method: 'private_key_jwt',
       dpop_bound_access_tokens: true,
       require_pushed_authorization_requests: false,
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
       redirect_uris: ['http://localhost:1234/authorization-code/callback'],
       post_logout_redirect_uris: ['http://localhost:1234/'],
       backchannel_logout_uri: 'http://localhost:1234/auth/backchannel-logout',

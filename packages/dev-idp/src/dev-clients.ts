@@ -2,7 +2,8 @@
  * The dev IdP's registered clients: the default confidential web client (client_secret_basic,
  * Bearer tokens, exactly what the tutorial's Okta app is), a second one for the hardened
  * options (`private_key_jwt`, DPoP, PAR) and, for tests, a `client_secret_post` one, all in
- * oidc-provider's (= RFC 7591) metadata shape.
+ * oidc-provider's (= RFC 7591) metadata shape. Each may also use the client-credentials grant,
+ * for the BFF's own tokens (`token: "client"` API routes).
  */
 import { DEFAULT_REDIRECT_URL, DEV_IDP } from '@okta-bff/oidc';
 import type { JWK } from 'jose';
@@ -51,7 +52,9 @@ export function createDevClient({
     client_secret: DEV_IDP.clientSecret,
     client_name: 'okta-bff (dev)',
     token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['authorization_code', 'refresh_token'],
+    // `client_credentials`: the BFF's own tokens for `token: "client"` API routes (Okta: the
+    // app's "Client Credentials" grant type, allowed for a web app).
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     response_types: ['code'],
     redirect_uris: [...redirectUris],
     post_logout_redirect_uris: [...postLogoutRedirectUris],
@@ -119,7 +122,8 @@ export interface SecureDevClientOptions extends DevClientUris {
 /**
  * The second dev client: confidential, authenticated with `private_key_jwt` (no secret at all),
  * DPoP-bound access tokens, optionally PAR-only; the same redirect, post-logout and logout
- * channel URIs as {@link createDevClient}, and the `refresh_token` grant.
+ * channel URIs as {@link createDevClient}, and the `refresh_token` and `client_credentials`
+ * grants (with `dpopBoundAccessTokens`, client-credentials requests need a DPoP proof too).
  *
  * Its refresh tokens are not bound to the DPoP key: oidc-provider binds them for public clients
  * only, as RFC 9449 §5 allows (a confidential client's refresh token is already bound to its

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { DEV_IDP } from '@okta-bff/oidc';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Client, type ClientMetadata } from 'oidc-provider';
+import { CUSTOM_SCOPES, SCOPE_TOKEN } from './client-credentials.ts';
 import {
   createClientSecurityObserver,
   DPOP_SIGNING_ALGS,
@@ -30,7 +31,7 @@ import {
 import { renderErrorPage } from './pages.ts';
 import { buildProviderConfig, OKTA_ROUTES } from './provider-config.ts';
 import { answerUserinfo } from './userinfo.ts';
-import { DEV_USERS, type DevUser } from './users.ts';
+import { DEV_USERS, type DevUser, SUPPORTED_SCOPES } from './users.ts';
 
 /** Options of {@link startDevIdp}; every one has a default. */
 export interface DevIdpOptions {
@@ -58,6 +59,12 @@ export interface DevIdpOptions {
    * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
    */
   dpopNonce?: boolean;
+  /**
+   * The authorization server's custom scopes, the only ones a client may ask for with the
+   * client-credentials grant (any other is refused `invalid_scope`, as Okta does).
+   * Default {@link CUSTOM_SCOPES} (`items:stats`).
+   */
+  customScopes?: readonly string[];
 }
 
 /** A running dev IdP. */
@@ -98,6 +105,7 @@ const DEFAULT_OPTIONS: ResolvedOptions = Object.freeze({
   refreshTokenTtlS: 30 * 24 * 3600,
   audience: DEV_IDP.audience,
   dpopNonce: false,
+  customScopes: CUSTOM_SCOPES,
 });
 
 /** Programmer errors are thrown at start, all at once. */
@@ -109,6 +117,9 @@ function checkOptions(options: ResolvedOptions): void {
     if (!Number.isSafeInteger(options[key]) || options[key] <= 0) problems.push(key);
   }
   if (options.users.length === 0) problems.push('users');
+  if (!options.customScopes.every((scope) => SCOPE_TOKEN.test(scope) && !SUPPORTED_SCOPES.includes(scope))) {
+    problems.push('customScopes (scope tokens other than the OpenID Connect ones)');
+  }
   if (problems.length) throw new TypeError(`startDevIdp: invalid option(s): ${problems.join(', ')}`);
 }
 

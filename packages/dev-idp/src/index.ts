@@ -4,6 +4,7 @@
  *
  * @see docs/architecture.md, "The other apps and packages"
  */
+export { CUSTOM_SCOPES } from './client-credentials.ts';
 export { CLIENT_ASSERTION_AUDIENCE_ERROR } from './client-security.ts';
 export {
   createDevClient,

@@ -3,7 +3,8 @@
  * a first-party web app: Okta's `/v1/...` paths, PKCE required, JWT access tokens for one
  * audience with Okta's `scp`/`cid`/`uid`/`ver` claims (and `groups` when that scope is granted),
  * rotated refresh tokens, and no consent page; DPoP, pushed authorization requests (`/v1/par`)
- * and `private_key_jwt` with Okta's stricter assertion audience.
+ * and `private_key_jwt` with Okta's stricter assertion audience; the client-credentials grant for
+ * the server's custom scopes (`client-credentials.ts`).
  *
  * @see https://github.com/panva/node-oidc-provider/blob/v9.x/docs/README.md
  * @see https://developer.okta.com/docs/concepts/auth-servers/#custom-authorization-server
@@ -11,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
 import { type ClientMetadata, type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { checkClientCredentialsScope } from './client-credentials.ts';
 import {
   assertOktaClientAssertionAudience,
   CLIENT_AUTH_SIGNING_ALGS,
@@ -45,6 +47,8 @@ export interface ProviderConfigInput {
   readonly refreshTokenTtlS: number;
   /** Whether the token endpoint demands a server nonce in DPoP proofs (`use_dpop_nonce`). */
   readonly dpopNonce: boolean;
+  /** The audience's custom scopes: all a client may ask for with client credentials. */
+  readonly customScopes: readonly string[];
 }
 
 const AUTHORIZATION_CODE_TTL_S = 60;
@@ -94,7 +98,7 @@ function fetchWithoutSsrfGuard(input: string | URL | Request, init?: RequestInit
 
 /** Builds the oidc-provider configuration. Cookie keys are random per start, as sessions are. */
 export function buildProviderConfig(input: ProviderConfigInput): Configuration {
-  const { audience, users } = input;
+  const { audience, users, customScopes } = input;
   return {
     clients: input.clients.map((client) => ({ ...client })),
     jwks: { keys: [input.signingJwk as never] },
@@ -147,8 +151,11 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
       return { accountId: sub, claims: async () => ({ ...user.claims, groups: [...user.claims.groups] }) };
     },
     async extraTokenClaims(_ctx, token) {
-      if (token.kind !== 'AccessToken') return undefined;
       const scopes = token.scope?.split(' ') ?? [];
+      // A client-credentials token is the client's own: Okta's claims without a user (no `uid`);
+      // oidc-provider already makes its `sub` the client id, as Okta does.
+      if (token.kind === 'ClientCredentials') return { ver: 1, cid: token.clientId, scp: scopes };
+      if (token.kind !== 'AccessToken') return undefined;
       // Okta's access token claims; `scp` is an array, unlike RFC 9068's `scope` string.
       const claims: Record<string, unknown> = {
         ver: 1,
@@ -175,6 +182,11 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
       // in that client's ID tokens.
       backchannelLogout: { enabled: true },
       introspection: { enabled: true },
+      // RFC 6749 §4.4, for clients registered with the `client_credentials` grant: a JWT access
+      // token for the audience, custom scopes only (checked in `getResourceServerInfo` below),
+      // DPoP-bound when the request carries a proof (and required for `dpop_bound_access_tokens`
+      // clients), no refresh token.
+      clientCredentials: { enabled: true },
       // RFC 9449. A token request with a DPoP proof gets `token_type: DPoP` and an access token
       // bound by `cnf.jkt`; clients registered with `dpop_bound_access_tokens` must send one.
       // Okta's token endpoint always asks for a server nonce (`400 use_dpop_nonce` and a
@@ -213,10 +225,16 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
         defaultResource: () => audience,
         // Without this, oidc-provider issues an opaque userinfo-only token when `openid` is requested.
         useGrantedResource: () => true,
-        getResourceServerInfo(_ctx, indicator) {
+        getResourceServerInfo(ctx, indicator) {
           if (indicator !== audience) throw new errors.InvalidTarget();
+          // Where oidc-provider asks whether the client may request scopes of this resource:
+          // a client-credentials request is refused here unless it names only custom scopes,
+          // and its token is for those. The user flows keep the OpenID Connect scopes only (the
+          // silent consent grants a user whatever the resource offers).
+          const clientCredentials = ctx.oidc.params?.grant_type === 'client_credentials';
+          if (clientCredentials) checkClientCredentialsScope(ctx.oidc.params?.scope, customScopes);
           return {
-            scope: SUPPORTED_SCOPES.join(' '),
+            scope: (clientCredentials ? customScopes : SUPPORTED_SCOPES).join(' '),
             audience,
             accessTokenTTL: input.accessTokenTtlS,
             accessTokenFormat: 'jwt',
@@ -227,6 +245,8 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
     },
     ttl: {
       AccessToken: input.accessTokenTtlS,
+      // Okta: one access token lifetime per access policy rule, whatever the grant.
+      ClientCredentials: input.accessTokenTtlS,
       IdToken: input.idTokenTtlS,
       RefreshToken: input.refreshTokenTtlS,
       Grant: input.refreshTokenTtlS,
