@@ -1,5 +1,7 @@
 import type { BffConfig } from '@okta-bff/oidc';
-import { type AuthContext, REVOKE_TIMEOUT_MS, revokeBestEffort } from './auth/actions.ts';
+import { REVOKE_TIMEOUT_MS, revokeBestEffort } from './auth/actions.ts';
+import type { ApiAdmissionContext } from './auth/api-admission.ts';
+import { createClientTokens } from './auth/client-tokens.ts';
 import { createRefreshTokenRedeemer } from './auth/redeem-refresh-token.ts';
 import { createTransactionCodec } from './auth/transaction.ts';
 import {
@@ -31,7 +33,7 @@ import { COOKIE_PURPOSE, cookieNames } from './session/store/cookies.ts';
  * its cache), the transaction codec and the refresh coordinator (with its single-flight map), and
  * the per-address limit on logins and the front-channel logout.
  */
-export type Services = AuthContext & { readonly loginRateLimiter: RateLimiter };
+export type Services = ApiAdmissionContext & { readonly loginRateLimiter: RateLimiter };
 
 /** The operational hooks every part reports to; both off unless configured. */
 export interface Ops {
@@ -93,6 +95,7 @@ export function createServices(
     log,
     metrics: ops.metrics,
     nowMs,
+    clientTokens: createClientTokens({ idp, log, metrics: ops.metrics, nowMs }),
   };
   return services;
 }

@@ -1,17 +1,31 @@
-import type { ErrorCode } from '@okta-bff/oidc';
+import type { ApiRoute, ErrorCode } from '@okta-bff/oidc';
 import { ApiError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
-import { CSRF_MESSAGE, checkRequestOrigin, type OriginHeaders } from '../http/request-origin.ts';
+import {
+  CSRF_MESSAGE,
+  checkRequestOrigin,
+  checkWebSocketOrigin,
+  type OriginHeaders,
+  WEBSOCKET_ORIGIN_MESSAGE,
+} from '../http/request-origin.ts';
 import type { Session } from '../session/model/session.ts';
 import { CookieBudgetError } from '../session/store/cookies.ts';
 import type { AuthContext } from './actions.ts';
+import type { ClientTokens, UpstreamToken } from './client-tokens.ts';
 
 /**
- * May this `/api` request go upstream, and with which session? The answer of the gateway's
- * admission step, with the cookies to send back either way.
+ * May this `/api` request (or WebSocket handshake) go upstream, with which session and which
+ * token? The answer of the gateway's admission step, with the cookies to send back either way.
  */
 export type Admission =
-  | { readonly ok: true; readonly session: Session; readonly cookies: readonly CookieToSet[] }
+  | {
+      readonly ok: true;
+      /** The signed-in session, when the route's policy looked for one and found it. */
+      readonly session: Session | undefined;
+      /** What goes upstream as `Authorization`; `undefined`: nothing (`none`, or `user-optional` signed out). */
+      readonly token: UpstreamToken | undefined;
+      readonly cookies: readonly CookieToSet[];
+    }
   | {
       readonly ok: false;
       /** The answer's status is this code's (`errors.ts`). */
@@ -27,6 +41,16 @@ export interface ApiRequestFacts {
   readonly requestId: string;
   readonly cookies: Readonly<Record<string, string>>;
   readonly origin: OriginHeaders;
+  /**
+   * A WebSocket handshake: a browser cannot add `X-CSRF` to it, so its `Origin` must be the app's
+   * instead (cross-site WebSocket hijacking).
+   */
+  readonly websocket?: boolean;
+}
+
+/** What admission works with: the actions' context and the client-credentials tokens. */
+export interface ApiAdmissionContext extends AuthContext {
+  readonly clientTokens: ClientTokens;
 }
 
 const refuse = (
@@ -37,65 +61,152 @@ const refuse = (
 ): Admission => ({ ok: false, code, message, cookies, ...(headers ? { headers } : {}) });
 
 const SESSION_ENDED = 'Your session has ended. Sign in again.';
+const NO_COOKIES: readonly CookieToSet[] = [];
 
 /**
- * The gateway's rule, as an action: a session (else 401 `unauthenticated`, and a cookie that did
- * not open is cleared), the anti-forgery rule (else 403 `csrf_required`), then an access token
- * that is fresh, refreshed once per session at a time. A refresh the IdP refused or answered
- * wrongly ends the session (401 `session_expired`, cookies cleared); an unreachable IdP with an
- * expired token is 503 `idp_unavailable` and the session stays.
+ * The gateway's rule, as an action, in this order:
+ *
+ * 1. the anti-forgery rule (`X-CSRF` + Origin/Fetch-Metadata; for a WebSocket handshake, an
+ *    `Origin` equal to the app's), else 403 `csrf_required`;
+ * 2. a route (`route`, picked by the caller from `API_ROUTES`), else 404 `no_route`: decided
+ *    before any session is looked at, so an unrouted path answers the same signed in or not;
+ * 3. the route's token policy: `user` needs a session (401 `unauthenticated`, a cookie that did
+ *    not open is cleared) and its access token, refreshed once per session at a time (a refused
+ *    refresh ends the session: 401 `session_expired`; an unreachable IdP with an expired token:
+ *    503 `idp_unavailable`, the session stays); `user-optional` is the same with a session, and no
+ *    token, never a 401, without one; `client` is the BFF's own client-credentials token (503
+ *    `idp_unavailable` when it cannot be had), after a session when the route requires one;
+ *    `none` forwards no token and looks at no session.
+ *
+ * It never throws for an outage: a session store that cannot answer is 503
+ * `session_store_unavailable`, like the other refusals.
  *
  * @see docs/http-contract.md, "/api"
  */
-export async function admitApiRequest(ctx: AuthContext, request: ApiRequestFacts): Promise<Admission> {
+export async function admitApiRequest(
+  ctx: ApiAdmissionContext,
+  request: ApiRequestFacts,
+  route: ApiRoute | undefined,
+): Promise<Admission> {
+  const origin = request.websocket
+    ? checkWebSocketOrigin(request.origin, ctx.config.publicOrigin)
+    : checkRequestOrigin(request.origin, ctx.config.publicOrigin);
+  if (!origin.ok) {
+    ctx.log('csrf_refused', { reqId: request.requestId, reason: origin.reason });
+    return refuse('csrf_required', request.websocket ? WEBSOCKET_ORIGIN_MESSAGE : CSRF_MESSAGE);
+  }
+  if (!route) return refuse('no_route', 'No API is served at this path.');
   try {
-    return await admit(ctx, request);
+    return await admitByPolicy(ctx, request, route);
   } catch (error) {
     // A store that cannot answer (`session_store_unavailable`) is a refusal like the others.
     if (!(error instanceof ApiError)) throw error;
-    ctx.log('api_refused', { reqId: request.requestId, code: error.code, cause: error.cause });
+    ctx.log('api_refused', {
+      reqId: request.requestId,
+      route: route.name,
+      code: error.code,
+      cause: error.cause,
+    });
     return refuse(error.code, error.message);
   }
 }
 
-async function admit(ctx: AuthContext, request: ApiRequestFacts): Promise<Admission> {
+async function admitByPolicy(
+  ctx: ApiAdmissionContext,
+  request: ApiRequestFacts,
+  route: ApiRoute,
+): Promise<Admission> {
+  switch (route.token) {
+    case 'none':
+      return { ok: true, session: undefined, token: undefined, cookies: NO_COOKIES };
+    case 'user':
+      return admitUser(ctx, request, route, true);
+    case 'user-optional':
+      return admitUser(ctx, request, route, false);
+    case 'client': {
+      let cookies = NO_COOKIES;
+      let session: Session | undefined;
+      if (route.sessionRequired) {
+        const opened = await ctx.sessions.read(request.cookies);
+        if (!opened)
+          return refuse('unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(request.cookies));
+        ({ session, cookies } = opened);
+      }
+      return withClientToken(ctx, request, route, session, cookies);
+    }
+  }
+}
+
+async function withClientToken(
+  ctx: ApiAdmissionContext,
+  request: ApiRequestFacts,
+  route: ApiRoute,
+  session: Session | undefined,
+  cookies: readonly CookieToSet[],
+): Promise<Admission> {
+  const got = await ctx.clientTokens.get(route.scopes);
+  if (got.ok) return { ok: true, session, token: got.token, cookies };
+  ctx.log('client_token_unavailable', { reqId: request.requestId, route: route.name, cause: got.cause });
+  return refuse(
+    'idp_unavailable',
+    'The identity provider is not reachable. Try again in a moment.',
+    cookies,
+    got.retryAfterS === undefined ? undefined : { 'retry-after': String(got.retryAfterS) },
+  );
+}
+
+/** `user` (`required`) and `user-optional`: the session's own access token, kept fresh. */
+async function admitUser(
+  ctx: ApiAdmissionContext,
+  request: ApiRequestFacts,
+  route: ApiRoute,
+  required: boolean,
+): Promise<Admission> {
   const { cookies, requestId: reqId } = request;
   const opened = await ctx.sessions.read(cookies);
-  if (!opened) return refuse('unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(cookies));
-  const { session } = opened;
-
-  const origin = checkRequestOrigin(request.origin, ctx.config.publicOrigin);
-  if (!origin.ok) {
-    ctx.log('csrf_refused', { reqId, sid: session.sid, reason: origin.reason });
-    return refuse('csrf_required', CSRF_MESSAGE);
+  if (!opened) {
+    const cleared = ctx.sessions.clear(cookies);
+    if (required) return refuse('unauthenticated', 'Sign in to use the API.', cleared);
+    return { ok: true, session: undefined, token: undefined, cookies: cleared };
   }
+  const { session } = opened;
+  // Signed out by what follows (a refused refresh): `user-optional` goes on without a token.
+  const ended = async (deletions: CookieToSet[]): Promise<Admission> =>
+    required
+      ? refuse('session_expired', SESSION_ENDED, deletions)
+      : { ok: true, session: undefined, token: undefined, cookies: deletions };
 
   const fresh = await ctx.sessions.refresher.ensureFresh(session);
   switch (fresh.kind) {
     case 'fresh': {
-      if (!fresh.changed) return { ok: true, session: fresh.session, cookies: opened.cookies };
+      if (!fresh.changed)
+        return { ok: true, session: fresh.session, token: fresh.session, cookies: opened.cookies };
       try {
-        return {
-          ok: true,
-          session: fresh.session,
-          cookies: await ctx.sessions.write(fresh.session, cookies),
-        };
+        const written = await ctx.sessions.write(fresh.session, cookies);
+        return { ok: true, session: fresh.session, token: fresh.session, cookies: written };
       } catch (error) {
         if (!(error instanceof CookieBudgetError)) throw error;
         ctx.log('session_ended', {
           reqId,
           sid: session.sid,
+          route: route.name,
           reason: 'the refreshed session does not fit in cookies; set SESSION_STORE=redis',
           cause: error,
         });
-        return refuse('session_expired', SESSION_ENDED, await ctx.sessions.end(session, cookies));
+        return ended(await ctx.sessions.end(session, cookies));
       }
     }
     case 'ended':
-      ctx.log('session_ended', { reqId, sid: session.sid, reason: fresh.reason, cause: fresh.cause });
-      return refuse('session_expired', SESSION_ENDED, await ctx.sessions.end(session, cookies));
+      ctx.log('session_ended', {
+        reqId,
+        sid: session.sid,
+        route: route.name,
+        reason: fresh.reason,
+        cause: fresh.cause,
+      });
+      return ended(await ctx.sessions.end(session, cookies));
     case 'unavailable':
-      ctx.log('refresh_unavailable', { reqId, sid: session.sid, cause: fresh.cause });
+      ctx.log('refresh_unavailable', { reqId, sid: session.sid, route: route.name, cause: fresh.cause });
       return refuse(
         'idp_unavailable',
         'The identity provider is not reachable. Try again in a moment.',

@@ -20,6 +20,8 @@ export interface RequestLine {
   /** The path only: a query string can carry an authorization code or `state`. */
   readonly path: string;
   readonly group: RouteGroup;
+  /** `/api` requests: the name of the `API_ROUTES` entry that served it (absent: none did). */
+  readonly route?: string;
   readonly status: number;
   /** The client's address (the socket's, or the trusted `X-Forwarded-For` hop). */
   readonly ip: string | undefined;
@@ -42,11 +44,13 @@ export function createRequestRecorder(logger: Logger, metrics: Metrics): Request
   const writeLine = infoLineWriter(logger);
   return function recordRequest(line) {
     const ms = performance.now() - line.start;
-    metrics.observeRequest(line.group, line.status, ms / 1000);
+    metrics.observeRequest(line.group, line.route ?? '', line.status, ms / 1000);
     if (!writeLine) return;
     const ip = line.ip === undefined ? '' : `,"ip":${JSON.stringify(line.ip)}`;
+    // A configured name (`[a-z0-9-]+`): written as it is.
+    const route = line.route === undefined ? '' : `,"route":"${line.route}"`;
     writeLine(
-      `,"reqId":${JSON.stringify(line.reqId)},"method":${JSON.stringify(line.method)},"path":${JSON.stringify(line.path)},"status":${line.status}${ip},"ms":${Math.round(ms * 10) / 10}`,
+      `,"reqId":${JSON.stringify(line.reqId)},"method":${JSON.stringify(line.method)},"path":${JSON.stringify(line.path)}${route},"status":${line.status}${ip},"ms":${Math.round(ms * 10) / 10}`,
       'request',
     );
   };

@@ -40,3 +40,24 @@ export function checkRequestOrigin(headers: OriginHeaders, publicOrigin: string)
 
 /** The message of the 403 `csrf_required` answer. */
 export const CSRF_MESSAGE = `This call needs the ${CSRF_HEADER}: ${CSRF_HEADER_VALUE} header, sent by the app from its own origin.`;
+
+/**
+ * The anti-forgery rule of a WebSocket handshake. A browser cannot add `X-CSRF` to one, and the
+ * cookie goes with it whatever page opened it, so the `Origin` it always sends (RFC 6455 §4.1) must
+ * be the app's own: anything else, or none, is cross-site WebSocket hijacking or not a browser we
+ * serve. `Sec-Fetch-Site`, when present, must be `same-origin` as for every other call.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6455.html#section-10.2
+ */
+export function checkWebSocketOrigin(headers: OriginHeaders, publicOrigin: string): OriginVerdict {
+  if (headers.origin === undefined) return { ok: false, reason: 'no Origin on a WebSocket handshake' };
+  if (headers.origin !== publicOrigin) return { ok: false, reason: 'Origin is not the app origin' };
+  if (headers.secFetchSite !== undefined && headers.secFetchSite !== 'same-origin') {
+    return { ok: false, reason: `Sec-Fetch-Site is ${headers.secFetchSite.slice(0, 20)}` };
+  }
+  return ALLOWED;
+}
+
+/** The message of the 403 answer to a WebSocket handshake from another origin. */
+export const WEBSOCKET_ORIGIN_MESSAGE =
+  'A WebSocket to the API must be opened by the app, from its own origin.';

@@ -251,6 +251,7 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     expect(attributesOf(serverSpan)).toMatchObject({
       'http.request.method': 'GET',
       'http.route': '/api',
+      'bff.route': 'api',
       'url.path': '/api/traced',
       'http.response.status_code': 200,
     });

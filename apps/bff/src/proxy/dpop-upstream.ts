@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { type DpopKey, type ProofKey, proofKeyOf } from '../oidc/dpop.ts';
-import type { Session } from '../session/model/session.ts';
+import type { UpstreamToken } from '../auth/client-tokens.ts';
+import { type ProofKey, proofKeyOf } from '../oidc/dpop.ts';
 import type { BodyFraming } from './body-framing.ts';
 
 /**
@@ -12,16 +12,18 @@ import type { BodyFraming } from './body-framing.ts';
  */
 
 /**
- * Sessions' DPoP proof keys, prepared once per session object: the store's cache keeps it alive,
- * and a refreshed session, with its new access token, is a new object.
+ * DPoP proof keys, prepared once per token object: a session (the store's cache keeps it alive,
+ * and a refreshed session, with its new access token, is a new object) or a cached
+ * client-credentials token.
  */
-export function createProofKeyCache(): (session: Session, jwk: DpopKey) => ProofKey {
-  const proofKeys = new WeakMap<Session, ProofKey>();
-  return function proofKeyFor(session, jwk) {
-    let key = proofKeys.get(session);
+export function createProofKeyCache(): (token: UpstreamToken) => ProofKey {
+  const proofKeys = new WeakMap<UpstreamToken, ProofKey>();
+  return function proofKeyFor(token) {
+    let key = proofKeys.get(token);
     if (!key) {
-      key = proofKeyOf(jwk, session.accessToken);
-      proofKeys.set(session, key);
+      if (!token.dpopKey) throw new TypeError('a DPoP proof key was asked for a bearer token');
+      key = proofKeyOf(token.dpopKey, token.accessToken);
+      proofKeys.set(token, key);
     }
     return key;
   };

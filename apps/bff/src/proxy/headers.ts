@@ -160,12 +160,12 @@ function pushField(out: HeaderList, name: string, value: string | string[] | und
 /**
  * The headers to send upstream: `Host` (the upstream's, `upstreamHost`), then the client's, minus
  * the dropped ones (tables above) and those its `Connection` names; plus our own `Authorization`
- * (`Bearer …` or `DPoP …`), `X-Forwarded-For/Proto/Host` and the request id.
+ * (`Bearer …` or `DPoP …`, when the route sends a token), `X-Forwarded-For/Proto/Host` and the request id.
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   upstreamHost: string,
-  authorization: string,
+  authorization: string | undefined,
   forwarded: ForwardedFor,
 ): HeaderList {
   const listed = connectionListed(incoming);
@@ -174,7 +174,8 @@ export function upstreamRequestHeaders(
     if (isDroppedRequestHeader(name) || listed?.has(name)) continue;
     pushField(out, name, incoming[name]);
   }
-  out.push('authorization', authorization);
+  // A route with no token (`none`, or `user-optional` signed out) sends none: the client's was dropped above.
+  if (authorization !== undefined) out.push('authorization', authorization);
   if (forwarded.forwardedFor) out.push('x-forwarded-for', forwarded.forwardedFor);
   out.push(
     'x-forwarded-proto',

@@ -5,6 +5,8 @@ describe('resolveUpstreamPath', () => {
   it.each([
     ['/', '/items', '/items'],
     ['/', '', '/'],
+    ['/items', '', '/items'],
+    ['/items', '/', '/items/'],
     ['/v1/', '/items/42', '/v1/items/42'],
     ['/v1', '/items/a%20b', '/v1/items/a%20b'],
     ['/', '/items/%E2%9C%93', '/items/%E2%9C%93'],

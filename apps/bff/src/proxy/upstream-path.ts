@@ -16,7 +16,9 @@ export type UpstreamPath = { ok: true; path: string } | { ok: false; reason: str
  */
 export function resolveUpstreamPath(basePath: string, rawPath: string): UpstreamPath {
   const base = basePath.endsWith('/') ? basePath.slice(0, -1) : basePath;
-  if (rawPath === '' || rawPath === '/') return { ok: true, path: `${base}/` };
+  // The route's own path (`/api/items` → `/items`) is the base exactly; only `/api/items/` adds the slash.
+  if (rawPath === '') return { ok: true, path: base === '' ? '/' : base };
+  if (rawPath === '/') return { ok: true, path: `${base}/` };
   if (!rawPath.startsWith('/')) return { ok: false, reason: 'the path must start with /' };
   const segments = rawPath.slice(1).split('/');
   for (const segment of segments) {

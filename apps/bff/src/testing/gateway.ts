@@ -105,7 +105,9 @@ export async function startGateway(...harness: Parameters<typeof createHarness>)
       return changed;
     },
     async signedIn(env = {}, login = {}) {
-      const bff = await h.startBff({ API_UPSTREAM_URL: rec.origin, ...env });
+      // `API_ROUTES` replaces `API_UPSTREAM_URL` (both at once is a configuration error).
+      const upstream = env.API_ROUTES === undefined ? { API_UPSTREAM_URL: rec.origin } : {};
+      const bff = await h.startBff({ ...upstream, ...env });
       const jar = new CookieJar();
       await signIn(bff, jar, login);
       return { bff, jar };

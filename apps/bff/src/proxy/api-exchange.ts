@@ -1,0 +1,317 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode } from '@okta-bff/oidc';
+import { context, propagation, type Span, SpanKind, type TextMapSetter, trace } from '@opentelemetry/api';
+import type { ClientAddress } from '../http/client-address.ts';
+import { errorResponse } from '../http/error-response.ts';
+import type { RequestRecorder } from '../http/request-log.ts';
+import { describeError, type Logger } from '../logger.ts';
+import type { Metrics, UpstreamOutcome } from '../ops/metrics.ts';
+import {
+  endServerSpan,
+  errorTypeOf,
+  recordClientFailure,
+  recordClientResponse,
+  type Tracing,
+} from '../ops/tracing.ts';
+import { clientResponseHeaders, type HeaderList } from './headers.ts';
+import { API_PREFIX } from './parse-request.ts';
+import type { Watched } from './upstream-clock.ts';
+import { attemptHeaders, type UpstreamRequestPlan } from './upstream-request.ts';
+
+/** What every exchange of one proxy shares. */
+export interface ExchangeShared {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly tracing: Tracing;
+  readonly recordRequest: RequestRecorder;
+  /** `X-Forwarded-Proto` and `-Host`: the app's public origin. */
+  readonly forwardedProto: string;
+  readonly forwardedHost: string;
+  /** Gives back the in-flight slot a session's request held. */
+  releaseSlot(sid: string): void;
+}
+
+/** Trace context into a header list (`traceparent`, `tracestate`). */
+const INTO_LIST: TextMapSetter<HeaderList> = { set: (list, name, value) => void list.push(name, value) };
+const outcomeOf = (status: number): UpstreamOutcome => (status >= 500 ? '5xx' : status >= 400 ? '4xx' : 'ok');
+const USE_DPOP_NONCE = /\buse_dpop_nonce\b/;
+const isEventStream = (type: string | undefined) =>
+  type !== undefined && type.startsWith('text/event-stream');
+
+/**
+ * One `/api` request from its start to its end: the state the steps share (the upstream request
+ * in flight, its clocks, the session's in-flight slot, the cookies to send back), the error
+ * answer, the exchange with the upstream (send, one DPoP-nonce retry, spans and metrics) and the
+ * response written back. A class rather than closures: one object per request on the hot path.
+ */
+export class ApiExchange {
+  readonly start = performance.now();
+  /** The route that served it, once known: its name goes into the log line and metrics. */
+  routeName: string | undefined;
+  httpRoute: string | undefined;
+  setCookie: string[] | undefined;
+  /** The session whose in-flight count this request holds (released when it ends). */
+  countedSession: string | undefined;
+  /** The response is over (answered, or the client went away), maybe while admission awaited. */
+  closed = false;
+  /** With DPoP: a small body read whole, so that a nonce retry can send it again. */
+  replayBody: Buffer | undefined;
+  /** The upstream request in flight, torn down if the client goes away first. */
+  #inFlight: ClientRequest | undefined;
+  /** Its clocks (`upstream-clock.ts`), and whether one of them ran out. */
+  #watched: Watched | undefined;
+  #timedOut = false;
+  #retried = false;
+  /** Records the current attempt as timed out (metrics, span), unless it was answered. */
+  #attemptTimedOut: (() => void) | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly requestId: string,
+    readonly address: ClientAddress,
+    readonly span: Span | undefined,
+    private readonly shared: ExchangeShared,
+  ) {
+    // `on`, not `once`, for events a request's own objects emit at most once ('close',
+    // 'response') and for error handlers, which must stay attached anyway: no wrapper per
+    // listener, and nothing to remove when it fires, on the hot path.
+    res.on('close', () => this.#end());
+  }
+
+  #end(): void {
+    const { req, res } = this;
+    this.closed = true;
+    this.#watched?.stop();
+    if (this.countedSession !== undefined) this.shared.releaseSlot(this.countedSession);
+    const inFlight = this.#inFlight;
+    // Torn down unless both directions completed: a client gone before its answer, or one whose
+    // body never arrived whole although the upstream answered early (its pooled socket would
+    // otherwise wait forever for the rest of a request nobody will finish).
+    if (inFlight && !(res.writableFinished && inFlight.writableFinished)) {
+      inFlight.destroy();
+      // The rest of an unfinished body is read and dropped, so a client that is still sending
+      // can read its answer and reuse its connection.
+      if (!req.complete) req.resume();
+    }
+    const target = req.url ?? API_PREFIX;
+    const queryAt = target.indexOf('?');
+    this.shared.recordRequest({
+      reqId: this.requestId,
+      method: req.method ?? '',
+      path: queryAt < 0 ? target : target.slice(0, queryAt),
+      group: 'api',
+      ...(this.routeName === undefined ? {} : { route: this.routeName }),
+      status: res.statusCode,
+      ip: this.address.client,
+      start: this.start,
+    });
+    if (this.span) {
+      endServerSpan(
+        this.span,
+        res.statusCode,
+        this.httpRoute === undefined ? undefined : { method: req.method ?? '', route: this.httpRoute },
+      );
+    }
+  }
+
+  /** Answers with the JSON error of `code` (or cuts the client off, once an answer has begun). */
+  fail(code: ErrorCode, message: string, extra: Readonly<Record<string, string>> = {}): void {
+    const { res } = this;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const error = errorResponse(code, message);
+    res.writeHead(error.status, {
+      ...error.headers,
+      'x-request-id': this.requestId,
+      ...(this.setCookie ? { 'set-cookie': this.setCookie } : {}),
+      ...extra,
+    });
+    res.end(error.body);
+  }
+
+  /**
+   * The exchange step: sends `plan` upstream, streaming the client's body (or the replayable
+   * copy), under the route's clocks, with a client span and the upstream metrics; a DPoP nonce
+   * challenge on a replayable request is answered by one more attempt with that nonce.
+   */
+  send(plan: UpstreamRequestPlan, nonce: string | undefined): void {
+    const { req, span, shared } = this;
+    const { upstream } = plan;
+    const routeName = upstream.route.name;
+    const headers = attemptHeaders(
+      plan,
+      req.headers,
+      {
+        forwardedFor: this.address.forwardedFor,
+        proto: shared.forwardedProto,
+        host: shared.forwardedHost,
+        requestId: this.requestId,
+      },
+      nonce,
+    );
+    // A request the sampler left out gets no client span and no attributes built, but still
+    // passes its (unsampled) trace context on, so that the API's parent-based sampler drops it too.
+    const upstreamSpan = span?.isRecording()
+      ? shared.tracing.tracer.startSpan(
+          plan.method,
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'http.request.method': plan.method,
+              ...upstream.serverAttributes,
+              // Without the query string: it may carry user data.
+              'url.full': plan.url,
+              'bff.route': routeName,
+              ...(this.#retried ? { 'http.request.resend_count': 1 } : {}),
+            },
+          },
+          trace.setSpan(context.active(), span),
+        )
+      : undefined;
+    if (span) propagation.inject(trace.setSpan(context.active(), upstreamSpan ?? span), headers, INTO_LIST);
+    const upstreamStart = performance.now();
+    const upstreamReq = upstream.transport.request({
+      agent: upstream.agent,
+      method: plan.method,
+      protocol: upstream.url.protocol,
+      hostname: upstream.url.hostname,
+      port: upstream.url.port,
+      path: plan.target,
+      headers,
+    });
+    const upstreamDone = (outcome: UpstreamOutcome, status?: number, errorType: string = outcome) => {
+      shared.metrics.observeUpstream(routeName, outcome, (performance.now() - upstreamStart) / 1000);
+      if (upstreamSpan) {
+        if (status !== undefined) recordClientResponse(upstreamSpan, status);
+        else recordClientFailure(upstreamSpan, errorType);
+        upstreamSpan.setAttribute('bff.outcome', outcome);
+        upstreamSpan.end();
+      }
+    };
+
+    // Two clocks (the wait for the status line once the body is sent, and silence on the
+    // connection): either ends the request as a timeout.
+    this.#inFlight = upstreamReq;
+    if (this.#watched) this.#watched.replace(upstreamReq);
+    else
+      this.#watched = upstream.clock.watch(upstreamReq, () => {
+        this.#timedOut = true;
+        this.#attemptTimedOut?.();
+        this.#inFlight?.destroy();
+        // Answered here, not on the request's 'error': a request still waiting for a pooled
+        // socket emits none until it gets one. Once the answer has begun, this cuts it off.
+        this.fail('upstream_timeout', 'The API did not answer in time.');
+      });
+    let responded = false;
+    this.#attemptTimedOut = () => {
+      if (!responded) upstreamDone('timeout');
+    };
+
+    upstreamReq.on('response', (upstreamRes) => {
+      responded = true;
+      this.#watched?.responded();
+      const status = upstreamRes.statusCode ?? 502;
+      upstreamDone(outcomeOf(status), status);
+      if (plan.proofKey && this.#nonceRetry(plan, upstreamReq, upstreamRes, status)) return;
+      this.#writeResponse(upstreamRes, status);
+    });
+    upstreamReq.once('error', (error) => {
+      this.#watched?.stop();
+      // A timeout was recorded and answered by the clock already.
+      if (this.#timedOut) return;
+      if (!responded) upstreamDone('refused', undefined, errorTypeOf(error));
+      if (!this.res.headersSent && !this.res.destroyed) {
+        shared.logger.warn(
+          { reqId: this.requestId, route: routeName, cause: describeError(error) },
+          'upstream request failed',
+        );
+        this.fail('upstream_unavailable', 'The API is not reachable right now.');
+      }
+    });
+    if (this.replayBody !== undefined) {
+      // Read already (DPoP): sent whole, so that a retry can send it again.
+      upstreamReq.end(this.replayBody);
+      return;
+    }
+    if (plan.framing.kind === 'none') {
+      // Nothing of the client's connection is copied into a request without a body.
+      upstreamReq.end();
+      return;
+    }
+    // Stream the request body as it arrives; a client that goes away tears the upstream request down.
+    req.pipe(upstreamReq);
+    req.on('error', (error) => upstreamReq.destroy(error));
+  }
+
+  /**
+   * RFC 9449 §9: keeps the API's latest nonce, and when it answers 401 `use_dpop_nonce` to a
+   * request that can be replayed, sends it once more with that nonce. True when it did.
+   */
+  #nonceRetry(
+    plan: UpstreamRequestPlan,
+    upstreamReq: ClientRequest,
+    upstreamRes: IncomingMessage,
+    status: number,
+  ): boolean {
+    const given = upstreamRes.headers['dpop-nonce'];
+    if (typeof given === 'string' && given.length <= 512) plan.upstream.dpopNonce = given;
+    if (
+      status !== 401 ||
+      this.replayBody === undefined ||
+      this.#retried ||
+      typeof given !== 'string' ||
+      !USE_DPOP_NONCE.test(String(upstreamRes.headers['www-authenticate'] ?? ''))
+    ) {
+      return false;
+    }
+    this.#retried = true;
+    upstreamRes.resume();
+    // This attempt is over: a late socket error on it must not answer the client.
+    upstreamReq.removeAllListeners('error');
+    upstreamReq.on('error', () => {
+      // The retry answers the client; this request's fate no longer matters.
+    });
+    try {
+      this.send(plan, given);
+    } catch (error) {
+      // Inside an event handler nothing above would catch it: answer here.
+      this.shared.logger.warn({ reqId: this.requestId, cause: describeError(error) }, 'DPoP retry failed');
+      this.fail('upstream_unavailable', 'The API is not reachable right now.');
+    }
+    return true;
+  }
+
+  /** The respond step: the upstream's status and filtered headers, then its body, streamed. */
+  #writeResponse(upstreamRes: IncomingMessage, status: number): void {
+    const { res } = this;
+    if (res.headersSent || res.destroyed) {
+      // Already answered (an error on an earlier attempt): drop this one.
+      upstreamRes.resume();
+      return;
+    }
+    const outHeaders = clientResponseHeaders(upstreamRes.headers);
+    outHeaders.push('x-request-id', this.requestId);
+    if (this.setCookie) outHeaders.push('set-cookie', this.setCookie);
+    res.writeHead(status, outHeaders);
+    // Node sends the head with the first body chunk; a stream of events may not send one for a
+    // while, and the browser's `fetch()` waits for the head: send it now. Other answers keep head
+    // and first chunk in one write.
+    if (isEventStream(upstreamRes.headers['content-type'])) res.flushHeaders();
+    // `.pipe()` with explicit teardown, not `stream.pipeline()`: on Node 20 pipeline allocates
+    // an AbortController per call and aborts it on success (a DOMException with a stack trace),
+    // which was half of this route's CPU per request (bench/FINDINGS.md). `pipe()` writes each
+    // chunk as it arrives (server-sent events go out event by event; nothing here buffers).
+    upstreamRes.pipe(res);
+    upstreamRes.on('error', (error) => {
+      // The upstream broke mid-body: the status line is sent, so cut the client off too.
+      this.shared.logger.debug(
+        { reqId: this.requestId, cause: describeError(error) },
+        'response stream ended early',
+      );
+      res.destroy();
+    });
+  }
+}
