@@ -43,14 +43,27 @@ describe('connections the BFF refuses', () => {
     expect(answer).toContain('"error":"method_not_allowed"');
   });
 
-  it('refuses websocket upgrades (only Vite HMR in development is relayed)', async () => {
-    for (const path of ['/api/socket', '/']) {
-      const answer = await raw(
-        `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: vite-hmr\r\nCookie: bff_session=x\r\n\r\n`,
-      );
+  const upgrade = (path: string, extra = '') =>
+    raw(
+      `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: vite-hmr\r\nCookie: bff_session=x\r\n${extra}\r\n`,
+    );
+
+  it('refuses websocket upgrades outside /api (only Vite HMR in development is relayed)', async () => {
+    for (const path of ['/', '/auth/user', '/apix']) {
+      const answer = await upgrade(path);
       expect(answer, path).toMatch(/^HTTP\/1.1 400 /);
       expect(answer).toContain('"error":"bad_request"');
     }
+  });
+
+  it('answers /api upgrades by the WebSocket rules: Origin first (403), then the route (404 no_route)', async () => {
+    const crossSite = await upgrade('/api/socket');
+    expect(crossSite).toMatch(/^HTTP\/1.1 403 /);
+    expect(crossSite).toContain('"error":"csrf_required"');
+    // The default route (`/api` → API_UPSTREAM_URL) does not allow WebSockets.
+    const unrouted = await upgrade('/api/socket', 'Origin: http://localhost:8000\r\n');
+    expect(unrouted).toMatch(/^HTTP\/1.1 404 /);
+    expect(unrouted).toContain('"error":"no_route"');
   });
 });
 

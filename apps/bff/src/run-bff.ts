@@ -87,6 +87,7 @@ export async function runBff(mode: RunMode): Promise<void> {
     server,
     timeoutS: config.shutdownTimeoutS,
     logger,
+    webSockets: server.webSockets,
     begin: () => {
       shuttingDown = true;
       idp.stop();

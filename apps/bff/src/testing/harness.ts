@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
+import { type Duplex, Writable } from 'node:stream';
 import {
   createDevClientFor,
   DEV_USERS,
@@ -68,7 +68,11 @@ export async function createHarness(
   extraClients: (origin: string) => DevIdpOptions['clients'] = () => [],
 ): Promise<Harness> {
   let listener: http.RequestListener = (_req, res) => res.writeHead(503).end();
+  let upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void = (_req, socket) =>
+    socket.destroy();
   const server = http.createServer((req, res) => listener(req, res));
+  // WebSocket handshakes go to the instance's `/api` upgrade handler, as `createBffServer` does.
+  server.on('upgrade', (req, socket, head) => upgrade(req, socket, head));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://localhost:${(server.address() as AddressInfo).port}`;
   const idp = await startDevIdp({
@@ -115,11 +119,12 @@ export async function createHarness(
         createBffListener({ config, idp: loader, logger, ...(nowMs ? { nowMs } : {}) }),
       );
       let next = 0;
-      listener = (req, res) => {
+      const pick = (req: http.IncomingMessage) => {
         const asked = Number(req.headers[INSTANCE_HEADER]);
-        const target = listeners[Number.isInteger(asked) && asked < instances ? asked : next++ % instances]!;
-        target(req, res);
+        return listeners[Number.isInteger(asked) && asked < instances ? asked : next++ % instances]!;
       };
+      listener = (req, res) => pick(req)(req, res);
+      upgrade = (req, socket, head) => pick(req).upgrade(req, socket, head);
       const stop = async () => {
         loader.stop();
         await Promise.all(listeners.map((l) => l.close()));

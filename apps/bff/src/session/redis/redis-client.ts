@@ -64,6 +64,15 @@ const GET_SESSION = `
 if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return false end
 return redis.call('HMGET', KEYS[1], 'v', 'd')`;
 
+/**
+ * The record's version alone, as it is (no TTL change: a look is not activity); nothing for a key
+ * of another type or a hash without a version. The WebSocket liveness check, once a second for
+ * every session with an open socket: a few bytes per session, not the sealed data.
+ */
+const READ_RECORD_VERSION = `
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return false end
+return redis.call('HGET', KEYS[1], 'v')`;
+
 /** A new record (version `ARGV[1]`), expiring with the session (the earlier of idle and absolute end). */
 const CREATE_SESSION = `
 redis.call('DEL', KEYS[1])
@@ -157,6 +166,7 @@ function scriptsOf(redis: RedisModule) {
   return {
     bffReadSession: script(READ_SESSION),
     bffGetSession: script(GET_SESSION),
+    bffRecordVersion: script(READ_RECORD_VERSION),
     bffCreateSession: script(CREATE_SESSION),
     bffSwapSession: script(SWAP_SESSION),
     bffReleaseLock: script(RELEASE_LOCK),
@@ -184,6 +194,12 @@ export interface RedisPort {
    * or `undefined` when the record changed or is gone meanwhile.
    */
   swapSession(key: string, expectedVersion: string, data: string): Promise<string | undefined>;
+  /**
+   * Each record's version as it is (no TTL change), `undefined` where there is none, in the order
+   * of `keys`: sent in one tick, so node-redis writes them as one pipeline (one round trip per
+   * node). The TTLs are not touched: looking is not activity.
+   */
+  recordVersions(keys: readonly string[]): Promise<(string | undefined)[]>;
   /** The record's version and data as they are; `undefined` when there is no record. */
   getData(key: string): Promise<{ version: string; data: string } | undefined>;
   del(key: string): Promise<void>;
@@ -259,6 +275,11 @@ export function connectRedis(options: RedisPortOptions): RedisPort {
       return (await use().scripts.bffSwapSession(key, expectedVersion, version, data)) === 1
         ? version
         : undefined;
+    },
+    async recordVersions(keys) {
+      const client = use();
+      const replies = await Promise.all(keys.map((key) => client.scripts.bffRecordVersion(key)));
+      return replies.map((reply) => (typeof reply === 'string' && reply !== '' ? reply : undefined));
     },
     async getData(key) {
       const [version, data] = ((await use().scripts.bffGetSession(key)) ?? []) as (string | null)[];

@@ -9,7 +9,13 @@ import type { Session } from '../model/session.ts';
 import type { SessionCodec } from '../model/session-codec.ts';
 import type { RefreshFunction, RevokeFunction } from '../refresh/refresh.ts';
 import { type CookieNames, chunkNamesPresent, deletion } from '../store/cookies.ts';
-import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from '../store/store.ts';
+import {
+  createEndNotifier,
+  type EndedSessions,
+  type OpenedSession,
+  type SessionMatch,
+  type SessionStore,
+} from '../store/store.ts';
 import { isRecordVersion, REDIS_COMMAND_TIMEOUT_MS, type RedisPort, redisKeys } from './redis-client.ts';
 import { createRedisRefresh } from './redis-refresh.ts';
 
@@ -226,6 +232,8 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     await Promise.all(allIndexesOf(session).map((index) => redis.indexRemove(index, session.sid)));
   };
 
+  const ends = createEndNotifier();
+
   const ttlOf = (session: Session) => Math.min(idleMs, session.expiresAt * 1000 - nowMs());
 
   const store: SessionStore = {
@@ -292,7 +300,10 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       }, 'write'),
 
     end: async (session, cookies) => {
-      if (session) await guard(() => remove(session), 'end');
+      if (session) {
+        await guard(() => remove(session), 'end');
+        ends.notify([session.sid]);
+      }
       return clear(cookies);
     },
 
@@ -303,24 +314,57 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       const indexes =
         idpSid !== undefined ? byIdpSession.all(idpSid) : sub !== undefined ? byUser.all(sub) : [];
       const refreshTokens: string[] = [];
+      const endedSids: string[] = [];
       let count = 0;
       // One bounded call per step, not one bound for the whole loop: a user with many sessions
       // must not turn into a 503 that leaves them all alive.
-      for (const index of indexes) {
-        for (const tag of await guard(() => redis.indexMembers(index), 'end_matching')) {
-          const record = await guard(() => redis.getData(redisKeys.session(tag)), 'end_matching');
-          const session = record && (await openRecord(tag, record.data));
-          if (session) {
-            await guard(() => remove(session), 'end_matching');
-            if (session.refreshToken) refreshTokens.push(session.refreshToken);
-            count++;
-          } else {
-            await guard(() => redis.indexRemove(index, tag), 'end_matching');
+      try {
+        for (const index of indexes) {
+          for (const tag of await guard(() => redis.indexMembers(index), 'end_matching')) {
+            const record = await guard(() => redis.getData(redisKeys.session(tag)), 'end_matching');
+            const session = record && (await openRecord(tag, record.data));
+            if (session) {
+              await guard(() => remove(session), 'end_matching');
+              if (session.refreshToken) refreshTokens.push(session.refreshToken);
+              endedSids.push(session.sid);
+              count++;
+            } else {
+              await guard(() => redis.indexRemove(index, tag), 'end_matching');
+            }
           }
         }
+      } finally {
+        // Those removed so far, also when a later step failed (their sockets close now).
+        ends.notify(endedSids);
       }
       return { count, refreshTokens };
     },
+
+    /**
+     * The record still exists and opens: the idle clock is the key's TTL, so a record that idled
+     * out is gone, and this look does not slide it (an open socket is not activity; the SPA's
+     * requests are). One pipelined version read for all; a record whose version is the one cached
+     * is the record opened before, any other is opened again (it must still be this session's).
+     */
+    liveSessions: (sessions) =>
+      guard(async () => {
+        const versions = await redis.recordVersions(sessions.map((s) => redisKeys.session(s.sid)));
+        return Promise.all(
+          sessions.map(async (session, i) => {
+            const version = versions[i];
+            if (version === undefined) return false;
+            if (cache.get(session.sid)?.version === version) return true;
+            const record = await redis.getData(redisKeys.session(session.sid));
+            const opened = record && (await openRecord(session.sid, record.data));
+            if (!record || !opened) return false;
+            if (isRecordVersion(record.version))
+              cache.set(session.sid, { version: record.version, session: opened });
+            return true;
+          }),
+        );
+      }, 'live'),
+
+    onSessionsEnded: ends.subscribe,
 
     unclaim: (id) =>
       guard(async () => {

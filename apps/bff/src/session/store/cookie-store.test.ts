@@ -190,3 +190,33 @@ describe('sessions ended by the front channel (anyone can name a sid)', () => {
     expect((await s.read({ bff_session: 'b' }))?.session.sid).toBe('b');
   });
 });
+
+describe('cookie store liveness (WebSockets) and end notices', () => {
+  it('a session is live until ended here, idle since its last renewal seen here, or past its end', async () => {
+    let now = NOW;
+    const a = session('a', { idpSid: 'idp-a', expiresAt: NOW + 20_000 });
+    const b = session('b', { user: { sub: 'other' } });
+    const s = store(countingCodec({ a, b }).codec, () => now);
+    const notices: (readonly string[] | undefined)[] = [];
+    s.onSessionsEnded(({ sids }) => notices.push(sids));
+    expect(await s.liveSessions([a, b])).toEqual([true, true]);
+
+    // The SPA's requests renew the cookie's idle clock on this instance: the socket's copy of the
+    // session (from its handshake) stays live past its own lastSeenAt + idle.
+    now = NOW + 7000;
+    await s.read({ bff_session: 'a' });
+    now = NOW + 7300;
+    expect(await s.liveSessions([a, b])).toEqual([true, false]);
+    // Looking is not activity: nothing renews the clock but requests.
+    now = NOW + 7000 + 7200;
+    expect(await s.liveSessions([a])).toEqual([false]);
+
+    now = NOW + 100;
+    await s.endMatching({ idpSid: 'idp-a', beforeS: now });
+    expect(notices).toEqual([undefined]);
+    expect(await s.liveSessions([a])).toEqual([false]);
+    await s.end(b, {});
+    expect(notices).toEqual([undefined, ['b']]);
+    expect(await s.liveSessions([session('c', { expiresAt: NOW + 50 })])).toEqual([false]);
+  });
+});

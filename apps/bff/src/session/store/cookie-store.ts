@@ -13,7 +13,13 @@ import {
   writeChunkedCookie,
 } from './cookies.ts';
 import { BoundedExpiringSet, digestOf, ExpiringDigestSet } from './expiring-set.ts';
-import type { EndedSessions, OpenedSession, SessionMatch, SessionStore } from './store.ts';
+import {
+  createEndNotifier,
+  type EndedSessions,
+  type OpenedSession,
+  type SessionMatch,
+  type SessionStore,
+} from './store.ts';
 
 /**
  * Opened sessions kept in memory, with the sealed cookie each was opened from (a few KB each, so
@@ -103,6 +109,14 @@ export function createCookieStore(
   const claimed = new BoundedExpiringSet(endedEntries, nowS);
   const attributes = (maxAge: number) =>
     ({ maxAgeS: maxAge, sameSite: 'Lax', secure: names.secure }) as const;
+  /**
+   * The latest idle-clock renewal this instance wrote per session id (epoch seconds): a session
+   * opened earlier (a WebSocket's handshake) carries the `lastSeenAt` of its cookie then, while
+   * the SPA's later requests renewed the cookie. Written only on a renewal (at most every few
+   * minutes per session), bounded like the cache; one pushed out falls back to the session's own.
+   */
+  const renewedAt = new BoundedMap<string, number>(cacheEntries);
+  const ends = createEndNotifier();
 
   const clear = (cookies: Readonly<Record<string, string>>): CookieToSet[] =>
     chunkNamesPresent(cookies, names.session).map((name) => deletion(name, attributes(0)));
@@ -163,6 +177,7 @@ export function createCookieStore(
         // carrying it (in flight, or from a client that ignores Set-Cookie) neither re-seal it
         // on every call (CPU) nor let it idle out while it is in use.
         remember(sealed, renewed);
+        renewedAt.set(session.sid, renewed.lastSeenAt);
         return { session: renewed, cookies: renewal };
       } catch (error) {
         // A session at the very edge of the cookie budget: keep it as it is (its idle clock is
@@ -181,7 +196,10 @@ export function createCookieStore(
     write,
 
     async end(session, cookies) {
-      if (session) endedSessions.add(session.sid, session.expiresAt);
+      if (session) {
+        endedSessions.add(session.sid, session.expiresAt);
+        ends.notify([session.sid]);
+      }
       return clear(cookies);
     },
 
@@ -204,8 +222,26 @@ export function createCookieStore(
         endedUsers.set(sub, { before: beforeS, until });
       }
       for (const [key, entry] of cache.entries()) if (isEnded(entry.session)) cache.delete(key);
+      // Which sessions matched is known only by looking at them: listeners check theirs.
+      ends.notify(undefined);
       return { count: 0, refreshTokens: [] };
     },
+
+    /**
+     * As far as this instance can see: not ended here, not past its absolute end, and not idle
+     * since the later of its `lastSeenAt` and the last renewal this instance wrote for it. Requests
+     * served by other instances renew cookies this one never sees (use Redis for sockets behind a
+     * load balancer without affinity). In memory: never throws.
+     */
+    async liveSessions(sessions) {
+      const t = nowS();
+      return sessions.map((session) => {
+        const lastSeen = Math.max(session.lastSeenAt, renewedAt.get(session.sid) ?? 0);
+        return session.expiresAt > t && t - lastSeen < idleTimeoutS && !isEnded(session);
+      });
+    },
+
+    onSessionsEnded: ends.subscribe,
 
     async claimOnce(id, untilS) {
       if (claimed.has(id)) return false;

@@ -25,6 +25,15 @@ export interface EndedSessions {
 }
 
 /**
+ * Sessions this store instance has just ended (logout, a logout channel, a refused refresh): their
+ * ids, or `undefined` when the store cannot tell which ones (the cookie store ends matches it has
+ * never seen, by IdP session or user). Told to {@link SessionStore.onSessionsEnded} listeners.
+ */
+export interface SessionsEnded {
+  readonly sids: readonly string[] | undefined;
+}
+
+/**
  * Where sessions live: sealed in the browser's cookie (the default), or in Redis with only a
  * handle in the cookie. Routes, the proxy and the actions use only this interface, so they never
  * know which one is in use.
@@ -62,9 +71,51 @@ export interface SessionStore {
   claimOnce(id: string, untilS: number): Promise<boolean>;
   /** Forgets a claim, so that a request that failed after claiming can be sent again. */
   unclaim(id: string): Promise<void>;
+  /**
+   * Whether each of `sessions` (sessions opened earlier, e.g. for a WebSocket handshake) is still
+   * live, in the same order, **without** counting as activity (the idle clock is not renewed): not
+   * ended, not idled out, not past its absolute end, as far as this store can see (see each store).
+   * One batched look-up for all of them.
+   * @throws {ApiError} `session_store_unavailable` when the store cannot answer: unknown, not ended.
+   */
+  liveSessions(sessions: readonly Session[]): Promise<readonly boolean[]>;
+  /**
+   * Calls `listener` after this instance has ended sessions (`end`, `endMatching`); returns the
+   * unsubscribe. Listeners run synchronously and must not throw; sessions ended by other instances
+   * are only seen by {@link liveSessions}.
+   */
+  onSessionsEnded(listener: (ended: SessionsEnded) => void): () => void;
   /** Why the store cannot serve now, or `undefined` when it can (for `/readyz`). */
   unavailableReason(): Promise<string | undefined>;
   /** The refresh coordinator that goes with this store (one refresh per session at a time). */
   readonly refresher: RefreshCoordinator;
   close(): Promise<void>;
+}
+
+/**
+ * The listeners of {@link SessionStore.onSessionsEnded}, for the stores: a set of callbacks, each
+ * called in a try block (a listener's bug must never fail the logout that ended the session).
+ */
+export function createEndNotifier(): {
+  readonly subscribe: (listener: (ended: SessionsEnded) => void) => () => void;
+  readonly notify: (sids: readonly string[] | undefined) => void;
+} {
+  const listeners = new Set<(ended: SessionsEnded) => void>();
+  return {
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    notify(sids) {
+      if (listeners.size === 0 || sids?.length === 0) return;
+      const ended: SessionsEnded = { sids };
+      for (const listener of listeners) {
+        try {
+          listener(ended);
+        } catch {
+          // Documented as never throwing; ignored rather than failing the store call.
+        }
+      }
+    },
+  };
 }
