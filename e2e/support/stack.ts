@@ -1,19 +1,21 @@
 /**
  * The whole product on loopback, in this process, as `pnpm start` would run it: the SPA built with
- * Vite into a temporary directory, the embedded IdP, the sample API and the BFF in production mode
- * serving that build. Test-only.
+ * Vite into a temporary directory, the embedded IdP, the sample API (HTTP and its `/live`
+ * WebSocket) and the BFF in production mode serving that build, with the `pnpm dev` route table
+ * (`DEV_API_ROUTES`) pointed at this API. Test-only.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
-import { createApiApp } from '@okta-bff/api';
+import { createApi } from '@okta-bff/api';
 import { createBffListener, createLogger, discoverIdp, startIdpLoader } from '@okta-bff/bff';
 import { createDevClientFor, type DevIdp, startDevIdp } from '@okta-bff/dev-idp';
-import { type BffConfig, DEV_IDP, loadBffConfig } from '@okta-bff/oidc';
+import { type BffConfig, DEV_API_ROUTES, DEV_IDP, loadBffConfig } from '@okta-bff/oidc';
 import { build } from 'vite';
 
 /** Only for this run's cookies; never a real secret. */
@@ -61,9 +63,37 @@ function listen(server: http.Server): Promise<number> {
   });
 }
 
-function closeServer(server: http.Server): Promise<void> {
+/** Every socket the server accepted, upgraded ones included (`closeAllConnections` skips those). */
+function trackSockets(server: http.Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+function closeServer(server: http.Server, sockets: Set<Socket>): Promise<void> {
+  const closed = new Promise<void>((resolve, reject) =>
+    server.close((error) => (error ? reject(error) : resolve())),
+  );
   server.closeAllConnections();
-  return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  for (const socket of sockets) socket.destroy();
+  return closed;
+}
+
+/**
+ * `DEV_API_ROUTES` (what `pnpm dev` routes: items, live, public, stats) with the sample API's
+ * `http://localhost:8001` replaced by `apiOrigin`.
+ */
+export function devRoutesFor(apiOrigin: string): string {
+  const routes = JSON.parse(DEV_API_ROUTES) as { upstream: string }[];
+  return JSON.stringify(
+    routes.map((route) => {
+      const upstream = new URL(route.upstream);
+      return { ...route, upstream: `${apiOrigin}${upstream.pathname}` };
+    }),
+  );
 }
 
 /**
@@ -99,9 +129,15 @@ export async function startStack({
     });
 
     let bffListener: http.RequestListener = (_req, res) => res.writeHead(503).end();
+    let bffUpgrade = (_req: http.IncomingMessage, socket: Duplex, _head: Buffer): void => {
+      socket.destroy();
+    };
     const bffServer = http.createServer((req, res) => bffListener(req, res));
+    // As `createBffServer` does: the `/api` WebSockets come as `upgrade` events.
+    bffServer.on('upgrade', (req, socket, head) => bffUpgrade(req, socket, head));
+    const bffSockets = trackSockets(bffServer);
     const bffOrigin = `http://localhost:${await listen(bffServer)}`;
-    cleanups.push(() => closeServer(bffServer));
+    cleanups.push(() => closeServer(bffServer, bffSockets));
 
     const idp = await startDevIdp({
       port: 0,
@@ -111,15 +147,20 @@ export async function startStack({
     cleanups.push(() => idp.close());
 
     let apiReachable = true;
-    const apiListener = getRequestListener(
-      createApiApp({ issuer: idp.issuer, audience: DEV_IDP.audience }).fetch,
-    );
+    const api = createApi({ issuer: idp.issuer, audience: DEV_IDP.audience });
+    const apiListener = getRequestListener(api.app.fetch);
     const apiServer = http.createServer((req, res) => {
       if (apiReachable) void apiListener(req, res);
       else req.socket.destroy();
     });
+    apiServer.on('upgrade', (req, socket, head) => {
+      if (apiReachable) api.handleUpgrade(req, socket, head);
+      else socket.destroy();
+    });
+    const apiSockets = trackSockets(apiServer);
     const apiOrigin = `http://127.0.0.1:${await listen(apiServer)}`;
-    cleanups.push(() => closeServer(apiServer));
+    cleanups.push(() => closeServer(apiServer, apiSockets));
+    cleanups.push(() => api.close());
 
     const config = loadBffConfig({
       OKTA_ISSUER: idp.issuer,
@@ -127,7 +168,8 @@ export async function startStack({
       CLIENT_SECRET: DEV_IDP.clientSecret,
       REDIRECT_URL: `${bffOrigin}/authorization-code/callback`,
       SESSION_SECRET: E2E_SESSION_SECRET,
-      API_UPSTREAM_URL: apiOrigin,
+      // The route table alone: API_UPSTREAM_URL beside it is a configuration error.
+      API_ROUTES: devRoutesFor(apiOrigin),
       LOG_LEVEL: 'warn',
       ...bffEnv,
     });
@@ -136,7 +178,10 @@ export async function startStack({
     const loader = startIdpLoader(() => discoverIdp(config));
     cleanups.push(() => loader.stop());
     await loader.ready;
-    bffListener = createBffListener({ config, idp: loader, logger: createLogger('warn'), spaRoot });
+    const listener = createBffListener({ config, idp: loader, logger: createLogger('warn'), spaRoot });
+    cleanups.push(() => listener.close());
+    bffListener = listener;
+    bffUpgrade = (req, socket, head) => listener.upgrade(req, socket, head);
 
     return {
       bffOrigin,

@@ -112,6 +112,20 @@ export function parseAuthorization(header: string | undefined): { scheme: AuthSc
   return { scheme, token: credentials };
 }
 
+/**
+ * The scopes a verified token grants: Okta's `scp` (an array; a space-separated string is read
+ * too), or RFC 9068's `scope` string when there is no `scp`. Anything else grants nothing.
+ *
+ * @see RFC 9068 §2.2.3 (`scope`), https://developer.okta.com/docs/reference/api/oidc/#access-token-payload (`scp`)
+ */
+export function grantedScopes(claims: AccessTokenClaims): string[] {
+  const { scp, scope } = claims as { scp?: unknown; scope?: unknown };
+  const value = scp ?? scope;
+  if (Array.isArray(value)) return value.filter((s): s is string => typeof s === 'string');
+  if (typeof value === 'string') return value.split(' ').filter((s) => s !== '');
+  return [];
+}
+
 /** URL of the issuer's OpenID Provider metadata (OIDC Discovery §4: the issuer plus the well-known path). */
 export function discoveryUrl(issuer: string): URL {
   return new URL(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`);

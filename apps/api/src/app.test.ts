@@ -1,6 +1,8 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApiApp } from './app.ts';
+import { authChallenge } from './bearer-auth.ts';
+import { ApiError } from './errors.ts';
 import { createMemoryItemStore, type ItemStore } from './item-store.ts';
 import {
   bearer,
@@ -251,6 +253,10 @@ describe('errors', () => {
       add: async () => {
         throw new Error('unused');
       },
+      stats: async () => {
+        throw new Error('unused');
+      },
+      subscribe: () => undefined,
     };
     const res = await makeApp({ store: broken, logError }).request('/items', { headers: bearer(aliceToken) });
     expect(res.status).toBe(500);
@@ -258,5 +264,109 @@ describe('errors', () => {
     expect(JSON.parse(text)).toEqual({ error: 'internal_error', message: 'Something went wrong' });
     expect(text).not.toContain('fire');
     expect(logError).toHaveBeenCalledWith('unexpected error', expect.any(Error));
+  });
+});
+
+describe('GET /public/notices', () => {
+  it('answers without a token, and ignores one that is sent (even a broken one)', async () => {
+    const app = makeApp();
+    for (const headers of [{}, { authorization: 'Bearer not-a-jwt' }, bearer(aliceToken)]) {
+      const res = await app.request('/public/notices', { headers });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('www-authenticate')).toBeNull();
+      const body = await res.json();
+      expect(body.status).toBe('operational');
+      expect(body.notices.length).toBeGreaterThan(0);
+      for (const notice of body.notices) {
+        expect(notice).toEqual({
+          id: expect.any(String),
+          title: expect.any(String),
+          text: expect.any(String),
+          publishedAt: expect.any(String),
+        });
+      }
+    }
+  });
+
+  it('answers what it is given', async () => {
+    const notices = { status: 'maintenance' as const, notices: [] };
+    const app = createApiApp({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, jwks: idp.jwks, notices });
+    expect(await (await app.request('/public/notices')).json()).toEqual(notices);
+  });
+
+  it.each([
+    ['GET', '/public'],
+    ['GET', '/public/nope'],
+    ['POST', '/public/notices'],
+  ])('answers %s %s with 404, not 401, without a token', async (method, path) => {
+    const res = await makeApp().request(path, { method });
+    expect(res.status).toBe(404);
+    expect((await res.json()).error).toBe('not_found');
+  });
+});
+
+describe('GET /stats', () => {
+  const statsToken = (scp: unknown, extra: Record<string, unknown> = {}) =>
+    idp.signAccessToken({ sub: 'test-client', cid: 'test-client', scp, ...extra });
+
+  it('counts items and users over everyone, and says nothing about anyone', async () => {
+    const app = makeApp();
+    for (const [token, name] of [
+      [aliceToken, 'a'],
+      [aliceToken, 'b'],
+      [bobToken, 'c'],
+    ] as const) {
+      expect((await postItem(app, token, JSON.stringify({ name }))).status).toBe(201);
+    }
+    const res = await app.request('/stats', { headers: bearer(await statsToken(['items:stats'])) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ totalItems: 3, usersWithItems: 2 });
+  });
+
+  it.each([
+    ['Okta scp as an array', { scp: ['openid', 'items:stats'] }],
+    ['scp as a space-separated string', { scp: 'openid items:stats' }],
+    ['RFC 9068 scope', { scp: undefined, scope: 'items:stats other' }],
+  ])('accepts the scope from %s', async (_, claims) => {
+    const token = await idp.signAccessToken({ sub: 'test-client', ...claims });
+    const res = await makeApp().request('/stats', { headers: bearer(token) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ totalItems: 0, usersWithItems: 0 });
+  });
+
+  it.each([
+    ['a user token without the scope', ['openid', 'profile']],
+    ['no scp at all', undefined],
+    ['a scope that only contains the name', ['items:stats:write', 'xitems:stats']],
+  ])('refuses %s with 403 insufficient_scope and the challenge of RFC 6750 §3.1', async (_, scp) => {
+    const res = await makeApp().request('/stats', { headers: bearer(await statsToken(scp)) });
+    expect(res.status).toBe(403);
+    expect((await res.json()).error).toBe('insufficient_scope');
+    expect(res.headers.get('www-authenticate')).toBe(
+      'Bearer error="insufficient_scope", scope="items:stats"',
+    );
+  });
+
+  it('challenges a DPoP-bound token without the scope in the DPoP scheme (RFC 9449 §7.1)', () => {
+    const err = new ApiError('insufficient_scope', 403, 'x', { scheme: 'DPoP', scope: 'items:stats' });
+    expect(authChallenge(err)).toBe(
+      'DPoP error="insufficient_scope", scope="items:stats", algs="ES256 RS256 PS256 EdDSA"',
+    );
+  });
+
+  it('answers 401 without a token', async () => {
+    const res = await makeApp().request('/stats');
+    expect(res.status).toBe(401);
+    expect((await res.json()).error).toBe('unauthenticated');
+  });
+});
+
+describe('/live over plain HTTP', () => {
+  it('is 400 for a request that is not a handshake, 401 without a token', async () => {
+    const app = makeApp();
+    const res = await app.request('/live', { headers: bearer(aliceToken) });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toBe('bad_request');
+    expect((await app.request('/live')).status).toBe(401);
   });
 });

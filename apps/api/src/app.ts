@@ -1,8 +1,11 @@
 /**
  * Builds the sample resource API from plain options. It never listens and never reads the
- * environment (see `server.ts` and `config.ts`), so tests drive it with `app.request()`.
+ * environment (see `server.ts` and `config.ts`), so tests drive it with `app.request()`, and
+ * `/live` with a server of their own that passes `upgrade` events to {@link Api.handleUpgrade}.
  */
-import { Hono } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type Context, Hono } from 'hono';
 import type { JWTVerifyGetKey } from 'jose';
 import { createAccessTokenVerifier } from './access-token.ts';
 import { type ApiEnv, authChallenge, bearerAuth } from './bearer-auth.ts';
@@ -10,8 +13,11 @@ import { createDpopNonces } from './dpop-nonce.ts';
 import { createDpopProofVerifier } from './dpop-proof.ts';
 import { ApiError, type ApiErrorBody } from './errors.ts';
 import { createMemoryItemStore, type ItemStore } from './item-store.ts';
+import { createLiveUpdates, LIVE_PATH } from './live.ts';
 import { diagnosticRoutes } from './routes/diagnostics.ts';
 import { itemRoutes } from './routes/items.ts';
+import { type PublicNoticesBody, publicRoutes } from './routes/public.ts';
+import { statsRoutes } from './routes/stats.ts';
 
 export interface ApiAppOptions {
   /** The authorization server whose access tokens are accepted (`iss`), e.g. `https://dev-1.okta.com/oauth2/default`. */
@@ -40,8 +46,22 @@ export interface ApiAppOptions {
    * current nonce is answered 401 `use_dpop_nonce` with a fresh `DPoP-Nonce`. Default `false`.
    */
   dpopNonce?: boolean;
-  /** Clock of the DPoP checks, in milliseconds (default `Date.now`); tests move it. */
+  /** Clock of the DPoP checks and of `/live`'s token expiry, in milliseconds (default `Date.now`); tests move it. */
   now?: () => number;
+  /** What `GET /public/notices` answers; default: the sample's two notices. */
+  notices?: PublicNoticesBody;
+  /** `/live` sockets open at once, all users together (default 10 000); more handshakes get 503. */
+  maxLiveConnections?: number;
+}
+
+/** The API: its HTTP routes and its WebSocket endpoint, which a server wires up together. */
+export interface Api {
+  /** Every HTTP route: serve `app.fetch` (`@hono/node-server`). */
+  app: Hono<ApiEnv>;
+  /** The server's `upgrade` listener: `/live` (see `live.ts`); any other upgrade is refused. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes the open `/live` sockets with 1001 and refuses new ones; call when shutting down. */
+  close(): void;
 }
 
 function errorBody(code: ApiErrorBody['error'], message: string): ApiErrorBody {
@@ -49,13 +69,17 @@ function errorBody(code: ApiErrorBody['error'], message: string): ApiErrorBody {
 }
 
 /**
- * Creates the API: `GET /healthz` open; everything else behind a verified Okta access token.
+ * Creates the API: `GET /healthz` and `/public/*` open (a token sent there is not looked at);
+ * everything else behind a verified Okta access token.
  *
  * | route | answer |
  * |---|---|
  * | `GET /healthz` | 200 `{"status":"ok"}`, no token needed |
+ * | `GET /public/notices` | 200 `{"status":"operational","notices":[{id,title,text,publishedAt}]}`, no token needed; other `/public` paths 404 |
  * | `GET /items` | 200 `{"items":[{id,name,createdAt}]}`, the caller's (`sub`) items |
  * | `POST /items` `{"name":"..."}` | 201 the new item; 400 `bad_request` / `item_limit_reached`, 413 `payload_too_large` |
+ * | `GET /stats` | 200 `{"totalItems":n,"usersWithItems":n}` over all users; needs scope `items:stats`, else 403 `insufficient_scope` |
+ * | WebSocket `/live` | the caller's items as `{"type":"items","items":[...]}` at once and after each change; closes 1008 at the token's `exp` (`live.ts`) |
  * | any `/echo` | 200 a description of the request received ({@link EchoBody}) |
  * | `GET /bytes?n=` | 200 `n` zero bytes, streamed |
  *
@@ -64,12 +88,15 @@ function errorBody(code: ApiErrorBody['error'], message: string): ApiErrorBody {
  * 401 `unauthenticated` with `WWW-Authenticate: Bearer realm="api", DPoP algs="..."`; a refused
  * one 401 `invalid_token` (challenged in the scheme used), a refused proof 401
  * `invalid_dpop_proof`, a proof without the server nonce (when required) 401 `use_dpop_nonce`
- * with `DPoP-Nonce`; an unreachable IdP 503 `idp_unavailable`.
+ * with `DPoP-Nonce`; an unreachable IdP 503 `idp_unavailable`. A token without a route's scope
+ * answers 403 `insufficient_scope` with `WWW-Authenticate: Bearer error="insufficient_scope",
+ * scope="..."` (`DPoP ...` for a DPoP-bound token). A `/live` handshake is checked the same way
+ * and refused with the same status and challenge, without an upgrade.
  *
  * @see RFC 6750 §3 (bearer challenges), RFC 9449 §7 and §9 (DPoP)
  * @see https://developer.okta.com/docs/guides/protect-your-api/ (Okta: protecting an API)
  */
-export function createApiApp(options: ApiAppOptions): Hono<ApiEnv> {
+export function createApi(options: ApiAppOptions): Api {
   const verifyAccessToken = createAccessTokenVerifier({
     issuer: options.issuer,
     audience: options.audience,
@@ -85,16 +112,34 @@ export function createApiApp(options: ApiAppOptions): Hono<ApiEnv> {
   const store = options.store ?? createMemoryItemStore();
   const logError = options.logError ?? ((message, err) => console.error(message, err));
 
-  const app = new Hono<ApiEnv>();
+  const live = createLiveUpdates({
+    verifyAccessToken,
+    dpop,
+    store,
+    logError,
+    maxConnections: options.maxLiveConnections,
+    now: options.now,
+  });
 
-  // Before the auth middleware: probes carry no token.
+  const app = new Hono<ApiEnv>();
+  const notFound = (c: Context<ApiEnv>) => c.json(errorBody('not_found', 'No such route'), 404);
+
+  // Before the auth middleware: probes carry no token, and neither do public reads.
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.route('/public', publicRoutes(options.notices));
+  app.all('/public', notFound);
+  app.all('/public/*', notFound);
 
   app.use('*', bearerAuth({ verifyAccessToken, dpop }));
   app.route('/items', itemRoutes(store));
+  app.route('/stats', statsRoutes(store));
+  // Only handshakes (the server's `upgrade` event) reach the socket; a plain request is told so.
+  app.all(LIVE_PATH, () => {
+    throw new ApiError('bad_request', 400, 'This is a WebSocket endpoint: open it with a WebSocket');
+  });
   app.route('/', diagnosticRoutes());
 
-  app.notFound((c) => c.json(errorBody('not_found', 'No such route'), 404));
+  app.notFound(notFound);
 
   app.onError(function answerError(err, c) {
     if (err instanceof ApiError) {
@@ -109,5 +154,13 @@ export function createApiApp(options: ApiAppOptions): Hono<ApiEnv> {
     return c.json(errorBody('internal_error', 'Something went wrong'), 500);
   });
 
-  return app;
+  return { app, handleUpgrade: live.handleUpgrade, close: live.close };
+}
+
+/**
+ * The API's HTTP routes alone, for callers that serve no WebSocket (the BFF's proxy tests): see
+ * {@link createApi}, whose `/live` this leaves unreachable.
+ */
+export function createApiApp(options: ApiAppOptions): Hono<ApiEnv> {
+  return createApi(options).app;
 }

@@ -17,12 +17,16 @@ export const API_ERROR_CODES = [
   'invalid_dpop_proof',
   /** The proof lacks the server nonce, or carries a stale one: retry with `DPoP-Nonce` (RFC 9449 §9). */
   'use_dpop_nonce',
+  /** A valid token without the scope the route requires (RFC 6750 §3.1): 403, the challenge names the scope. */
+  'insufficient_scope',
   /** The issuer's metadata or keys could not be fetched: not the caller's fault, so not a 401. */
   'idp_unavailable',
   'bad_request',
   'item_limit_reached',
   'payload_too_large',
   'not_found',
+  /** The server takes no more WebSocket connections right now (at its limit, or shutting down). */
+  'service_unavailable',
   'internal_error',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -34,7 +38,7 @@ export interface ApiErrorBody {
 }
 
 /** HTTP status codes this API answers errors with. */
-export type ApiErrorStatus = 400 | 401 | 404 | 413 | 500 | 503;
+export type ApiErrorStatus = 400 | 401 | 403 | 404 | 413 | 500 | 503;
 
 /**
  * The HTTP authentication schemes the API accepts; on a 401 it names the challenge answered
@@ -46,8 +50,10 @@ export type AuthScheme = 'Bearer' | 'DPoP';
 
 export interface ApiErrorOptions {
   cause?: unknown;
-  /** For a 401: the scheme whose challenge answers it (default `Bearer`). */
+  /** For a 401 or 403: the scheme whose challenge answers it (default `Bearer`). */
   scheme?: AuthScheme;
+  /** For `insufficient_scope`: the scope the route requires, named in the challenge. */
+  scope?: string;
 }
 
 /**
@@ -58,8 +64,10 @@ export interface ApiErrorOptions {
 export class ApiError extends Error {
   readonly code: ApiErrorCode;
   readonly status: ApiErrorStatus;
-  /** For a 401: the scheme of the `WWW-Authenticate` challenge that answers it. */
+  /** For a 401 or 403: the scheme of the `WWW-Authenticate` challenge that answers it. */
   readonly scheme: AuthScheme;
+  /** For `insufficient_scope`: the scope required (a scope token: no `"` or `\`, RFC 6749 §3.3). */
+  readonly scope: string | undefined;
 
   constructor(code: ApiErrorCode, status: ApiErrorStatus, message: string, options: ApiErrorOptions = {}) {
     super(message, 'cause' in options ? { cause: options.cause } : undefined);
@@ -67,5 +75,6 @@ export class ApiError extends Error {
     this.code = code;
     this.status = status;
     this.scheme = options.scheme ?? 'Bearer';
+    this.scope = options.scope;
   }
 }

@@ -7,11 +7,12 @@ export {
   type AccessTokenClaims,
   type AccessTokenVerifierOptions,
   createAccessTokenVerifier,
+  grantedScopes,
   parseAuthorization,
   parseBearerAuthorization,
   type VerifyAccessToken,
 } from './access-token.ts';
-export { type ApiAppOptions, createApiApp } from './app.ts';
+export { type Api, type ApiAppOptions, createApi, createApiApp } from './app.ts';
 export type { ApiEnv } from './bearer-auth.ts';
 export { type ApiConfig, loadApiConfig } from './config.ts';
 export { DPOP_CLOCK_SKEW_S, DPOP_PROOF_ALGORITHMS, DPOP_PROOF_MAX_AGE_S } from './dpop-proof.ts';
@@ -24,8 +25,18 @@ export {
 } from './errors.ts';
 export {
   createMemoryItemStore,
+  DEFAULT_MAX_LISTENERS_PER_OWNER,
   type Item,
+  type ItemStats,
   type ItemStore,
+  type ItemsChangedListener,
   type MemoryItemStoreOptions,
 } from './item-store.ts';
+export { LIVE_CLOSE, LIVE_PATH, type LiveItemsMessage } from './live.ts';
 export { type EchoBody, MAX_DOWNLOAD_BYTES } from './routes/diagnostics.ts';
+export {
+  DEFAULT_PUBLIC_NOTICES,
+  type PublicNotice,
+  type PublicNoticesBody,
+} from './routes/public.ts';
+export { STATS_SCOPE, type StatsBody } from './routes/stats.ts';

@@ -12,37 +12,78 @@ export interface Item {
   createdAt: string;
 }
 
+/** Site-wide counts, as `GET /stats` answers them: nothing about any one owner. */
+export interface ItemStats {
+  /** Items of all owners together. */
+  totalItems: number;
+  /** Owners with at least one item. */
+  usersWithItems: number;
+}
+
+/** Told that an owner's items changed; it reads them itself (a networked store would only publish a signal). */
+export type ItemsChangedListener = () => void;
+
 /** Items per owner (the access token's `sub`). Async so that a networked store fits the same shape. */
 export interface ItemStore {
   /** The owner's items, oldest first; empty when the owner has none. */
   list(owner: string): Promise<readonly Item[]>;
   /**
-   * Adds an item named `name` (already validated) for `owner`.
+   * Adds an item named `name` (already validated) for `owner`, then tells the owner's listeners.
    * @throws {ApiError} `item_limit_reached` when the owner already has the maximum.
    */
   add(owner: string, name: string): Promise<Item>;
+  /** Counts over all owners. */
+  stats(): Promise<ItemStats>;
+  /**
+   * Calls `listener` after each change of `owner`'s items, until the returned function is called.
+   * Returns `undefined`, registering nothing, when `owner` already has the maximum of listeners
+   * (one per open `/live` socket): the bound that keeps one user from holding unlimited sockets.
+   */
+  subscribe(owner: string, listener: ItemsChangedListener): (() => void) | undefined;
 }
 
 export interface MemoryItemStoreOptions {
   /** Bound per owner, so one caller cannot grow the process without limit. */
   maxItemsPerOwner?: number;
+  /** Listeners (open `/live` sockets) per owner; default {@link DEFAULT_MAX_LISTENERS_PER_OWNER}. */
+  maxListenersPerOwner?: number;
   /** Injected clock, for tests. */
   now?: () => Date;
 }
 
 export const DEFAULT_MAX_ITEMS_PER_OWNER = 1000;
+/** A user with a few tabs on a few devices stays far below this. */
+export const DEFAULT_MAX_LISTENERS_PER_OWNER = 20;
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new TypeError(`createMemoryItemStore: ${name} must be a positive integer`);
+  }
+  return value;
+}
 
 /**
  * An {@link ItemStore} in a `Map`, lost on restart, as the tutorial's sample was.
- * Each process has its own: run one instance, or bring a shared store.
+ * Each process has its own (items and listeners): run one instance, or bring a shared store.
  */
 export function createMemoryItemStore(options: MemoryItemStoreOptions = {}): ItemStore {
-  const maxItems = options.maxItemsPerOwner ?? DEFAULT_MAX_ITEMS_PER_OWNER;
-  if (!Number.isInteger(maxItems) || maxItems < 1) {
-    throw new TypeError('createMemoryItemStore: maxItemsPerOwner must be a positive integer');
-  }
+  const maxItems = positiveInteger(
+    options.maxItemsPerOwner ?? DEFAULT_MAX_ITEMS_PER_OWNER,
+    'maxItemsPerOwner',
+  );
+  const maxListeners = positiveInteger(
+    options.maxListenersPerOwner ?? DEFAULT_MAX_LISTENERS_PER_OWNER,
+    'maxListenersPerOwner',
+  );
   const now = options.now ?? (() => new Date());
   const byOwner = new Map<string, Item[]>();
+  const listenersByOwner = new Map<string, Set<ItemsChangedListener>>();
+  let totalItems = 0;
+
+  function notify(owner: string): void {
+    // A copy: a listener may unsubscribe (close its socket) while being told.
+    for (const listener of [...(listenersByOwner.get(owner) ?? [])]) listener();
+  }
 
   return {
     async list(owner) {
@@ -57,7 +98,28 @@ export function createMemoryItemStore(options: MemoryItemStoreOptions = {}): Ite
       const item: Item = Object.freeze({ id: crypto.randomUUID(), name, createdAt: now().toISOString() });
       items.push(item);
       byOwner.set(owner, items);
+      totalItems += 1;
+      notify(owner);
       return item;
+    },
+    async stats() {
+      return { totalItems, usersWithItems: byOwner.size };
+    },
+    subscribe(owner, listener) {
+      const listeners = listenersByOwner.get(owner) ?? new Set<ItemsChangedListener>();
+      if (listeners.size >= maxListeners) return undefined;
+      // Wrapped, so the same function subscribed twice is two listeners with two unsubscribes.
+      const entry: ItemsChangedListener = () => listener();
+      listeners.add(entry);
+      listenersByOwner.set(owner, listeners);
+      let subscribed = true;
+      return function unsubscribe() {
+        if (!subscribed) return;
+        subscribed = false;
+        listeners.delete(entry);
+        // Drop the empty set, so owners who come and go leave nothing behind.
+        if (listeners.size === 0 && listenersByOwner.get(owner) === listeners) listenersByOwner.delete(owner);
+      };
     },
   };
 }

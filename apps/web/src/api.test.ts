@@ -1,5 +1,17 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, addItem, getUser, listItems, logout, readApiError, request } from './api.ts';
+import {
+  ApiError,
+  addItem,
+  getPublicNotices,
+  getStats,
+  getUser,
+  listItems,
+  logout,
+  parseLiveMessage,
+  parsePublicNotices,
+  readApiError,
+  request,
+} from './api.ts';
 
 type FetchArgs = [input: string, init: RequestInit];
 
@@ -162,5 +174,60 @@ describe('logout', () => {
     const assign = vi.fn();
     await expect(logout(assign)).rejects.toMatchObject({ status: 403, code: 'csrf_required' });
     expect(assign).not.toHaveBeenCalled();
+  });
+});
+
+describe('getPublicNotices', () => {
+  const notice = { id: 'a', title: 'T', text: 'x', publishedAt: '2025-06-01T00:00:00Z' };
+
+  it('GETs /api/public/notices with X-CSRF and keeps only well-formed notices', async () => {
+    const fetch = stubFetch(json(200, { status: 'operational', notices: [notice, { id: 1 }, null] }));
+    expect(await getPublicNotices()).toEqual({ status: 'operational', notices: [notice] });
+    expect(fetch.mock.calls[0]?.[0]).toBe('/api/public/notices');
+    expect(headersOf(fetch.mock.calls[0]).get('x-csrf')).toBe('1');
+  });
+
+  it.each([[null], [[]], [{ notices: [] }], [{ status: 'ok' }]])('refuses the body %j', (body) => {
+    expect(() => parsePublicNotices(body)).toThrow(ApiError);
+  });
+
+  it('turns an error answer into an ApiError', async () => {
+    stubFetch(json(502, { error: 'upstream_unavailable', message: 'x' }));
+    await expect(getPublicNotices()).rejects.toMatchObject({ code: 'upstream_unavailable' });
+  });
+});
+
+describe('getStats', () => {
+  it('GETs /api/stats and reads the two counts', async () => {
+    const fetch = stubFetch(json(200, { totalItems: 3, usersWithItems: 2 }));
+    expect(await getStats()).toEqual({ totalItems: 3, usersWithItems: 2 });
+    expect(fetch.mock.calls[0]?.[0]).toBe('/api/stats');
+  });
+
+  it.each([[{ totalItems: '3', usersWithItems: 2 }], [{ totalItems: 1.5, usersWithItems: 1 }], [{}]])(
+    'refuses %j',
+    async (body) => {
+      stubFetch(json(200, body));
+      await expect(getStats()).rejects.toMatchObject({ code: 'unexpected_response' });
+    },
+  );
+});
+
+describe('parseLiveMessage', () => {
+  const item = { id: '1', name: 'milk', createdAt: '2025-01-01T00:00:00.000Z' };
+
+  it('reads the items of an items message', () => {
+    expect(parseLiveMessage(JSON.stringify({ type: 'items', items: [item] }))).toEqual([item]);
+    expect(parseLiveMessage('{"type":"items","items":[]}')).toEqual([]);
+  });
+
+  it.each([
+    ['binary data', new ArrayBuffer(2)],
+    ['not JSON', '{'],
+    ['another type', '{"type":"other","items":[]}'],
+    ['items not a list', '{"type":"items","items":{}}'],
+    ['a malformed item', '{"type":"items","items":[{"id":"1"}]}'],
+  ])('ignores %s', (_, data) => {
+    expect(parseLiveMessage(data)).toBeUndefined();
   });
 });

@@ -196,3 +196,80 @@ export async function addItem(name: string): Promise<Item> {
   const body = await readJson(await request('/api/items', { method: 'POST', json: { name } }));
   return parseItem(isRecord(body) && isRecord(body.item) ? body.item : body);
 }
+
+/** An announcement of the sample API's public route (`/api/public/notices`). */
+export interface PublicNotice {
+  id: string;
+  title: string;
+  /** Plain text, rendered as text. */
+  text: string;
+  /** ISO 8601 timestamp. */
+  publishedAt: string;
+}
+
+/** What `GET /api/public/notices` answers: the service's state and its notices, newest first. */
+export interface PublicNotices {
+  status: string;
+  notices: PublicNotice[];
+}
+
+/** Validates the answer of `/api/public/notices`; a malformed notice is dropped, not the whole list. */
+export function parsePublicNotices(body: unknown): PublicNotices {
+  if (!isRecord(body) || typeof body.status !== 'string' || !Array.isArray(body.notices)) {
+    throw unexpected('notices');
+  }
+  const notices = body.notices.flatMap((n: unknown): PublicNotice[] =>
+    isRecord(n) &&
+    typeof n.id === 'string' &&
+    typeof n.title === 'string' &&
+    typeof n.text === 'string' &&
+    typeof n.publishedAt === 'string'
+      ? [{ id: n.id, title: n.title, text: n.text, publishedAt: n.publishedAt }]
+      : [],
+  );
+  return { status: body.status, notices };
+}
+
+/** `GET /api/public/notices`: public, works signed out (the BFF sends the API no token). */
+export async function getPublicNotices(signal?: AbortSignal): Promise<PublicNotices> {
+  return parsePublicNotices(await readJson(await request('/api/public/notices', signal ? { signal } : {})));
+}
+
+/** Site-wide counts of the sample API (`/api/stats`): nothing about any one user. */
+export interface ItemStats {
+  totalItems: number;
+  usersWithItems: number;
+}
+
+/** `GET /api/stats`, which the BFF calls with its own (client-credentials) token. */
+export async function getStats(signal?: AbortSignal): Promise<ItemStats> {
+  const body = await readJson(await request('/api/stats', signal ? { signal } : {}));
+  if (
+    !isRecord(body) ||
+    !Number.isSafeInteger(body.totalItems) ||
+    !Number.isSafeInteger(body.usersWithItems)
+  ) {
+    throw unexpected('stats');
+  }
+  return { totalItems: body.totalItems as number, usersWithItems: body.usersWithItems as number };
+}
+
+/**
+ * Reads a message of the live items socket (`/api/live`): the items of `{"type":"items","items":[…]}`,
+ * or `undefined` for anything else (another type, not JSON, a malformed item), which is ignored.
+ */
+export function parseLiveMessage(data: unknown): Item[] | undefined {
+  if (typeof data !== 'string') return undefined;
+  let message: unknown;
+  try {
+    message = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(message) || message.type !== 'items' || !Array.isArray(message.items)) return undefined;
+  try {
+    return message.items.map(parseItem);
+  } catch {
+    return undefined;
+  }
+}

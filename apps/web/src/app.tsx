@@ -7,6 +7,7 @@ import type { Session } from './api.ts';
 import { getUser, logout } from './api.ts';
 import { ApiErrorNotice, StatusRegion } from './components/notices.tsx';
 import { classifyError } from './errors.ts';
+import type { OpenSocket } from './live-items.ts';
 import { takeLoginError } from './login-error.ts';
 import { HomePage } from './pages/home.tsx';
 import { ItemsPage } from './pages/items.tsx';
@@ -28,8 +29,14 @@ const NAV_LINKS = [
   { href: '/items', label: 'Items' },
 ] as const;
 
+/** Props of {@link App}; the browser's defaults when absent. */
+export interface AppProps {
+  /** Opens the items page's live socket (default: `WebSocket`); tests pass a fake. */
+  openSocket?: OpenSocket;
+}
+
 /** The whole SPA. */
-export function App() {
+export function App({ openSocket }: AppProps = {}) {
   const pathname = usePathname();
   // Read once: takeLoginError also removes the parameter from the address bar.
   const [loginError] = useState(() => takeLoginError());
@@ -137,6 +144,6 @@ export function App() {
     if (pathname !== '/profile' && pathname !== '/items') return <NotFoundPage />;
     if (!session.signedIn) return <SignInPrompt returnTo={pathname} sessionEnded={sessionEnded} />;
     if (pathname === '/profile') return <ProfilePage user={session.user} expiresAt={session.expiresAt} />;
-    return <ItemsPage onSessionEnded={onSessionEnded} />;
+    return <ItemsPage onSessionEnded={onSessionEnded} {...(openSocket ? { openSocket } : {})} />;
   }
 }

@@ -1,6 +1,7 @@
 import type { Session } from '../api.ts';
 import { displayName } from '../claims.ts';
 import { LoginErrorNotice, SignInButton, StatusRegion } from '../components/notices.tsx';
+import { PublicNotices } from '../components/public-notices.tsx';
 import { PageTitle } from './page-title.tsx';
 
 /** Props of {@link HomePage}. */
@@ -10,7 +11,7 @@ export interface HomePageProps {
   loginError: string | null;
 }
 
-/** `/`: a sign-in prompt, or a greeting once signed in. */
+/** `/`: a sign-in prompt, or a greeting once signed in; the public notices either way. */
 export function HomePage({ session, loginError }: HomePageProps) {
   if (session.signedIn) {
     return (
@@ -23,6 +24,7 @@ export function HomePage({ session, loginError }: HomePageProps) {
           the sample API, called by the server on your behalf.
         </p>
         <p class="muted">Your tokens never reach this page: they stay on the server.</p>
+        <PublicNotices />
       </>
     );
   }
@@ -33,6 +35,7 @@ export function HomePage({ session, loginError }: HomePageProps) {
       <p>Sign in with your organisation's account to see your profile and your items.</p>
       {/* One sign-in button per page: the login-error notice carries its own "Try again". */}
       {!loginError && <SignInButton returnTo="/" />}
+      <PublicNotices />
     </>
   );
 }

@@ -1,8 +1,15 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { Item } from '../api.ts';
-import { addItem, listItems } from '../api.ts';
+import type { Item, ItemStats } from '../api.ts';
+import { addItem, getStats, listItems } from '../api.ts';
 import { ApiErrorNotice, StatusRegion } from '../components/notices.tsx';
 import { classifyError } from '../errors.ts';
+import {
+  connectLiveItems,
+  type LiveItems,
+  type LiveStatus,
+  liveItemsUrl,
+  type OpenSocket,
+} from '../live-items.ts';
 import { PageTitle } from './page-title.tsx';
 
 /** Longest name we send; the API decides for real, this only saves a round trip. */
@@ -13,15 +20,34 @@ type ListState =
   | { status: 'loaded'; items: Item[] }
   | { status: 'failed'; error: unknown };
 
+/** The quiet line above the list; a pause is said in the status region instead. */
+const LIVE_LABELS: Record<LiveStatus, string> = {
+  connecting: 'Connecting live updates…',
+  live: 'Live: items added in your other tabs and devices appear here.',
+  reconnecting: 'Reconnecting live updates…',
+  paused: '',
+};
+
 /** Props of {@link ItemsPage}. */
 export interface ItemsPageProps {
-  /** Called on a 401: the app then shows "Your session ended" instead of this page. */
+  /** Called on a 401 (or the live socket's 4401): the app then shows "Your session ended" instead of this page. */
   onSessionEnded: () => void;
+  /** Opens the live socket; default: the browser's `WebSocket`. Tests pass a fake. */
+  openSocket?: OpenSocket;
 }
 
-/** `/items`: the user's items from the sample API, and a form to add one. */
-export function ItemsPage({ onSessionEnded }: ItemsPageProps) {
+/**
+ * `/items`: the user's items from the sample API, and a form to add one. The list comes first
+ * from `GET /api/items`, then from the live socket (`/api/live`, see `live-items.ts`) for as long
+ * as the page is shown; when the socket gives up, the page falls back to HTTP and offers a retry.
+ */
+export function ItemsPage({ onSessionEnded, openSocket }: ItemsPageProps) {
   const [list, setList] = useState<ListState>({ status: 'loading' });
+  const [live, setLive] = useState<LiveStatus>('connecting');
+  const [stats, setStats] = useState<ItemStats | 'unavailable' | null>(null);
+  const liveItems = useRef<LiveItems | null>(null);
+  /** Counts lists received from the socket: an HTTP answer requested before one of them is stale. */
+  const liveVersion = useRef(0);
   const [name, setName] = useState('');
   const [submitting, setSubmitting] = useState(false);
   const [formError, setFormError] = useState<unknown>(null);
@@ -38,14 +64,18 @@ export function ItemsPage({ onSessionEnded }: ItemsPageProps) {
     [onSessionEnded],
   );
 
+  /** `GET /api/items`; `quiet`: keep showing the current list meanwhile, and if it fails. */
   const load = useCallback(
-    (signal?: AbortSignal) => {
-      setList({ status: 'loading' });
+    (signal?: AbortSignal, quiet = false) => {
+      const version = liveVersion.current;
+      if (!quiet) setList({ status: 'loading' });
       listItems(signal).then(
-        (items) => setList({ status: 'loaded', items }),
+        (items) => {
+          if (liveVersion.current === version) setList({ status: 'loaded', items });
+        },
         (error: unknown) => {
-          if (signal?.aborted || fail(error)) return;
-          setList({ status: 'failed', error });
+          if (signal?.aborted || fail(error) || liveVersion.current !== version) return;
+          setList((state) => (quiet && state.status === 'loaded' ? state : { status: 'failed', error }));
         },
       );
     },
@@ -56,8 +86,40 @@ export function ItemsPage({ onSessionEnded }: ItemsPageProps) {
     // Abort on leaving the page so a late answer cannot update an unmounted component.
     const controller = new AbortController();
     load(controller.signal);
+    const connection = connectLiveItems({
+      url: liveItemsUrl(location),
+      ...(openSocket ? { openSocket } : {}),
+      onItems: (items) => {
+        liveVersion.current += 1;
+        setList({ status: 'loaded', items });
+      },
+      onSessionEnded,
+      // The socket gave up: read the list over HTTP once, so it is not left stale.
+      onPaused: () => load(controller.signal, true),
+      onStatus: setLive,
+    });
+    liveItems.current = connection;
+    return () => {
+      controller.abort();
+      connection.close();
+      liveItems.current = null;
+    };
+  }, [load, onSessionEnded, openSocket]);
+
+  const loadStats = useCallback((signal?: AbortSignal) => {
+    getStats(signal).then(setStats, () => {
+      if (!signal?.aborted) setStats('unavailable');
+    });
+  }, []);
+
+  // The site-wide counts are secondary: asked for once the list itself is there.
+  const listLoaded = list.status === 'loaded';
+  useEffect(() => {
+    if (!listLoaded) return;
+    const controller = new AbortController();
+    loadStats(controller.signal);
     return () => controller.abort();
-  }, [load]);
+  }, [listLoaded, loadStats]);
 
   const onSubmit = async (event: SubmitEvent) => {
     event.preventDefault();
@@ -72,9 +134,15 @@ export function ItemsPage({ onSessionEnded }: ItemsPageProps) {
     setSubmitting(true);
     try {
       const item = await addItem(trimmed);
-      setList((state) => (state.status === 'loaded' ? { ...state, items: [...state.items, item] } : state));
+      // The live socket may have delivered the new list (with this item) already.
+      setList((state) =>
+        state.status === 'loaded' && !state.items.some((i) => i.id === item.id)
+          ? { ...state, items: [...state.items, item] }
+          : state,
+      );
       setName('');
       setAdded(item.name);
+      loadStats();
     } catch (error) {
       if (!fail(error)) setFormError(error);
     } finally {
@@ -92,7 +160,20 @@ export function ItemsPage({ onSessionEnded }: ItemsPageProps) {
         {list.status === 'failed' && (
           <ApiErrorNotice error={list.error} returnTo="/items" onRetry={() => load()} />
         )}
+        {live === 'paused' && (
+          <p class="live-paused" data-testid="live-paused">
+            Live updates paused.{' '}
+            <button type="button" class="button live-retry" onClick={() => liveItems.current?.retry()}>
+              Retry
+            </button>
+          </p>
+        )}
       </StatusRegion>
+      {live !== 'paused' && (
+        <p class="live-status muted" data-testid="live-status" data-state={live}>
+          {LIVE_LABELS[live]}
+        </p>
+      )}
       {list.status === 'loaded' && (
         <>
           <ul class="items" data-testid="items-list">
@@ -107,6 +188,16 @@ export function ItemsPage({ onSessionEnded }: ItemsPageProps) {
           </ul>
           {list.items.length === 0 && <p class="muted">No items yet. Add your first one below.</p>}
         </>
+      )}
+      {stats === 'unavailable' && (
+        <p class="muted" data-testid="site-stats-unavailable">
+          Site-wide statistics are unavailable.
+        </p>
+      )}
+      {stats !== null && stats !== 'unavailable' && (
+        <p class="muted" data-testid="site-stats">
+          Across the site: {plural(stats.totalItems, 'item')} kept by {plural(stats.usersWithItems, 'user')}.
+        </p>
       )}
       <form class="add-item" onSubmit={onSubmit} noValidate>
         <fieldset disabled={submitting}>
@@ -143,6 +234,10 @@ export function ItemsPage({ onSessionEnded }: ItemsPageProps) {
       </form>
     </>
   );
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function formatDate(iso: string): string {
