@@ -35,8 +35,7 @@ export interface ExchangeShared {
 const INTO_LIST: TextMapSetter<HeaderList> = { set: (list, name, value) => void list.push(name, value) };
 const outcomeOf = (status: number): UpstreamOutcome => (status >= 500 ? '5xx' : status >= 400 ? '4xx' : 'ok');
 const USE_DPOP_NONCE = /\buse_dpop_nonce\b/;
-const isEventStream = (type: string | undefined) =>
-  type !== undefined && type.startsWith('text/event-stream');
+const isEventStream = (type: string | undefined) => type?.startsWith('text/event-stream') === true;
 
 /**
  * One `/api` request from its start to its end: the state the steps share (the upstream request

@@ -3,6 +3,7 @@ import { context, type Span } from '@opentelemetry/api';
 import { type ApiAdmissionContext, admitApiRequest } from '../auth/api-admission.ts';
 import { clientAddress } from '../http/client-address.ts';
 import { parseCookieHeader, serializeCookie } from '../http/cookie-header.ts';
+import { rateKeyOf } from '../http/rate-limit.ts';
 import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
@@ -41,7 +42,8 @@ export { API_PREFIX, isApiRequest } from './parse-request.ts';
  * browser opens six connections to an origin over HTTP/1.1; the benchmark drives 50 through one
  * session), far below a route's pool (512 sockets). Without it, one signed-in user trickling
  * request bodies could hold every pooled upstream connection and stall everyone else's API
- * calls. Past it: 429 `rate_limited` with `Retry-After: 1`, nothing forwarded.
+ * calls. Requests without a session are counted per client address. Past it: 429
+ * `rate_limited` with `Retry-After: 1`, nothing forwarded.
  */
 export const MAX_IN_FLIGHT_PER_SESSION = 64;
 
@@ -130,19 +132,19 @@ export function createApiProxy(options: ApiProxyOptions) {
     // A client gone while admission awaited the store: nothing to send, and nothing to count
     // (its 'close' has passed, so a count taken now would never be released).
     if (exchange.closed) return;
-    const { session } = admission;
-    if (session) {
-      const open = inFlightBySession.get(session.sid) ?? 0;
-      if (open >= MAX_IN_FLIGHT_PER_SESSION) {
-        return exchange.fail(
-          'rate_limited',
-          'This session has too many API requests in progress; try again in a moment.',
-          { 'retry-after': '1' },
-        );
-      }
-      inFlightBySession.set(session.sid, open + 1);
-      exchange.countedSession = session.sid;
+    // A request without a session (a `none` or `user-optional` route) counts against its client
+    // address (an IPv6 /64 as one) instead: session ids never start with ':'.
+    const counted = admission.session?.sid ?? `:${rateKeyOf(address.client)}`;
+    const open = inFlightBySession.get(counted) ?? 0;
+    if (open >= MAX_IN_FLIGHT_PER_SESSION) {
+      return exchange.fail(
+        'rate_limited',
+        'Too many API requests of this session or address are in progress; try again in a moment.',
+        { 'retry-after': '1' },
+      );
     }
+    inFlightBySession.set(counted, open + 1);
+    exchange.countedSession = counted;
     // With DPoP, a request may have to be sent twice (the API asks for a nonce, once): a small body
     // of known length is read first so it can be replayed; larger or chunked ones stream as usual
     // and a nonce challenge on them reaches the SPA (the next request carries the nonce).

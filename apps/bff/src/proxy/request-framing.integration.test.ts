@@ -11,7 +11,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gateway, startGateway } from '../testing/gateway.ts';
-import type { CookieJar } from '../testing/harness.ts';
+import { CookieJar } from '../testing/harness.ts';
 import { type RawUpstream, type SeenRequest, startRawUpstream } from '../testing/raw-upstream.ts';
 import { type RedisServer, startRedisServer } from '../testing/redis-server.ts';
 import { MAX_IN_FLIGHT_PER_SESSION } from './api-proxy.ts';
@@ -305,49 +305,67 @@ describe('an upstream that answers before the request body is complete', () => {
 });
 
 describe('upstream requests in flight per session', () => {
-  it(`a session holds at most ${MAX_IN_FLIGHT_PER_SESSION} at once: more get 429 rate_limited, nothing forwarded; ending them frees the room`, async () => {
-    const { jar } = await g.signedIn({ API_UPSTREAM_URL: upstream.origin, API_UPSTREAM_TIMEOUT_MS: '60000' });
-    const { hostname, port } = new URL(g.h.origin);
-    const extra = 8;
-    const ids = Array.from({ length: MAX_IN_FLIGHT_PER_SESSION + extra }, () => nextId('held'));
-    const sockets = ids.map(() =>
-      net.connect(Number(port), hostname === 'localhost' ? '127.0.0.1' : hostname),
-    );
-    const answers = ids.map((id, i) => {
-      const socket = sockets[i] as net.Socket;
-      const { head } = requestBytes(jar, 'GET', id, BODY_CASES[0] as BodyCase, false);
-      socket.write(head.replace(`/api/items/${id} `, `/api/items/${id}/hold `));
-      let text = '';
-      socket.on('data', (d) => {
-        text += d;
+  it.each([
+    ['a session', 'user'],
+    ['an address without a session, on a route with no token,', 'none'],
+  ])(
+    `%s holds at most ${MAX_IN_FLIGHT_PER_SESSION} at once: more get 429 rate_limited, nothing forwarded; ending them frees the room`,
+    async (_, token) => {
+      const routes = JSON.stringify([
+        {
+          name: 'items',
+          prefix: '/api/items',
+          upstream: `${upstream.origin}/items`,
+          token,
+          timeoutMs: 60_000,
+        },
+      ]);
+      const signedIn = await g.signedIn({ API_ROUTES: routes });
+      // Without a session, the requests carry no cookie.
+      const jar = token === 'none' ? new CookieJar() : signedIn.jar;
+      const { hostname, port } = new URL(g.h.origin);
+      const extra = 8;
+      const ids = Array.from({ length: MAX_IN_FLIGHT_PER_SESSION + extra }, () => nextId('held'));
+      const sockets = ids.map(() =>
+        net.connect(Number(port), hostname === 'localhost' ? '127.0.0.1' : hostname),
+      );
+      const answers = ids.map((id, i) => {
+        const socket = sockets[i] as net.Socket;
+        const { head } = requestBytes(jar, 'GET', id, BODY_CASES[0] as BodyCase, false);
+        socket.write(head.replace(`/api/items/${id} `, `/api/items/${id}/hold `));
+        let text = '';
+        socket.on('data', (d) => {
+          text += d;
+        });
+        return () => text;
       });
-      return () => text;
-    });
-    // The upstream never answers these: the ones forwarded stay in flight; the rest are refused.
-    await expect
-      .poll(() => answers.filter((text) => finalStatuses(text()).length > 0).length, { timeout: 15_000 })
-      .toBe(extra);
-    const forwarded = ids.filter((id) => seenWithId(id).length > 0);
-    expect(forwarded).toHaveLength(MAX_IN_FLIGHT_PER_SESSION);
-    for (const [i, id] of ids.entries()) {
-      const text = (answers[i] as () => string)();
-      if (forwarded.includes(id)) expect(text).toBe('');
-      else {
-        expect(finalStatuses(text)).toEqual([429]);
-        expect(text).toContain('"error":"rate_limited"');
-        expect(text.toLowerCase()).toContain('retry-after: 1');
+      // The upstream never answers these: the ones forwarded stay in flight; the rest are refused.
+      await expect
+        .poll(() => answers.filter((text) => finalStatuses(text()).length > 0).length, { timeout: 15_000 })
+        .toBe(extra);
+      const forwarded = ids.filter((id) => seenWithId(id).length > 0);
+      expect(forwarded).toHaveLength(MAX_IN_FLIGHT_PER_SESSION);
+      for (const [i, id] of ids.entries()) {
+        const text = (answers[i] as () => string)();
+        if (forwarded.includes(id)) expect(text).toBe('');
+        else {
+          expect(finalStatuses(text)).toEqual([429]);
+          expect(text).toContain('"error":"rate_limited"');
+          expect(text.toLowerCase()).toContain('retry-after: 1');
+        }
       }
-    }
-    for (const socket of sockets) socket.destroy();
-    // Every held request ended with its client: the session may send again, and a full room's
-    // worth of requests is forwarded again (no count was left behind).
-    const after = nextId('after-held');
-    await expect
-      .poll(async () =>
-        finalStatuses(await exchange([requestBytes(jar, 'GET', after, BODY_CASES[0] as BodyCase, true)])),
-      )
-      .toEqual([200]);
-  }, 60_000);
+      for (const socket of sockets) socket.destroy();
+      // Every held request ended with its client: the session may send again, and a full room's
+      // worth of requests is forwarded again (no count was left behind).
+      const after = nextId('after-held');
+      await expect
+        .poll(async () =>
+          finalStatuses(await exchange([requestBytes(jar, 'GET', after, BODY_CASES[0] as BodyCase, true)])),
+        )
+        .toEqual([200]);
+    },
+    60_000,
+  );
 });
 
 describe('the in-flight count when clients leave while admission waits for the store', () => {

@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Tracing } from '../ops/tracing.ts';
 import { CookieJar, createHarness, type Harness, signIn } from '../testing/harness.ts';
+import { MAX_SOCKETS_PER_SESSION } from './websocket-proxy.ts';
 import { MAX_PAYLOAD_BYTES } from './websocket-relay.ts';
 import {
   closeOf,
@@ -280,6 +281,24 @@ describe('DPoP-bound tokens', () => {
 });
 
 describe('limits', () => {
+  it('a stranger without a session cannot open sockets without bound: 32 per address, then 429', async () => {
+    const { bff } = await signedIn();
+    const sockets = [];
+    for (let i = 0; i < MAX_SOCKETS_PER_SESSION; i++) sockets.push(opened(await bff.dial('/api/open')));
+    expect(refusal(await bff.dial('/api/open'))).toEqual({ status: 429, error: 'rate_limited' });
+    expect(up.handshakes).toHaveLength(MAX_SOCKETS_PER_SESSION);
+    // A closed socket gives its place back.
+    const first = sockets[0] as WebSocket;
+    const closed = closeOf(first);
+    first.close();
+    await closed;
+    await eventually(
+      () => up.sockets.filter((x) => x.readyState === WebSocket.OPEN).length < MAX_SOCKETS_PER_SESSION,
+    );
+    sockets.push(opened(await bff.dial('/api/open')));
+    for (const ws of sockets) ws.terminate();
+  });
+
   it('a message over 1 MiB closes the socket with 1009', async () => {
     const { bff, jar } = await signedIn();
     const ws = opened(await bff.dial('/api/live', { jar }));

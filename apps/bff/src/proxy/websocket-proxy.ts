@@ -6,6 +6,7 @@ import { type ApiAdmissionContext, admitApiRequest } from '../auth/api-admission
 import { statusOf } from '../errors.ts';
 import { clientAddress } from '../http/client-address.ts';
 import { parseCookieHeader, serializeCookie } from '../http/cookie-header.ts';
+import { rateKeyOf } from '../http/rate-limit.ts';
 import { refuseSocket } from '../http/refuse-socket.ts';
 import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
@@ -41,7 +42,11 @@ import { dialUpstream } from './websocket-upstream.ts';
  * @see docs/http-contract.md, "WebSockets"
  */
 
-/** Sockets one session may have open (or opening) at once: far above a tab's few. */
+/**
+ * Sockets one session may have open (or opening) at once: far above a tab's few. Sockets opened
+ * without a session (a `none` or `user-optional` route) count against their client address (an
+ * IPv6 /64 as one) instead, with the same limit: a stranger cannot open sockets without bound.
+ */
 export const MAX_SOCKETS_PER_SESSION = 32;
 
 export interface WebSocketProxyOptions {
@@ -81,8 +86,7 @@ export function createWebSocketProxy(options: WebSocketProxyOptions): WebSocketP
   /** The upstream's latest DPoP nonce per route (RFC 9449 §9). */
   const nonces = new Map<string, string>();
   const socketsBySession = new Map<string, number>();
-  const release = (sid: string | undefined) => {
-    if (sid === undefined) return;
+  const release = (sid: string) => {
     const left = (socketsBySession.get(sid) ?? 1) - 1;
     if (left > 0) socketsBySession.set(sid, left);
     else socketsBySession.delete(sid);
@@ -153,12 +157,15 @@ export function createWebSocketProxy(options: WebSocketProxyOptions): WebSocketP
     const upstreamBase = new URL(route.upstreamUrl);
     const resolved = resolveUpstreamPath(upstreamBase.pathname, match.rest);
     if (!resolved.ok) return refuse('bad_request', `This API path is not allowed: ${resolved.reason}.`);
-    const sid = admission.session?.sid;
-    if (sid !== undefined && (socketsBySession.get(sid) ?? 0) >= MAX_SOCKETS_PER_SESSION)
-      return refuse('rate_limited', 'This session has too many WebSockets open.', { 'retry-after': '1' });
+    // Whose count the socket takes: its session's, or its address's (session ids never start with ':').
+    const sid = admission.session?.sid ?? `:${rateKeyOf(ip.client)}`;
+    if ((socketsBySession.get(sid) ?? 0) >= MAX_SOCKETS_PER_SESSION)
+      return refuse('rate_limited', 'Too many WebSockets are open for this session or address.', {
+        'retry-after': '1',
+      });
     if (gone) return;
 
-    if (sid !== undefined) socketsBySession.set(sid, (socketsBySession.get(sid) ?? 0) + 1);
+    socketsBySession.set(sid, (socketsBySession.get(sid) ?? 0) + 1);
     const token = admission.token;
     const upstreamHandshake = {
       upstream: upstreamBase,
