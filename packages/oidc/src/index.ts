@@ -1,5 +1,5 @@
+export * from './api-routes.ts';
 export * from './config.ts';
 export * from './dev-defaults.ts';
 export * from './urls.ts';
 export * from './wire.ts';
-export * from './api-routes.ts';

@@ -12,6 +12,7 @@ import type { Session } from '../session/model/session.ts';
 import { CookieBudgetError } from '../session/store/cookies.ts';
 import type { AuthContext } from './actions.ts';
 import type { ClientTokens, UpstreamToken } from './client-tokens.ts';
+import type { StepUpCodec } from './step-up.ts';
 
 /**
  * May this `/api` request (or WebSocket handshake) go upstream, with which session and which
@@ -51,6 +52,8 @@ export interface ApiRequestFacts {
 /** What admission works with: the actions' context and the client-credentials tokens. */
 export interface ApiAdmissionContext extends AuthContext {
   readonly clientTokens: ClientTokens;
+  /** Where step-up requirements wait for their sign-in (RFC 9470). */
+  readonly stepUps: StepUpCodec;
 }
 
 const refuse = (
@@ -62,6 +65,19 @@ const refuse = (
 
 const SESSION_ENDED = 'Your session has ended. Sign in again.';
 const NO_COOKIES: readonly CookieToSet[] = [];
+/** `none`: the same answer every time, nothing looked at. */
+const NOTHING_TO_SEND: Admission = Object.freeze({
+  ok: true,
+  session: undefined,
+  token: undefined,
+  cookies: NO_COOKIES,
+});
+
+/** A session ended by what admission found (a refused refresh): `user-optional` goes on without a token. */
+const endedSession = (required: boolean, deletions: readonly CookieToSet[]): Admission =>
+  required
+    ? refuse('session_expired', SESSION_ENDED, deletions)
+    : { ok: true, session: undefined, token: undefined, cookies: deletions };
 
 /**
  * The gateway's rule, as an action, in this order:
@@ -96,8 +112,12 @@ export async function admitApiRequest(
     return refuse('csrf_required', request.websocket ? WEBSOCKET_ORIGIN_MESSAGE : CSRF_MESSAGE);
   }
   if (!route) return refuse('no_route', 'No API is served at this path.');
+  if (route.token === 'none') return NOTHING_TO_SEND;
   try {
-    return await admitByPolicy(ctx, request, route);
+    // Awaited here, one level deep (each level is a promise more per request on the hot path).
+    return route.token === 'client'
+      ? await admitClient(ctx, request, route)
+      : await admitUser(ctx, request, route, route.token === 'user');
   } catch (error) {
     // A store that cannot answer (`session_store_unavailable`) is a refusal like the others.
     if (!(error instanceof ApiError)) throw error;
@@ -111,30 +131,21 @@ export async function admitApiRequest(
   }
 }
 
-async function admitByPolicy(
+/** `client`: the BFF's own token, after a session when the route requires one. */
+async function admitClient(
   ctx: ApiAdmissionContext,
   request: ApiRequestFacts,
   route: ApiRoute,
 ): Promise<Admission> {
-  switch (route.token) {
-    case 'none':
-      return { ok: true, session: undefined, token: undefined, cookies: NO_COOKIES };
-    case 'user':
-      return admitUser(ctx, request, route, true);
-    case 'user-optional':
-      return admitUser(ctx, request, route, false);
-    case 'client': {
-      let cookies = NO_COOKIES;
-      let session: Session | undefined;
-      if (route.sessionRequired) {
-        const opened = await ctx.sessions.read(request.cookies);
-        if (!opened)
-          return refuse('unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(request.cookies));
-        ({ session, cookies } = opened);
-      }
-      return withClientToken(ctx, request, route, session, cookies);
-    }
+  let cookies = NO_COOKIES;
+  let session: Session | undefined;
+  if (route.sessionRequired) {
+    const opened = await ctx.sessions.read(request.cookies);
+    if (!opened)
+      return refuse('unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(request.cookies));
+    ({ session, cookies } = opened);
   }
+  return withClientToken(ctx, request, route, session, cookies);
 }
 
 async function withClientToken(
@@ -170,11 +181,6 @@ async function admitUser(
     return { ok: true, session: undefined, token: undefined, cookies: cleared };
   }
   const { session } = opened;
-  // Signed out by what follows (a refused refresh): `user-optional` goes on without a token.
-  const ended = async (deletions: CookieToSet[]): Promise<Admission> =>
-    required
-      ? refuse('session_expired', SESSION_ENDED, deletions)
-      : { ok: true, session: undefined, token: undefined, cookies: deletions };
 
   const fresh = await ctx.sessions.refresher.ensureFresh(session);
   switch (fresh.kind) {
@@ -193,7 +199,7 @@ async function admitUser(
           reason: 'the refreshed session does not fit in cookies; set SESSION_STORE=redis',
           cause: error,
         });
-        return ended(await ctx.sessions.end(session, cookies));
+        return endedSession(required, await ctx.sessions.end(session, cookies));
       }
     }
     case 'ended':
@@ -204,7 +210,7 @@ async function admitUser(
         reason: fresh.reason,
         cause: fresh.cause,
       });
-      return ended(await ctx.sessions.end(session, cookies));
+      return endedSession(required, await ctx.sessions.end(session, cookies));
     case 'unavailable':
       ctx.log('refresh_unavailable', { reqId, sid: session.sid, route: route.name, cause: fresh.cause });
       return refuse(

@@ -20,8 +20,8 @@ export interface RequestLine {
   /** The path only: a query string can carry an authorization code or `state`. */
   readonly path: string;
   readonly group: RouteGroup;
-  /** `/api` requests: the name of the `API_ROUTES` entry that served it (absent: none did). */
-  readonly route?: string;
+  /** `/api` requests: the name of the `API_ROUTES` entry that served it (`undefined`: none did). */
+  readonly route?: string | undefined;
   readonly status: number;
   /** The client's address (the socket's, or the trusted `X-Forwarded-For` hop). */
   readonly ip: string | undefined;

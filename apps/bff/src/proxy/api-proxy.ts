@@ -8,7 +8,7 @@ import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { startServerSpan, type Tracing } from '../ops/tracing.ts';
-import { ApiExchange, type ExchangeShared } from './api-exchange.ts';
+import { type ExchangeShared, startExchange } from './api-exchange.ts';
 import { createProofKeyCache, readReplayableBody } from './dpop-upstream.ts';
 import { API_PREFIX, parseApiRequest } from './parse-request.ts';
 import type { RouteTable } from './route-table.ts';
@@ -78,6 +78,9 @@ export function createApiProxy(options: ApiProxyOptions) {
     recordRequest,
     forwardedProto: publicUrl.protocol.slice(0, -1),
     forwardedHost: publicUrl.host,
+    stepUps: auth.stepUps,
+    publicOrigin: auth.config.publicOrigin,
+    nowS: () => (auth.nowMs?.() ?? Date.now()) / 1000,
     releaseSlot(sid) {
       const open = (inFlightBySession.get(sid) ?? 1) - 1;
       if (open > 0) inFlightBySession.set(sid, open);
@@ -87,7 +90,7 @@ export function createApiProxy(options: ApiProxyOptions) {
 
   async function apiProxy(req: IncomingMessage, res: ServerResponse, span: Span | undefined): Promise<void> {
     const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxyHops);
-    const exchange = new ApiExchange(
+    const exchange = startExchange(
       req,
       res,
       requestIdFrom(req.headers['x-request-id']),
@@ -98,6 +101,7 @@ export function createApiProxy(options: ApiProxyOptions) {
 
     const parsed = parseApiRequest(req);
     if (!parsed.ok) return exchange.fail(parsed.code, parsed.message, parsed.headers);
+    exchange.path = parsed.path;
 
     const match = routes.match(parsed.path);
     const upstream = match && upstreams.get(match.route.name);
@@ -125,13 +129,14 @@ export function createApiProxy(options: ApiProxyOptions) {
     // Admission found the route, so `match` and `upstream` are set.
     if (!match || !upstream) return exchange.fail('no_route', 'No API is served at this path.');
 
-    const built = buildUpstreamRequest(upstream, parsed, match.rest, admission.token, proofKeyFor);
-    if (!built.ok) return exchange.fail('bad_request', `This API path is not allowed: ${built.reason}.`);
-    const { plan } = built;
+    const plan = buildUpstreamRequest(upstream, parsed, match.rest, admission.token, proofKeyFor);
+    if ('refused' in plan)
+      return exchange.fail('bad_request', `This API path is not allowed: ${plan.refused}.`);
+    exchange.userTokenSent = admission.token !== undefined && admission.token === admission.session;
 
     // A client gone while admission awaited the store: nothing to send, and nothing to count
     // (its 'close' has passed, so a count taken now would never be released).
-    if (exchange.closed) return;
+    if (exchange.isClosed()) return;
     // A request without a session (a `none` or `user-optional` route) counts against its client
     // address (an IPv6 /64 as one) instead: session ids never start with ':'.
     const counted = admission.session?.sid ?? `:${rateKeyOf(address.client)}`;

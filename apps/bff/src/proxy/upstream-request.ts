@@ -16,8 +16,8 @@ export interface UpstreamRequestPlan {
   readonly method: string;
   /** Path and query as the upstream receives them. */
   readonly target: string;
-  /** The upstream URL without the query: a DPoP proof's `htu`, a client span's `url.full`. */
-  readonly url: string;
+  /** The path alone: with the upstream's origin, a DPoP proof's `htu` and a client span's `url.full`. */
+  readonly path: string;
   readonly framing: BodyFraming;
   /** `Bearer …`, `DPoP …`, or `undefined`: the route sends no token. */
   readonly authorization: string | undefined;
@@ -25,9 +25,8 @@ export interface UpstreamRequestPlan {
   readonly proofKey: ProofKey | undefined;
 }
 
-export type BuiltRequest =
-  | { readonly ok: true; readonly plan: UpstreamRequestPlan }
-  | { readonly ok: false; readonly reason: string };
+/** The plan, or why the path is refused. */
+export type BuiltRequest = UpstreamRequestPlan | { readonly refused: string };
 
 /**
  * The upstream path is the route's base path joined with the rest of the client's path, refused
@@ -40,20 +39,17 @@ export function buildUpstreamRequest(
   token: UpstreamToken | undefined,
   proofKeyFor: (token: UpstreamToken) => ProofKey,
 ): BuiltRequest {
-  const path = resolveUpstreamPath(upstream.basePath, rest);
-  if (!path.ok) return path;
+  const resolved = resolveUpstreamPath(upstream.basePath, rest);
+  if (!resolved.ok) return { refused: resolved.reason };
   const proofKey = token?.dpopKey ? proofKeyFor(token) : undefined;
   return {
-    ok: true,
-    plan: {
-      upstream,
-      method: parsed.method,
-      target: `${path.path}${parsed.query}`,
-      url: `${upstream.url.origin}${path.path}`,
-      framing: parsed.framing,
-      authorization: token === undefined ? undefined : `${proofKey ? 'DPoP' : 'Bearer'} ${token.accessToken}`,
-      proofKey,
-    },
+    upstream,
+    method: parsed.method,
+    target: parsed.query === '' ? resolved.path : `${resolved.path}${parsed.query}`,
+    path: resolved.path,
+    framing: parsed.framing,
+    authorization: token === undefined ? undefined : `${proofKey ? 'DPoP' : 'Bearer'} ${token.accessToken}`,
+    proofKey,
   };
 }
 
@@ -67,14 +63,14 @@ export function attemptHeaders(
   forwarded: ForwardedFor,
   nonce: string | undefined,
 ): HeaderList {
-  const headers = upstreamRequestHeaders(incoming, plan.upstream.url.host, plan.authorization, forwarded);
+  const headers = upstreamRequestHeaders(incoming, plan.upstream.host, plan.authorization, forwarded);
   pushFramingField(headers, plan.framing, plan.method);
   if (plan.proofKey) {
     headers.push(
       'dpop',
       createDpopProof(plan.proofKey, {
         method: plan.method,
-        url: plan.url,
+        url: `${plan.upstream.origin}${plan.path}`,
         ...(nonce === undefined ? {} : { nonce }),
       }),
     );

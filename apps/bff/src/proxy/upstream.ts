@@ -13,6 +13,15 @@ import { createUpstreamClock, type UpstreamClock } from './upstream-clock.ts';
 export interface Upstream {
   readonly route: ApiRoute;
   readonly url: URL;
+  /**
+   * The URL's parts, read once: a `URL`'s getters build a new string at every read, which the
+   * hot path would otherwise pay several times per request.
+   */
+  readonly origin: string;
+  readonly protocol: string;
+  readonly host: string;
+  readonly hostname: string;
+  readonly port: string;
   /** The base path that replaces the route's prefix (`/` when the URL has none). */
   readonly basePath: string;
   readonly transport: typeof http | typeof https;
@@ -41,6 +50,11 @@ export function prepareUpstream(route: ApiRoute): Upstream {
   return {
     route,
     url,
+    origin: url.origin,
+    protocol: url.protocol,
+    host: url.host,
+    hostname: url.hostname,
+    port: url.port,
     basePath: url.pathname,
     transport,
     agent: new transport.Agent({
