@@ -6,6 +6,16 @@ import type { MeasuredLoad } from './load.ts';
 import type { OtlpStats } from './otlp-receiver.ts';
 import type { ProfileSummary } from './profile.ts';
 import { APACHE_SETUP_NOTE, type ApacheRun, apacheSection } from './report-apache.ts';
+import {
+  BARE_NO_COOKIE,
+  BFF_CLIENT_TOKEN,
+  BFF_TEN_ROUTES,
+  ROUTES_SETUP_NOTES,
+  type RoutesRun,
+  routesSection,
+  routesTargetRows,
+  webSocketSection,
+} from './report-routes.ts';
 import type { SpaSize } from './spa-size.ts';
 
 export interface Cell {
@@ -101,6 +111,11 @@ export interface RunReport {
   readonly logins: readonly LoginResult[];
   /** The Apache peer's version, or why it was skipped; absent in runs before it existed. */
   readonly apache?: ApacheRun;
+  /**
+   * The routed-API scenarios' evidence and the last tracked run's figures (10 routes, client
+   * token, WebSockets); absent in runs before they existed.
+   */
+  readonly routes?: RoutesRun;
   readonly spa: SpaSize;
   readonly profiles: readonly { name: string; summary: ProfileSummary }[];
   /** CPU the load generator (this process) used, as a share of one core, during the matrix. */
@@ -220,6 +235,7 @@ export function renderResults(report: RunReport): string {
   const redis50 = get(BFF_REDIS, 'fast', 50);
   const express50 = get('express alternative', 'fast', 50);
   const bare50 = get('bare node:http proxy', 'fast', 50);
+  const bareNoCookie50 = get(BARE_NO_COOKIE, 'fast', 50);
   const bffSlow1 = get(BFF_DEFAULTS, '5 ms', 1);
   const bffWarnSlow1 = get(BFF_WARN, '5 ms', 1);
   const directSlow1 = get('direct', '5 ms', 1);
@@ -262,7 +278,7 @@ export function renderResults(report: RunReport): string {
     '| target | measured | result |',
     '|---|---|---|',
     `| BFF throughput ≥ ${TARGETS.throughputVsExpress}× the express alternative | ${fixed(bff50?.rps ?? nan, 0)} vs ${fixed(express50?.rps ?? nan, 0)} req/s = **${fixed(throughputRatio, 2)}×** (LOG_LEVEL=warn: ${fixed(ratio(bffWarn50?.rps, express50?.rps), 2)}×) | ${ok(throughputRatio >= TARGETS.throughputVsExpress)} |`,
-    `| BFF CPU per proxied request ≤ ${TARGETS.cpuVsBare}× the bare node:http proxy | ${fixed(bff50?.cpuMsPerRequest ?? nan, 3)} vs ${fixed(bare50?.cpuMsPerRequest ?? nan, 3)} ms = **${fixed(cpuRatio, 2)}×** (LOG_LEVEL=warn: ${fixed(bffWarn50?.cpuMsPerRequest ?? nan, 3)} ms = ${fixed(ratio(bffWarn50?.cpuMsPerRequest, bare50?.cpuMsPerRequest), 2)}×) | ${ok(cpuRatio <= TARGETS.cpuVsBare)} |`,
+    `| BFF CPU per proxied request ≤ ${TARGETS.cpuVsBare}× the bare node:http proxy | ${fixed(bff50?.cpuMsPerRequest ?? nan, 3)} vs ${fixed(bare50?.cpuMsPerRequest ?? nan, 3)} ms = **${fixed(cpuRatio, 2)}×** (LOG_LEVEL=warn: ${fixed(bffWarn50?.cpuMsPerRequest ?? nan, 3)} ms = ${fixed(ratio(bffWarn50?.cpuMsPerRequest, bare50?.cpuMsPerRequest), 2)}×)${bareNoCookie50 ? `; the bare proxy is sent the BFF's cookie, like for like (sent none, as in earlier runs: ${fixed(bareNoCookie50.cpuMsPerRequest, 3)} ms, the BFF ${fixed(ratio(bff50?.cpuMsPerRequest, bareNoCookie50.cpuMsPerRequest), 2)}×)` : ''} | ${ok(cpuRatio <= TARGETS.cpuVsBare)} |`,
     `| added p99 over direct ≤ ${TARGETS.addedP99Ms} ms (1 connection, 5 ms upstream) | ${fixed(bffSlow1?.p99Ms ?? nan, 2)} − ${fixed(directSlow1?.p99Ms ?? nan, 2)} ms = **${fixed(addedP99, 2)} ms** (LOG_LEVEL=warn: ${fixed(warnAddedP99, 2)} ms; bare proxy: ${fixed(bareAddedP99, 2)} ms) | ${ok(addedP99 <= TARGETS.addedP99Ms)} |`,
     `| BFF RSS ≤ ${TARGETS.rssUnderLoadMb} MB under load | peak **${mb(peakRss)} MB** (LOG_LEVEL=warn: ${mb(peakOf(BFF_WARN))} MB; ${BFF_REDIS}: ${mb(peakOf(BFF_REDIS))} MB) | ${ok(peakRss <= TARGETS.rssUnderLoadMb * MB)} |`,
     `| RSS growth ≤ ${TARGETS.rssGrowthMb} MB over ${report.memory.requests.toLocaleString('en')} requests | ${mb(report.memory.before)} → ${mb(report.memory.after)} MB = **${growth >= 0 ? '+' : ''}${mb(growth)} MB** (${memoryScenario}) | ${ok(growth <= TARGETS.rssGrowthMb * MB)} |`,
@@ -282,6 +298,7 @@ export function renderResults(report: RunReport): string {
       tracingSampled: get(BFF_TRACING_SAMPLED, 'fast', 50),
       dpop: get(BFF_DPOP, 'fast', 50),
     }),
+    ...routesTargetRows(report.routes ?? {}, get, report.quick),
     '',
     "The issue's reference figures for this 2-core machine, for comparison: express alternative ≈ 700 req/s at ≈ 1.3 ms CPU/request, bare node:http pipe ≈ 4 000 req/s at ≈ 0.25 ms, Hono forwarding with fetch ≈ 1 800 req/s at ≈ 0.6 ms (all at 50 connections).",
     '',
@@ -297,8 +314,11 @@ export function renderResults(report: RunReport): string {
   const order = [
     'direct',
     'bare node:http proxy',
+    BARE_NO_COOKIE,
     BFF_WARN,
     BFF_DEFAULTS,
+    BFF_TEN_ROUTES,
+    BFF_CLIENT_TOKEN,
     BFF_METRICS,
     BFF_TRACING,
     BFF_TRACING_SAMPLED,
@@ -344,6 +364,8 @@ export function renderResults(report: RunReport): string {
       for (const scenario of [
         BFF_DEFAULTS,
         BFF_WARN,
+        BFF_TEN_ROUTES,
+        BFF_CLIENT_TOKEN,
         BFF_METRICS,
         BFF_TRACING,
         BFF_TRACING_SAMPLED,
@@ -400,6 +422,8 @@ export function renderResults(report: RunReport): string {
   }
 
   lines.push(...opsSection(report, get));
+  lines.push(...routesSection(report.routes ?? {}, get));
+  lines.push(...webSocketSection(report.routes ?? {}));
   lines.push(...apacheSection(report.apache, report.logins, get));
 
   const m = report.memory;
@@ -614,12 +638,13 @@ function opsSection(
 
 const SETUP_NOTES = [
   '- **direct**: a `node:http` server answering a fixed JSON body (its own process).',
-  '- **bare node:http proxy**: `http.createServer` piping into `http.request` with a keep-alive agent, no auth, no header changes: the cost floor of one extra hop.',
+  '- **bare node:http proxy**: `http.createServer` piping into `http.request` with a keep-alive agent, no auth, no header changes: the cost floor of one extra hop. It is sent the same `Cookie` and `X-CSRF` as the BFF scenarios and forwards them (see below).',
   '- **bff, LOG_LEVEL=info**: `apps/bff/dist/server.js` (the production build of `pnpm build`) run as `pnpm start` runs it: its node flags, `NODE_ENV` unset (production), the default log level (one JSON line per request, stdout to /dev/null) and the default cookie store; a real session from a full login at the embedded IdP, `X-CSRF: 1`. The targets are computed from it; measured at 1 and 50 connections, and the memory run is on this process. **bff** is the same build in another process with `LOG_LEVEL=warn`, measured at every cell (and used for the logins and profiles).',
   "- **bff, SESSION_STORE=redis**: the same build with `SESSION_STORE=redis` and `REDIS_URL` to the bench's own `redis-server` (Debian's, started on a free loopback port with `--save '' --appendonly no` and stopped at the end), LOG_LEVEL=info, signed in through itself (its origin is a registered redirect URI), measured where **bff, LOG_LEVEL=info** is. A second instance on another port, same Redis and secret, is started only for the logout measurement.",
   `- **${BFF_METRICS}**, **${BFF_TRACING}**, **${BFF_TRACING_SAMPLED}**, **${BFF_DPOP}**: the **bff, LOG_LEVEL=info** process (production build, \`pnpm start\`'s flags, LOG_LEVEL=info, cookie store) plus one setting each: \`METRICS_PORT\` (a free loopback port); \`OTEL_EXPORTER_OTLP_ENDPOINT\` to the bench's OTLP/HTTP receiver (\`bench/otlp-receiver.ts\`, in the orchestrator: it counts spans, discards them and answers 200 \`{}\`) with \`OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf\`; the same plus \`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`, \`OTEL_TRACES_SAMPLER_ARG=0.1\` (a receiver of its own); \`API_TOKEN_TYPE=dpop\`, on a registered origin of its own so that it signs in through itself at the embedded IdP (default client and secret; DPoP-bound tokens). Fast upstream, 1 and 50 connections; stopped after the matrix.`,
   '- **express alternative**: express 5 + express-openid-connect 3 (code flow, `openid profile email offline_access`, library defaults: encrypted cookie session, rolling, so the cookie is re-sealed on every response) + http-proxy-middleware 3 with a keep-alive agent, `Authorization: Bearer` from `req.oidc.accessToken` (refreshed when expired), `Cookie` and `X-CSRF` removed, 401/403 like the BFF. Bundled with esbuild like the BFF, `NODE_ENV=production`, no logging.',
   APACHE_SETUP_NOTE,
-  "- Before measuring, one request per scenario to the upstream's `/echo` checks that the BFF and the express alternative forward a bearer (the DPoP BFF: `DPoP` and a valid proof) and neither `Cookie` nor `X-CSRF`, and that only the tracing BFF forwards a `traceparent`; any non-2xx answer during a run aborts the benchmark.",
+  ...ROUTES_SETUP_NOTES,
+  "- Before measuring, one request per scenario to the upstream's `/echo` checks that the BFF and the express alternative forward a bearer (the DPoP BFF: `DPoP` and a valid proof; the client-token BFF: a bearer whose `sub` is its client id and whose `scp` holds `items:stats`) and neither `Cookie` nor `X-CSRF`, and that only the tracing BFF forwards a `traceparent`; any non-2xx answer during a run aborts the benchmark.",
   '- The BFF keeps opened sessions in memory keyed by a hash of the sealed cookie, so with one session every request after the first skips the JWE decryption; the express alternative decrypts (and re-encrypts) its cookie on every request.',
 ];

@@ -6,10 +6,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, type JsonWebKey, verify } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { DEV_IDP } from '@okta-bff/oidc';
 import { APACHE_LOGIN_PATH, APACHE_PEER, APACHE_SESSION_COOKIE } from './apache-openidc.ts';
 import { type MeasuredLoad, measureLoad, runLoad } from './load.ts';
 import { signIn } from './login.ts';
@@ -33,12 +34,46 @@ import {
   type RunReport,
   renderResults,
 } from './report.ts';
+import {
+  BARE,
+  BARE_NO_COOKIE,
+  type Baseline,
+  BFF_CLIENT_TOKEN,
+  BFF_TEN_ROUTES,
+  CLIENT_TOKEN_MAX_IDP_CALLS,
+  type ClientTokenCheck,
+  parseBaseline,
+  type TenRoutesInfo,
+  type WebSocketResults,
+} from './report-routes.ts';
+import {
+  CLIENT_ROUTE_SCOPE,
+  clientTokenRoutes,
+  prefixesTried,
+  TEN_ROUTES_LOAD_ROUTE,
+  tenRoutes,
+  WEBSOCKET_PREFIX,
+  webSocketRoutes,
+} from './routes.ts';
 import { measureSpaSize } from './spa-size.ts';
 import { BENCH_DIST, buildAll, type Stack, startStack } from './stack.ts';
+import { firstMessage, measureWebSockets, type SocketTarget, warmUpSockets } from './websockets.ts';
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+/** The WebSocket scenario: sockets, one message per socket every `wsIntervalMs`, for `wsWindowS`. */
+const WEBSOCKETS = { wsSockets: 1_000, wsIntervalMs: 100, wsWarmupSockets: 20 } as const;
 const SETTINGS = QUICK
-  ? { reps: 1, durationS: 1.5, warmupS: 1, memoryRequests: 20_000, logins: 8, profileS: 0, revocations: 5 }
+  ? {
+      reps: 1,
+      durationS: 1.5,
+      warmupS: 1,
+      memoryRequests: 20_000,
+      logins: 8,
+      profileS: 0,
+      revocations: 5,
+      ...WEBSOCKETS,
+      wsWindowS: 5,
+    }
   : {
       reps: 3,
       durationS: 3.5,
@@ -47,7 +82,17 @@ const SETTINGS = QUICK
       logins: 40,
       profileS: 6,
       revocations: 20,
+      ...WEBSOCKETS,
+      wsWindowS: 20,
     };
+/**
+ * Sockets one session may hold open at the BFF (`MAX_SOCKETS_PER_SESSION` in
+ * apps/bff/src/proxy/websocket-proxy.ts, docs/http-contract.md "WebSockets": 429 beyond), so the
+ * WebSocket scenario signs in this many times fewer than it opens sockets.
+ */
+const WS_SOCKETS_PER_SESSION = 32;
+/** The last tracked results (never the quick ones): the "must not get slower" target's baseline. */
+const TRACKED_RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 /** Revocation: how often instance B is asked after the logout at A, and for how long at most. */
 const REVOCATION_POLL_MS = 10;
 const REVOCATION_LIMIT_MS = 5_000;
@@ -73,6 +118,8 @@ interface Scenario {
   readonly scheme?: 'Bearer' | 'DPoP';
   /** It exports traces, so it must forward a `traceparent`; no other scenario may. */
   readonly traces?: boolean;
+  /** It sends the BFF's own client-credentials token: the bearer's `sub` and a scope it must hold. */
+  readonly clientToken?: { readonly clientId: string; readonly scope: string };
 }
 
 /** `OTEL_TRACES_SAMPLER_ARG` of the sampled tracing BFF: the share of requests traced. */
@@ -102,10 +149,12 @@ function log(message: string) {
 /**
  * Checks that each proxy really answers 200 and forwards what it should, before measuring it:
  * a bearer (or, for a DPoP BFF, `DPoP` and a valid proof) and neither `Cookie` nor `X-CSRF`; a
- * `traceparent` only from the tracing BFF. Returns what the DPoP BFF's proof said.
+ * `traceparent` only from the tracing BFF; for the client-token BFF, a bearer of its client id with
+ * the route's scope. Returns what the DPoP BFF's proof and the client token said.
  */
 async function checkForwarding(scenarios: readonly Scenario[], upstreamUrl: string) {
   let dpop: DpopCheck | undefined;
+  let clientToken: { sub: string; scp: string[]; clientId: string } | undefined;
   for (const scenario of scenarios) {
     const response = await fetch(scenario.url('/echo'), { headers: scenario.headers });
     const body = (await response.json()) as { headers?: Record<string, string> };
@@ -127,8 +176,30 @@ async function checkForwarding(scenarios: readonly Scenario[], upstreamUrl: stri
     if (scenario.scheme === 'DPoP') {
       dpop = checkDpopProof(scenario.name, forwarded, `${upstreamUrl}/echo`);
     }
+    if (scenario.clientToken) {
+      const claims = jwtClaims(forwarded.authorization?.slice('Bearer '.length) ?? '');
+      const scp = Array.isArray(claims.scp) ? claims.scp.map(String) : [];
+      if (claims.sub !== scenario.clientToken.clientId || !scp.includes(scenario.clientToken.scope)) {
+        throw new Error(
+          `${scenario.name}: forwards a bearer of sub ${String(claims.sub)} and scp ${scp.join(' ')}, ` +
+            `not the client ${scenario.clientToken.clientId}'s for ${scenario.clientToken.scope}`,
+        );
+      }
+      clientToken = { sub: String(claims.sub), scp, clientId: scenario.clientToken.clientId };
+    }
   }
-  return { dpop };
+  return { dpop, clientToken };
+}
+
+/** The claims of a JWT (not verified: the bench only reads what the upstream was sent); `{}` if it is none. */
+function jwtClaims(token: string): Record<string, unknown> {
+  const parts = token.split('.');
+  if (parts.length !== 3) return {};
+  try {
+    return base64urlJson(parts[1]);
+  } catch {
+    return {};
+  }
 }
 
 const base64urlJson = (part: string | undefined) =>
@@ -342,6 +413,113 @@ async function checkApacheRefusal(origin: string): Promise<void> {
   if (status !== 401) throw new Error(`${APACHE_PEER}: /api/echo without a session answered ${status}`);
 }
 
+/** The last tracked RESULTS.md's figures, read before this run can overwrite it; undefined without one. */
+function readBaseline(): Baseline | undefined {
+  if (!existsSync(TRACKED_RESULTS)) return undefined;
+  return parseBaseline(readFileSync(TRACKED_RESULTS, 'utf8'));
+}
+
+/**
+ * Token-endpoint requests with `grant_type=client_credentials` the embedded IdP has seen, granted
+ * or refused: only the client-token BFF makes them.
+ */
+function clientCredentialsCalls(stack: Stack): number {
+  const { tokenGrants, tokenErrors } = stack.idp.events;
+  return (
+    tokenGrants.filter((grant) => grant.grantType === 'client_credentials').length +
+    tokenErrors.filter((error) => error.grantType === 'client_credentials').length
+  );
+}
+
+/**
+ * WebSockets: sessions for {@link WS_SOCKETS_PER_SESSION} sockets each, signed in through the BFF;
+ * a BFF with a WebSocket route to the ws upstream, checked (a bearer of the session's user, no
+ * cookie, on the upstream's handshake); then the same sockets and messages straight to the ws
+ * upstream, and through that BFF.
+ */
+async function runWebSockets(stack: Stack): Promise<WebSocketResults> {
+  const sessions = Math.ceil(SETTINGS.wsSockets / WS_SOCKETS_PER_SESSION);
+  const cookies: string[] = [];
+  for (let i = 0; i < sessions; i++) {
+    cookies.push(
+      await signIn({ origin: stack.bffOrigin, loginPath: '/auth/login', sessionCookie: 'bff_session' }),
+    );
+  }
+  const cookieOf = (index: number) => cookies[index % sessions]!;
+  const bff = await stack.startExtraBff({
+    logLevel: 'info',
+    routes: webSocketRoutes(stack.upstreamUrl, stack.wsUpstreamUrl),
+  });
+  try {
+    // A WebSocket handshake must come from the app: `Origin` is the BFF's public origin.
+    const origin = stack.bffOrigin;
+    const viaBff = `${bff.url.replace(/^http:/, 'ws:')}${WEBSOCKET_PREFIX}`;
+    const http = await fetch(`${bff.url}/api/echo`, { headers: { cookie: cookieOf(0), 'x-csrf': '1' } });
+    const httpEcho = (await http.json()) as { headers?: Record<string, string> };
+    if (http.status !== 200) throw new Error(`websocket BFF: /api/echo answered ${http.status}`);
+    const httpSub = jwtClaims(httpEcho.headers?.authorization?.slice('Bearer '.length) ?? '').sub;
+    const handshake = JSON.parse(
+      await firstMessage(`${viaBff}/handshake`, { cookie: cookieOf(0), origin }),
+    ) as { headers?: Record<string, string> };
+    const authorization = handshake.headers?.authorization ?? '';
+    const check = {
+      bearer: authorization.startsWith('Bearer '),
+      cookieForwarded: handshake.headers?.cookie !== undefined,
+      sameSubAsHttp:
+        httpSub !== undefined && jwtClaims(authorization.slice('Bearer '.length)).sub === httpSub,
+    };
+    if (!check.bearer || check.cookieForwarded || !check.sameSubAsHttp) {
+      throw new Error(`websocket BFF: the upstream handshake carried ${JSON.stringify(check)}`);
+    }
+
+    const direct: SocketTarget = {
+      url: `${stack.wsUpstreamUrl.replace(/^http:/, 'ws:')}/echo`,
+      headers: () => ({}),
+    };
+    const throughBff: SocketTarget = {
+      url: `${viaBff}/echo`,
+      headers: (index) => ({ cookie: cookieOf(index), origin }),
+    };
+    await warmUpSockets(direct, SETTINGS.wsWarmupSockets);
+    await warmUpSockets(throughBff, SETTINGS.wsWarmupSockets);
+    // The BFF counts a socket against its session until both of its sides have closed.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const options = {
+      sockets: SETTINGS.wsSockets,
+      intervalMs: SETTINGS.wsIntervalMs,
+      windowS: SETTINGS.wsWindowS,
+      openConcurrency: 50,
+    };
+    const describe = (name: string, run: Awaited<ReturnType<typeof measureWebSockets>>) =>
+      log(
+        `websockets ${name}: ${run.sockets} open in ${(run.openMs / 1000).toFixed(2)} s, ` +
+          `RSS ${((run.server.rssOpen - run.server.rssBefore) / 1024 / run.sockets).toFixed(1)} KB/socket, ` +
+          `${run.sent}/${run.received} messages in ${(run.windowMs / 1000).toFixed(1)} s, ` +
+          `${((run.server.windowCpuMs * 1000) / (run.sent + run.received)).toFixed(1)} µs CPU/message` +
+          (run.upstream
+            ? ` (upstream ${((run.upstream.windowCpuMs * 1000) / (run.sent + run.received)).toFixed(1)} µs)`
+            : ''),
+      );
+    const directRun = await measureWebSockets(direct, { server: stack.wsUpstream }, options);
+    describe('direct', directRun);
+    const bffRun = await measureWebSockets(
+      throughBff,
+      { server: bff.child, upstream: stack.wsUpstream },
+      options,
+    );
+    describe('through the BFF', bffRun);
+    return {
+      sessions,
+      perSessionLimit: WS_SOCKETS_PER_SESSION,
+      check,
+      direct: directRun,
+      bff: bffRun,
+    };
+  } finally {
+    await bff.child.stop();
+  }
+}
+
 /** Full sign-ins, alternating between the apps so all see the same machine state. */
 async function runLogins(stack: Stack): Promise<LoginResult[]> {
   const apps = [
@@ -453,7 +631,8 @@ function profileJobs(
     {
       name: 'bare node:http proxy at 50 connections',
       start: (flags) => stack.startExtraBare(flags),
-      ...proxy({}),
+      // Sent the BFF's headers, as in the matrix.
+      ...proxy(bffHeaders),
     },
     {
       name: 'express alternative, /api at 50 connections',
@@ -481,6 +660,7 @@ async function main() {
   const started = performance.now();
   const loadAvgStart = os.loadavg()[0] ?? 0;
   log(`${QUICK ? 'quick' : 'full'} run: building the BFF, the SPA and the bench servers`);
+  const baseline = readBaseline();
   rmSync(PROFILE_DIR, { recursive: true, force: true });
   await buildAll();
   const spa = measureSpaSize();
@@ -556,14 +736,27 @@ async function main() {
       sessionCookie: 'bff_session',
     });
     const bffDpopHeaders = { cookie: bffDpopCookie, 'x-csrf': '1' };
+    // Routed APIs: the production defaults with `API_ROUTES` instead of `API_UPSTREAM_URL`.
+    const tenRouteTable = tenRoutes(stack.upstreamUrl);
+    const bffTenRoutes = await stack.startExtraBff({ logLevel: 'info', routes: tenRouteTable });
+    const idpCallsBeforeClientBff = clientCredentialsCalls(stack);
+    const bffClientToken = await stack.startExtraBff({
+      logLevel: 'info',
+      routes: clientTokenRoutes(stack.upstreamUrl),
+    });
 
     const scenarios: Scenario[] = [
       { name: 'direct', server: stack.upstream, url: (p) => `${stack.upstreamUrl}${p}`, headers: {} },
+      // Sent the BFF's own request headers (the session cookie, X-CSRF), which it forwards as they
+      // are: the cost floor of a hop that parses and forwards the same bytes.
+      { name: BARE, server: stack.bare, url: (p) => `${stack.bareUrl}/api${p}`, headers: bffHeaders },
+      // As measured before it was sent the cookie: the old comparison, in one cell.
       {
-        name: 'bare node:http proxy',
+        name: BARE_NO_COOKIE,
         server: stack.bare,
         url: (p) => `${stack.bareUrl}/api${p}`,
         headers: {},
+        only: (connections, upstream) => upstream === 'fast' && connections === 50,
       },
       { name: 'bff', server: stack.bff, url: (p) => `${bffUrl}/api${p}`, headers: bffHeaders },
       {
@@ -572,6 +765,21 @@ async function main() {
         url: (p) => `${bffInfo.url}/api${p}`,
         headers: bffHeaders,
         only: (connections) => connections !== 10,
+      },
+      {
+        name: BFF_TEN_ROUTES,
+        server: bffTenRoutes.child,
+        url: (p) => `${bffTenRoutes.url}/api${p}`,
+        headers: bffHeaders,
+        only: OPS_CELLS,
+      },
+      {
+        name: BFF_CLIENT_TOKEN,
+        server: bffClientToken.child,
+        url: (p) => `${bffClientToken.url}/api${p}`,
+        headers: bffHeaders,
+        only: OPS_CELLS,
+        clientToken: { clientId: DEV_IDP.clientId, scope: CLIENT_ROUTE_SCOPE },
       },
       {
         name: 'bff, SESSION_STORE=redis',
@@ -630,7 +838,7 @@ async function main() {
           ]
         : []),
     ];
-    const { dpop } = await checkForwarding(scenarios, stack.upstreamUrl);
+    const { dpop, clientToken } = await checkForwarding(scenarios, stack.upstreamUrl);
     // 2xx answers per scenario outside the matrix (the /echo check, the warm-up), for the span count.
     const answeredOutside = new Map(scenarios.map((scenario) => [scenario.name, 1]));
 
@@ -646,9 +854,12 @@ async function main() {
     }
     const servers = [
       stack.upstream,
+      stack.wsUpstream,
       stack.bare,
       stack.bff,
       bffInfo.child,
+      bffTenRoutes.child,
+      bffClientToken.child,
       bffRedis.child,
       stack.redis,
       bffMetrics.child,
@@ -662,7 +873,9 @@ async function main() {
     const machineStart = machineBusyMs();
     const loadGenCpuStart = process.cpuUsage();
     const matrixStart = performance.now();
+    const idpCallsBeforeMatrix = clientCredentialsCalls(stack);
     const cells = await runMatrix(scenarios);
+    const idpCallsAfterMatrix = clientCredentialsCalls(stack);
     const loadGenCpu = process.cpuUsage(loadGenCpuStart);
     const matrixS = (performance.now() - matrixStart) / 1000;
     const oursMs =
@@ -693,7 +906,34 @@ async function main() {
       bffTracing.child.stop(),
       bffTracingSampled.child.stop(),
       bffDpop.child.stop(),
+      bffTenRoutes.child.stop(),
+      bffClientToken.child.stop(),
     ]);
+    // The client token was asked for once and reused: the IdP's count over the process's life.
+    if (!clientToken) throw new Error(`${BFF_CLIENT_TOKEN}: its /echo check did not run`);
+    const clientTokenCheck: ClientTokenCheck = {
+      ...clientToken,
+      idpCalls: idpCallsAfterMatrix - idpCallsBeforeClientBff,
+      idpCallsInMatrix: idpCallsAfterMatrix - idpCallsBeforeMatrix,
+      answered: answeredInMatrix(BFF_CLIENT_TOKEN) + (answeredOutside.get(BFF_CLIENT_TOKEN) ?? 0),
+    };
+    if (clientTokenCheck.idpCalls < 1 || clientTokenCheck.idpCalls > CLIENT_TOKEN_MAX_IDP_CALLS) {
+      throw new Error(
+        `${BFF_CLIENT_TOKEN}: ${clientTokenCheck.idpCalls} client_credentials requests at the IdP ` +
+          `for ${clientTokenCheck.answered} /api answers`,
+      );
+    }
+    log(
+      `${BFF_CLIENT_TOKEN}: ${clientTokenCheck.idpCalls} client_credentials request(s) at the IdP ` +
+        `(${clientTokenCheck.idpCallsInMatrix} during the matrix) for ${clientTokenCheck.answered} /api answers`,
+    );
+    const loadRouteAt = tenRouteTable.findIndex((route) => route.name === TEN_ROUTES_LOAD_ROUTE);
+    const tenRoutesInfo: TenRoutesInfo = {
+      prefixes: tenRouteTable.map((route) => route.prefix),
+      loadPrefix: tenRouteTable[loadRouteAt]?.prefix ?? '',
+      listPosition: loadRouteAt + 1,
+      prefixesTried: prefixesTried(tenRouteTable, '/api/items'),
+    };
     const sampledSpans = otlpSampled.stats();
     await otlpSampled.close();
     const sampledAnswered =
@@ -734,6 +974,11 @@ async function main() {
     const memory = await runMemory(BFF_DEFAULTS, bffInfo.child, `${bffInfo.url}/api/items`, bffHeaders);
     await bffInfo.child.stop();
 
+    log(
+      `websockets: ${SETTINGS.wsSockets} sockets for ${SETTINGS.wsWindowS} s, straight to the ws upstream and through a BFF`,
+    );
+    const webSockets = await runWebSockets(stack);
+
     log(`logins: ${SETTINGS.logins} through each app`);
     const logins = await runLogins(stack);
 
@@ -753,6 +998,13 @@ async function main() {
       ops,
       logins,
       apache: apache.running ? { version: apache.version } : { skipped: apache.reason },
+      routes: {
+        ...(baseline ? { baseline } : {}),
+        cookieBytes: bffCookie.length,
+        tenRoutes: tenRoutesInfo,
+        clientToken: clientTokenCheck,
+        webSockets,
+      },
       spa,
       profiles,
       loadGenCpuShare: (loadGenCpu.user + loadGenCpu.system) / 1000 / (matrixS * 1000),

@@ -1,12 +1,13 @@
 /**
  * Builds and starts everything a run needs on loopback: the embedded IdP (in this process,
  * with one client for the BFF, one for the express alternative and one for Apache), the
- * upstream, the bare proxy, the BFF's production build, the express alternative, Apache httpd
- * with mod_auth_openidc when installed, and a `redis-server` for the
+ * upstream, the WebSocket upstream, the bare proxy, the BFF's production build, the express
+ * alternative, Apache httpd with mod_auth_openidc when installed, and a `redis-server` for the
  * `SESSION_STORE=redis` BFFs, each in its own process; and, on request, BFFs with one more
- * setting (metrics, tracing, `API_TOKEN_TYPE=dpop`).
+ * setting (metrics, tracing, `API_TOKEN_TYPE=dpop`, an `API_ROUTES` table).
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createDevClient, createDevClientFor, type DevIdp, startDevIdp } from '@okta-bff/dev-idp';
@@ -17,6 +18,7 @@ import { build } from 'esbuild';
 import { type RedisServer, startRedisServer } from '../apps/bff/src/testing/redis-server.ts';
 import { APACHE_CALLBACK_PATH, findApache, startApache } from './apache-openidc.ts';
 import { type Child, cpuTimeMs, freePort, rssBytes, startChild } from './processes.ts';
+import type { RouteEntry } from './routes.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BENCH_DIST = fileURLToPath(new URL('./dist/', import.meta.url));
@@ -34,6 +36,23 @@ const SESSION_SECRET = `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`;
 const EXPRESS_CLIENT = { clientId: '0oabenchexpress0000', clientSecret: 'bench-only-express-client-secret' };
 const APACHE_CLIENT = { clientId: '0oabenchapache00000', clientSecret: 'bench-only-apache-client-secret' };
 
+/** SHA-256 of the BFF build this run made (`buildAll`); undefined when it built nothing. */
+let builtBffHash: string | undefined;
+const bffBuildHash = () => createHash('sha256').update(readFileSync(BFF_ENTRY)).digest('hex');
+
+/**
+ * Refuses to start a BFF from `apps/bff/dist/server.js` once it is no longer the build this run
+ * made: someone else ran `pnpm build` meanwhile (the repository is shared), and the BFFs started
+ * from then on would run other code than those already measured.
+ */
+function checkBffBuild(entry: string): void {
+  if (entry !== BFF_ENTRY || builtBffHash === undefined || bffBuildHash() === builtBffHash) return;
+  throw new Error(
+    'bench: apps/bff/dist/server.js changed since this run built it (another `pnpm build` meanwhile?): ' +
+      'the figures would mix two builds of the BFF; run the benchmark again',
+  );
+}
+
 /** The SPA and the BFF as `pnpm build` makes them, and the bench's own servers bundled the same way. */
 export async function buildAll(): Promise<void> {
   for (const app of ['@okta-bff/bff', '@okta-bff/web']) {
@@ -42,9 +61,10 @@ export async function buildAll(): Promise<void> {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   }
+  builtBffHash = bffBuildHash();
   // Bundled like the BFF (dependencies left external), so no process pays for tsx's loader.
   await build({
-    entryPoints: ['upstream', 'bare-proxy', 'express-alt'].map((name) =>
+    entryPoints: ['upstream', 'ws-upstream', 'bare-proxy', 'express-alt'].map((name) =>
       fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url)),
     ),
     outdir: BENCH_DIST,
@@ -67,12 +87,20 @@ export interface BffOptions {
   readonly entry?: string;
   /** More environment, e.g. `METRICS_PORT` or `OTEL_EXPORTER_OTLP_ENDPOINT`; named in the process name. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * `API_ROUTES` instead of `API_UPSTREAM_URL` (the BFF refuses both at once); named in the
+   * process name by its number of routes.
+   */
+  readonly routes?: readonly RouteEntry[];
 }
 
 export interface Stack {
   readonly idp: DevIdp;
   readonly upstream: Child;
   readonly upstreamUrl: string;
+  /** The WebSocket echo server (`servers/ws-upstream.ts`); `http://127.0.0.1:<port>`. */
+  readonly wsUpstream: Child;
+  readonly wsUpstreamUrl: string;
   readonly bare: Child;
   readonly bareUrl: string;
   readonly bff: Child;
@@ -132,6 +160,7 @@ export type ApachePeer =
 export async function startStack(): Promise<Stack> {
   const [
     upstreamPort,
+    wsUpstreamPort,
     barePort,
     bffPort,
     expressPort,
@@ -148,6 +177,7 @@ export async function startStack(): Promise<Stack> {
     freePort(),
     freePort(),
     freePort(),
+    freePort(),
   ]);
   const apacheOrigin = `http://localhost:${apachePort}`;
   const bffOrigin = `http://localhost:${bffPort}`;
@@ -156,6 +186,7 @@ export async function startStack(): Promise<Stack> {
   const dpopBffOrigin = `http://localhost:${dpopBffPort}`;
   const expressOrigin = `http://localhost:${expressPort}`;
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+  const wsUpstreamUrl = `http://127.0.0.1:${wsUpstreamPort}`;
 
   const idp = await startDevIdp({
     port: 0,
@@ -199,6 +230,7 @@ export async function startStack(): Promise<Stack> {
     sessionStore: 'cookie' | 'redis',
     origin: string,
     extra: Readonly<Record<string, string>>,
+    routes: readonly RouteEntry[] | undefined,
   ) => ({
     OKTA_ISSUER: idp.issuer,
     CLIENT_ID: DEV_IDP.clientId,
@@ -207,7 +239,7 @@ export async function startStack(): Promise<Stack> {
     // the one on that port ever signs in), each Redis-store instance its own.
     REDIRECT_URL: `${origin}/authorization-code/callback`,
     SESSION_SECRET,
-    API_UPSTREAM_URL: upstreamUrl,
+    ...(routes ? { API_ROUTES: JSON.stringify(routes) } : { API_UPSTREAM_URL: upstreamUrl }),
     // The login scenario signs in from one address hundreds of times a minute.
     RATE_LIMIT_LOGIN_PER_MIN: '0',
     PORT: String(port),
@@ -216,7 +248,7 @@ export async function startStack(): Promise<Stack> {
     ...(sessionStore === 'redis' ? { SESSION_STORE: 'redis', REDIS_URL: requireRedis(redisServer).url } : {}),
     ...extra,
   });
-  const startBff = (
+  const startBff = async (
     port: number,
     {
       logLevel,
@@ -224,17 +256,20 @@ export async function startStack(): Promise<Stack> {
       nodeFlags = BFF_START_FLAGS,
       entry = BFF_ENTRY,
       env = {},
+      routes,
     }: BffOptions,
     origin = bffOrigin,
-  ) =>
-    startChild({
-      name: `bff (${[`LOG_LEVEL=${logLevel}`, ...(sessionStore === 'redis' ? ['SESSION_STORE=redis'] : []), ...Object.entries(env).map(([name, value]) => `${name}=${value}`)].join(', ')})`,
+  ) => {
+    checkBffBuild(entry);
+    return startChild({
+      name: `bff (${[`LOG_LEVEL=${logLevel}`, ...(sessionStore === 'redis' ? ['SESSION_STORE=redis'] : []), ...(routes ? [`API_ROUTES=${routes.length} routes`] : []), ...Object.entries(env).map(([name, value]) => `${name}=${value}`)].join(', ')})`,
       args: [...nodeFlags, entry],
-      env: bffEnv(port, logLevel, sessionStore, origin, env),
+      env: bffEnv(port, logLevel, sessionStore, origin, env, routes),
       // With Redis, /readyz answers 200 only once the store answers.
       readyUrl: `http://127.0.0.1:${port}/readyz`,
       cwd: REPO_ROOT,
     });
+  };
   const expressEnv = (port: number) => ({
     PORT: String(port),
     ISSUER: idp.issuer,
@@ -278,6 +313,15 @@ export async function startStack(): Promise<Stack> {
         readyUrl: `${upstreamUrl}/healthz`,
       }),
     );
+    // Bundled with `ws` left external: it resolves from bench/node_modules, as the express alternative's packages do.
+    const wsUpstream = track(
+      await startChild({
+        name: 'ws upstream',
+        args: [`${BENCH_DIST}ws-upstream.js`],
+        env: { PORT: String(wsUpstreamPort) },
+        readyUrl: `${wsUpstreamUrl}/healthz`,
+      }),
+    );
     const [bare, bff, express] = await Promise.all([
       startBare(barePort).then(track),
       startBff(bffPort, { logLevel: 'warn' }).then(track),
@@ -291,6 +335,8 @@ export async function startStack(): Promise<Stack> {
       idp,
       upstream,
       upstreamUrl,
+      wsUpstream,
+      wsUpstreamUrl,
       bare,
       bareUrl: `http://127.0.0.1:${barePort}`,
       get bff() {
