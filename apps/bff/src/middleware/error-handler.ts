@@ -11,7 +11,7 @@ import { describeError, type Logger } from '../logger.ts';
  */
 export function handleErrors(logger: Logger): ErrorHandler<AppEnv> {
   return function onError(error, c) {
-    const log = c.var.log ?? logger;
+    const log = c.get('log') ?? logger;
     if (error instanceof ApiError) {
       const level = error.status >= 500 ? 'warn' : 'info';
       log[level]({ code: error.code, cause: describeError(error.cause) }, error.message);

@@ -45,10 +45,14 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
           attributes: { 'bff.route_group': group },
         })
       : undefined;
+    // Before the handler, so that the answer it makes carries it (see `noStore` in routes/auth.ts:
+    // `c.header` on a finished answer copies the whole `Response`); answers made otherwise (the
+    // error handler's, the SPA's files) get it afterwards.
+    c.header('X-Request-Id', requestId);
     try {
       await (traced ? context.with(traced.context, next) : next());
     } finally {
-      c.header('X-Request-Id', requestId);
+      if (c.res.headers.get('X-Request-Id') !== requestId) c.header('X-Request-Id', requestId);
       const status = c.res.status;
       recordRequest({
         reqId: requestId,

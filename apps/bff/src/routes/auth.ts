@@ -31,9 +31,14 @@ export function authRoutes(
 
   // Only these routes: `app.route('/', …)` mounts this app's middleware at the root, and a `*`
   // here would reach the SPA routes registered after it (its assets would never be cached).
+  // Set before the handler, so that the answer it makes with `c.redirect`/`c.json` carries it:
+  // Hono's `c.header` on an answer already made copies that whole `Response` (twice, through
+  // @hono/node-server's lightweight one), on every login request (bench/FINDINGS.md §11). An
+  // answer made otherwise (the error handler's) still gets it afterwards.
   const noStore: MiddlewareHandler<AppEnv> = async function noStore(c, next) {
-    await next();
     c.header('Cache-Control', 'no-store');
+    await next();
+    if (c.res.headers.get('Cache-Control') !== 'no-store') c.header('Cache-Control', 'no-store');
   };
   app.use('/auth/*', noStore);
   app.use(callbackPath, noStore);
@@ -42,17 +47,19 @@ export function authRoutes(
   // The request's cookies tell which transaction slot the new login takes. A top-level
   // navigation: a failure is answered like a failed callback (the SPA explains the code), never
   // as JSON.
+  // `c.get(name)` rather than `c.var.name`: Hono's `c.var` builds an object of every variable on
+  // each read.
   app.get('/auth/login', rateLimit(loginRateLimiter), cookieParser(), async (c) =>
-    respond(c, await startLogin(c.var.auth, idp.current(), c.req.query('returnTo'), c.var.cookies)),
+    respond(c, await startLogin(c.get('auth'), idp.current(), c.req.query('returnTo'), c.get('cookies'))),
   );
 
   const callback = async (c: Context<AppEnv>, params: URLSearchParams) => {
     c.header('Referrer-Policy', 'no-referrer');
-    return respond(c, await completeLogin(c.var.auth, idp.current(), params, c.var.cookies));
+    return respond(c, await completeLogin(c.get('auth'), idp.current(), params, c.get('cookies')));
   };
   const malformedCallback = (c: Context<AppEnv>, reason: string) => {
     c.header('Referrer-Policy', 'no-referrer');
-    return respond(c, loginFailed(c.var.auth, 'idp_error', reason));
+    return respond(c, loginFailed(c.get('auth'), 'idp_error', reason));
   };
   app.get(callbackPath, cookieParser(), (c) => callback(c, new URL(c.req.url).searchParams));
   app.post(
@@ -71,14 +78,15 @@ export function authRoutes(
   );
 
   app.get('/auth/user', sessionLoader(), (c) => {
-    const { status, json } = describeUser(c.var.session);
+    const session = c.get('session');
+    const { status, json } = describeUser(session);
     // A cookie that no longer opens (old key, expired, tampered) is dropped rather than resent forever.
-    if (!c.var.session) setCookies(c, c.var.auth.sessions.clear(c.var.cookies));
+    if (!session) setCookies(c, c.get('auth').sessions.clear(c.get('cookies')));
     return c.json(json, status);
   });
 
   app.post('/auth/logout', requireSameOrigin(publicOrigin), sessionLoader({ renew: false }), async (c) =>
-    respond(c, await logout(c.var.auth, idp.current(), c.var.session, c.var.cookies)),
+    respond(c, await logout(c.get('auth'), idp.current(), c.get('session'), c.get('cookies'))),
   );
 
   return app;
