@@ -45,6 +45,13 @@ export interface AccessTokenClaims extends JWTPayload {
    * {@link boundKeyThumbprint}; unchecked here because its meaning depends on how it was presented.
    */
   cnf?: unknown;
+  /**
+   * Authentication context class of the user's sign-in (RFC 9068 §2.2.1; Okta: e.g.
+   * `urn:okta:loa:2fa:any`). Unchecked here: routes that care check it (`step-up.ts`).
+   */
+  acr?: unknown;
+  /** When the user authenticated, in epoch seconds (RFC 9068 §2.2.1); checked like `acr`. */
+  auth_time?: unknown;
 }
 
 export interface AccessTokenVerifierOptions {

@@ -253,6 +253,9 @@ describe('errors', () => {
       add: async () => {
         throw new Error('unused');
       },
+      remove: async () => {
+        throw new Error('unused');
+      },
       stats: async () => {
         throw new Error('unused');
       },

@@ -18,6 +18,7 @@ import { diagnosticRoutes } from './routes/diagnostics.ts';
 import { itemRoutes } from './routes/items.ts';
 import { type PublicNoticesBody, publicRoutes } from './routes/public.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { resolveStepUpPolicy, type StepUpPolicy } from './step-up.ts';
 
 export interface ApiAppOptions {
   /** The authorization server whose access tokens are accepted (`iss`), e.g. `https://dev-1.okta.com/oauth2/default`. */
@@ -52,6 +53,14 @@ export interface ApiAppOptions {
   notices?: PublicNoticesBody;
   /** `/live` sockets open at once, all users together (default 10 000); more handshakes get 503. */
   maxLiveConnections?: number;
+  /**
+   * What `DELETE /items/:id` demands of the user's sign-in (RFC 9470 step-up), each part
+   * defaulted: an access token whose `acr` is `urn:okta:loa:2fa:any`, `phr` or `phrh`
+   * (`acceptedAcrValues`) and whose `auth_time` is at most 300 s old (`maxAgeS`); otherwise 401
+   * `insufficient_user_authentication` asking for `acr_values="urn:okta:loa:2fa:any"`
+   * (`challengeAcrValues`) and `max_age="300"`. An invalid policy throws here.
+   */
+  deleteStepUp?: Partial<StepUpPolicy>;
 }
 
 /** The API: its HTTP routes and its WebSocket endpoint, which a server wires up together. */
@@ -78,6 +87,7 @@ function errorBody(code: ApiErrorBody['error'], message: string): ApiErrorBody {
  * | `GET /public/notices` | 200 `{"status":"operational","notices":[{id,title,text,publishedAt}]}`, no token needed; other `/public` paths 404 |
  * | `GET /items` | 200 `{"items":[{id,name,createdAt}]}`, the caller's (`sub`) items |
  * | `POST /items` `{"name":"..."}` | 201 the new item; 400 `bad_request` / `item_limit_reached`, 413 `payload_too_large` |
+ * | `DELETE /items/:id` | 204, the caller's item removed (`/live` sockets see the new list); 404 `not_found` for an unknown id or another user's; needs a step-up, else 401 `insufficient_user_authentication` (below) |
  * | `GET /stats` | 200 `{"totalItems":n,"usersWithItems":n}` over all users; needs scope `items:stats`, else 403 `insufficient_scope` |
  * | WebSocket `/live` | the caller's items as `{"type":"items","items":[...]}` at once and after each change; closes 1008 at the token's `exp` (`live.ts`) |
  * | any `/echo` | 200 a description of the request received ({@link EchoBody}) |
@@ -93,7 +103,13 @@ function errorBody(code: ApiErrorBody['error'], message: string): ApiErrorBody {
  * scope="..."` (`DPoP ...` for a DPoP-bound token). A `/live` handshake is checked the same way
  * and refused with the same status and challenge, without an upgrade.
  *
- * @see RFC 6750 §3 (bearer challenges), RFC 9449 §7 and §9 (DPoP)
+ * A token whose sign-in does not meet a step-up route's policy (`deleteStepUp`) answers 401
+ * `insufficient_user_authentication` with, by default, `WWW-Authenticate: Bearer
+ * error="insufficient_user_authentication", error_description="A different authentication level
+ * is required", acr_values="urn:okta:loa:2fa:any", max_age="300"` (`More recent authentication is
+ * required` when only `auth_time` is too old; `DPoP ..., algs="..."` for a DPoP-bound token).
+ *
+ * @see RFC 6750 §3 (bearer challenges), RFC 9449 §7 and §9 (DPoP), RFC 9470 §3 (step-up)
  * @see https://developer.okta.com/docs/guides/protect-your-api/ (Okta: protecting an API)
  */
 export function createApi(options: ApiAppOptions): Api {
@@ -110,6 +126,7 @@ export function createApi(options: ApiAppOptions): Api {
     now: options.now,
   });
   const store = options.store ?? createMemoryItemStore();
+  const deleteStepUp = resolveStepUpPolicy(options.deleteStepUp);
   const logError = options.logError ?? ((message, err) => console.error(message, err));
 
   const live = createLiveUpdates({
@@ -131,7 +148,10 @@ export function createApi(options: ApiAppOptions): Api {
   app.all('/public/*', notFound);
 
   app.use('*', bearerAuth({ verifyAccessToken, dpop }));
-  app.route('/items', itemRoutes(store));
+  app.route(
+    '/items',
+    itemRoutes(store, { deleteStepUp, now: options.now, clockToleranceS: options.clockToleranceS }),
+  );
   app.route('/stats', statsRoutes(store));
   // Only handshakes (the server's `upgrade` event) reach the socket; a plain request is told so.
   app.all(LIVE_PATH, () => {

@@ -145,8 +145,12 @@ export function requireScope(scope: string): MiddlewareHandler<ApiEnv> {
  * - Refused credentials: the challenge of the scheme the error names, with `error` and the
  *   fixed description (ApiError messages never contain `"` or `\`, so no escaping is needed).
  * - A token without the route's scope: `error="insufficient_scope"` and the `scope` required.
+ * - A token whose sign-in is too weak or too old for the route (`step-up.ts`):
+ *   `error="insufficient_user_authentication"`, the description, `acr_values` and `max_age`, as
+ *   in RFC 9470 §3's examples (`max_age` a quoted-string there; RFC 9110 §11.2 makes
+ *   `max_age="300"` and `max_age=300` the same, and recipients must take both).
  *
- * @see RFC 6750 §3, RFC 9449 §7.1 and §9
+ * @see RFC 6750 §3, RFC 9449 §7.1 and §9, RFC 9470 §3
  */
 export function authChallenge(err: ApiError): string | undefined {
   const algs = `algs="${DPOP_PROOF_ALGORITHMS.join(' ')}"`;
@@ -154,6 +158,12 @@ export function authChallenge(err: ApiError): string | undefined {
   if (err.code === 'insufficient_scope') {
     const params = `error="insufficient_scope", scope="${err.scope ?? ''}"`;
     return err.scheme === 'DPoP' ? `DPoP ${params}, ${algs}` : `Bearer ${params}`;
+  }
+  if (err.code === 'insufficient_user_authentication') {
+    const params = [`error="${err.code}"`, `error_description="${err.message}"`];
+    if (err.stepUp?.acrValues.length) params.push(`acr_values="${err.stepUp.acrValues.join(' ')}"`);
+    if (err.stepUp) params.push(`max_age="${err.stepUp.maxAgeS}"`);
+    return err.scheme === 'DPoP' ? `DPoP ${params.join(', ')}, ${algs}` : `Bearer ${params.join(', ')}`;
   }
   if (err.code === 'invalid_token' || err.code === 'invalid_dpop_proof' || err.code === 'use_dpop_nonce') {
     const params = `error="${err.code}", error_description="${err.message}"`;

@@ -19,6 +19,11 @@ export const API_ERROR_CODES = [
   'use_dpop_nonce',
   /** A valid token without the scope the route requires (RFC 6750 §3.1): 403, the challenge names the scope. */
   'insufficient_scope',
+  /**
+   * A valid token whose sign-in is too weak or too old for the route (RFC 9470 §3): 401, the
+   * challenge names the `acr_values` and `max_age` that would do.
+   */
+  'insufficient_user_authentication',
   /** The issuer's metadata or keys could not be fetched: not the caller's fault, so not a 401. */
   'idp_unavailable',
   'bad_request',
@@ -54,6 +59,16 @@ export interface ApiErrorOptions {
   scheme?: AuthScheme;
   /** For `insufficient_scope`: the scope the route requires, named in the challenge. */
   scope?: string;
+  /** For `insufficient_user_authentication`: what the challenge asks for (RFC 9470 §3). */
+  stepUp?: StepUpChallenge;
+}
+
+/** The authentication a step-up challenge asks for. */
+export interface StepUpChallenge {
+  /** `acr_values`, in order of preference (acr tokens: no `"`, `\` or space inside one). */
+  readonly acrValues: readonly string[];
+  /** `max_age`, in seconds. */
+  readonly maxAgeS: number;
 }
 
 /**
@@ -68,6 +83,8 @@ export class ApiError extends Error {
   readonly scheme: AuthScheme;
   /** For `insufficient_scope`: the scope required (a scope token: no `"` or `\`, RFC 6749 §3.3). */
   readonly scope: string | undefined;
+  /** For `insufficient_user_authentication`: the authentication asked for. */
+  readonly stepUp: StepUpChallenge | undefined;
 
   constructor(code: ApiErrorCode, status: ApiErrorStatus, message: string, options: ApiErrorOptions = {}) {
     super(message, 'cause' in options ? { cause: options.cause } : undefined);
@@ -76,5 +93,6 @@ export class ApiError extends Error {
     this.status = status;
     this.scheme = options.scheme ?? 'Bearer';
     this.scope = options.scope;
+    this.stepUp = options.stepUp;
   }
 }

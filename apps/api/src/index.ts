@@ -22,6 +22,7 @@ export {
   type ApiErrorBody,
   type ApiErrorCode,
   type AuthScheme,
+  type StepUpChallenge,
 } from './errors.ts';
 export {
   createMemoryItemStore,
@@ -40,3 +41,9 @@ export {
   type PublicNoticesBody,
 } from './routes/public.ts';
 export { STATS_SCOPE, type StatsBody } from './routes/stats.ts';
+export {
+  DEFAULT_STEP_UP_POLICY,
+  MULTI_FACTOR_ACR_VALUES,
+  resolveStepUpPolicy,
+  type StepUpPolicy,
+} from './step-up.ts';

@@ -85,3 +85,52 @@ describe('createMemoryItemStore: stats', () => {
     expect(await store.stats()).toEqual({ totalItems: 3, usersWithItems: 2 });
   });
 });
+
+describe('createMemoryItemStore: remove', () => {
+  it("removes the owner's item, tells the owner's listeners after it is gone, and updates the counts", async () => {
+    const store = createMemoryItemStore();
+    const milk = await store.add('alice', 'milk');
+    const bread = await store.add('alice', 'bread');
+    await store.add('bob', 'bike');
+    const seen: string[][] = [];
+    const alice = vi.fn(() => {
+      void store.list('alice').then((items) => seen.push(items.map((item) => item.name)));
+    });
+    const bob = vi.fn();
+    store.subscribe('alice', alice);
+    store.subscribe('bob', bob);
+
+    expect(await store.remove('alice', milk.id)).toBe(true);
+    expect(alice).toHaveBeenCalledOnce();
+    expect(bob).not.toHaveBeenCalled();
+    await vi.waitFor(() => expect(seen).toEqual([['bread']]));
+    expect(await store.stats()).toEqual({ totalItems: 2, usersWithItems: 2 });
+
+    expect(await store.remove('alice', bread.id)).toBe(true);
+    expect(await store.list('alice')).toEqual([]);
+    // An owner with no items left is no longer counted.
+    expect(await store.stats()).toEqual({ totalItems: 1, usersWithItems: 1 });
+  });
+
+  it("changes nothing and tells no one for an unknown id or another owner's item", async () => {
+    const store = createMemoryItemStore();
+    const bike = await store.add('bob', 'bike');
+    const listener = vi.fn();
+    store.subscribe('alice', listener);
+    store.subscribe('bob', listener);
+    expect(await store.remove('alice', bike.id)).toBe(false);
+    expect(await store.remove('bob', 'no-such-id')).toBe(false);
+    expect(await store.remove('carol', 'no-such-id')).toBe(false);
+    expect(listener).not.toHaveBeenCalled();
+    expect(await store.list('bob')).toEqual([bike]);
+    expect(await store.stats()).toEqual({ totalItems: 1, usersWithItems: 1 });
+  });
+
+  it('frees room under the per-owner limit', async () => {
+    const store = createMemoryItemStore({ maxItemsPerOwner: 1 });
+    const one = await store.add('alice', 'one');
+    await expect(store.add('alice', 'two')).rejects.toMatchObject({ code: 'item_limit_reached' });
+    await store.remove('alice', one.id);
+    expect((await store.add('alice', 'two')).name).toBe('two');
+  });
+});

@@ -32,6 +32,11 @@ export interface ItemStore {
    * @throws {ApiError} `item_limit_reached` when the owner already has the maximum.
    */
   add(owner: string, name: string): Promise<Item>;
+  /**
+   * Removes `owner`'s item `id`, then tells the owner's listeners. Resolves `false`, changing
+   * nothing and telling no one, when `owner` has no such item (another owner's id included).
+   */
+  remove(owner: string, id: string): Promise<boolean>;
   /** Counts over all owners. */
   stats(): Promise<ItemStats>;
   /**
@@ -101,6 +106,17 @@ export function createMemoryItemStore(options: MemoryItemStoreOptions = {}): Ite
       totalItems += 1;
       notify(owner);
       return item;
+    },
+    async remove(owner, id) {
+      const items = byOwner.get(owner);
+      const index = items?.findIndex((item) => item.id === id) ?? -1;
+      if (!items || index < 0) return false;
+      items.splice(index, 1);
+      // Drop the empty list, so `usersWithItems` counts owners who still have items.
+      if (items.length === 0) byOwner.delete(owner);
+      totalItems -= 1;
+      notify(owner);
+      return true;
     },
     async stats() {
       return { totalItems, usersWithItems: byOwner.size };

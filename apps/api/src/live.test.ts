@@ -191,6 +191,38 @@ describe('/live: messages', () => {
     expect(bob.messages).toHaveLength(2);
   });
 
+  it('sends the list again after a DELETE /items/:id by the same sub (with a step-up token)', async () => {
+    const { origin, liveUrl } = await startApi();
+    const milk = await postItem(origin, bearer(aliceToken), 'milk');
+    const bread = await postItem(origin, bearer(aliceToken), 'bread');
+    const alice = await connect(liveUrl, bearer(aliceToken));
+    const bob = await connect(liveUrl, bearer(bobToken));
+    expect(await alice.message(0)).toEqual({ type: 'items', items: [milk, bread] });
+    await bob.message(0);
+
+    const steppedUp = await idp.signAccessToken({
+      sub: 'alice@example.com',
+      acr: 'urn:okta:loa:2fa:any',
+      auth_time: nowS(),
+    });
+    const res = await fetch(`${origin}/items/${milk.id}`, { method: 'DELETE', headers: bearer(steppedUp) });
+    expect(res.status).toBe(204);
+    expect(await alice.message(1)).toEqual({ type: 'items', items: [bread] });
+    expect(bob.messages).toHaveLength(1);
+
+    // A refused delete (no step-up) changes nothing, so no message goes out.
+    const refused = await fetch(`${origin}/items/${bread.id}`, {
+      method: 'DELETE',
+      headers: bearer(aliceToken),
+    });
+    expect(refused.status).toBe(401);
+    await postItem(origin, bearer(aliceToken), 'eggs');
+    expect((await alice.message(2)).items.map((item: { name: string }) => item.name)).toEqual([
+      'bread',
+      'eggs',
+    ]);
+  });
+
   it('sends the final list after a burst of adds, in order', async () => {
     const { origin, liveUrl } = await startApi();
     const alice = await connect(liveUrl, bearer(aliceToken));

@@ -3,6 +3,7 @@ import { REVOKE_TIMEOUT_MS, revokeBestEffort } from './auth/actions.ts';
 import type { ApiAdmissionContext } from './auth/api-admission.ts';
 import { createClientTokens } from './auth/client-tokens.ts';
 import { createRefreshTokenRedeemer } from './auth/redeem-refresh-token.ts';
+import { createStepUpCodec } from './auth/step-up.ts';
 import { createTransactionCodec } from './auth/transaction.ts';
 import {
   createMemoryRateLimiter,
@@ -96,6 +97,7 @@ export function createServices(
     metrics: ops.metrics,
     nowMs,
     clientTokens: createClientTokens({ idp, log, metrics: ops.metrics, nowMs }),
+    stepUps: createStepUpCodec(config.sessionSecrets, config.secureCookies),
   };
   return services;
 }

@@ -7,6 +7,7 @@
  */
 import type { AuthUserBody, ErrorCode, LogoutBody, UserClaims } from '@okta-bff/oidc/wire';
 import { CSRF_HEADER, CSRF_HEADER_VALUE, ERROR_CODES } from '@okta-bff/oidc/wire';
+import { isStepUpLoginUrl } from './step-up.ts';
 
 /** Codes of {@link ApiError}: the BFF's stable codes plus two that only the browser can see. */
 export type ApiErrorCode = ErrorCode | 'network_error' | 'unexpected_response';
@@ -17,11 +18,22 @@ export class ApiError extends Error {
   /** HTTP status, or 0 when no response arrived. */
   readonly status: number;
   readonly code: ApiErrorCode;
+  /**
+   * For `step_up_required`: the BFF's `login` path, only when it is a same-origin
+   * `/auth/login?…` path (see `isStepUpLoginUrl`); `undefined` otherwise.
+   */
+  readonly stepUpLogin: string | undefined;
 
-  constructor(status: number, code: ApiErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    status: number,
+    code: ApiErrorCode,
+    message: string,
+    options?: { cause?: unknown; stepUpLogin?: string },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = status;
     this.code = code;
+    this.stepUpLogin = options?.stepUpLogin;
   }
 }
 
@@ -105,6 +117,9 @@ export async function readApiError(response: Response): Promise<ApiError> {
       ? (fields.error as ErrorCode)
       : codeForStatus(response.status);
   const message = typeof fields.message === 'string' ? fields.message : `HTTP ${response.status}`;
+  if (code === 'step_up_required' && isStepUpLoginUrl(fields.login)) {
+    return new ApiError(response.status, code, message, { stepUpLogin: fields.login });
+  }
   return new ApiError(response.status, code, message);
 }
 
@@ -197,6 +212,16 @@ export async function addItem(name: string): Promise<Item> {
   return parseItem(isRecord(body) && isRecord(body.item) ? body.item : body);
 }
 
+/**
+ * `DELETE /api/items/<id>`: removes one of the user's items (204). The sample API asks for a
+ * step-up first (a recent sign-in with a second factor): then this rejects with
+ * `step_up_required` and the error's `stepUpLogin`.
+ */
+export async function deleteItem(id: string): Promise<void> {
+  const response = await request(`/api/items/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  if (!response.ok) throw await readApiError(response);
+}
+
 /** An announcement of the sample API's public route (`/api/public/notices`). */
 export interface PublicNotice {
   id: string;
@@ -272,4 +297,85 @@ export function parseLiveMessage(data: unknown): Item[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** One of the user's sessions, as the Devices page shows it (`GET /auth/sessions`). */
+export interface DeviceSession {
+  /** Opaque: names the session to {@link endSession}. */
+  id: string;
+  /** Sign-in time, epoch seconds. */
+  createdAt: number;
+  /** Last use, epoch seconds (to within about a minute). */
+  lastSeenAt: number;
+  /** A coarse description such as "Firefox on Windows". */
+  device: string;
+  /** This browser's own session. */
+  current: boolean;
+}
+
+/** Validates the answer of `GET /auth/sessions`; a malformed entry is dropped, not the whole list. */
+export function parseDeviceSessions(body: unknown): DeviceSession[] {
+  if (!isRecord(body) || !Array.isArray(body.sessions)) throw unexpected('session list');
+  return body.sessions.flatMap((s: unknown): DeviceSession[] =>
+    isRecord(s) &&
+    typeof s.id === 'string' &&
+    s.id !== '' &&
+    Number.isFinite(s.createdAt) &&
+    Number.isFinite(s.lastSeenAt) &&
+    typeof s.device === 'string' &&
+    typeof s.current === 'boolean'
+      ? [
+          {
+            id: s.id,
+            createdAt: s.createdAt as number,
+            lastSeenAt: s.lastSeenAt as number,
+            device: s.device,
+            current: s.current,
+          },
+        ]
+      : [],
+  );
+}
+
+/**
+ * `GET /auth/sessions`: the user's sessions. Rejects with `not_supported` (501) where the BFF
+ * keeps sessions in cookies, and `unauthenticated` (401) without a session.
+ */
+export async function listSessions(signal?: AbortSignal): Promise<DeviceSession[]> {
+  return parseDeviceSessions(await readJson(await request('/auth/sessions', signal ? { signal } : {})));
+}
+
+/**
+ * Whether this BFF offers the session list at all (anything but 501 `not_supported`), for showing
+ * the Devices link. No answer (network failure) counts as no.
+ */
+export async function sessionsSupported(signal?: AbortSignal): Promise<boolean> {
+  try {
+    const response = await request('/auth/sessions', signal ? { signal } : {});
+    // The body is not needed; reading it lets the connection be reused.
+    await response.body?.cancel();
+    return response.status !== 501;
+  } catch (error) {
+    if (error instanceof ApiError) return false;
+    throw error;
+  }
+}
+
+/** Reads a 204 (or any 2xx) answer without a body; anything else becomes an {@link ApiError}. */
+async function expectNoContent(response: Response): Promise<void> {
+  if (!response.ok) throw await readApiError(response);
+  await response.body?.cancel();
+}
+
+/**
+ * `DELETE /auth/sessions/<id>`: signs that session out (204). Rejects with `not_found` when it is
+ * not (or no longer) one of the user's sessions.
+ */
+export async function endSession(id: string): Promise<void> {
+  await expectNoContent(await request(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }));
+}
+
+/** `POST /auth/sessions/end-others`: signs out every session but this browser's (204). */
+export async function endOtherSessions(): Promise<void> {
+  await expectNoContent(await request('/auth/sessions/end-others', { method: 'POST' }));
 }

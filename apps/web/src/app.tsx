@@ -4,11 +4,12 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Session } from './api.ts';
-import { getUser, logout } from './api.ts';
+import { getUser, logout, sessionsSupported } from './api.ts';
 import { ApiErrorNotice, StatusRegion } from './components/notices.tsx';
 import { classifyError } from './errors.ts';
 import type { OpenSocket } from './live-items.ts';
 import { takeLoginError } from './login-error.ts';
+import { DevicesPage } from './pages/devices.tsx';
 import { HomePage } from './pages/home.tsx';
 import { ItemsPage } from './pages/items.tsx';
 import { NotFoundPage } from './pages/not-found.tsx';
@@ -16,6 +17,7 @@ import { APP_NAME, PageTitle } from './pages/page-title.tsx';
 import { ProfilePage } from './pages/profile.tsx';
 import { SignInPrompt } from './pages/sign-in-prompt.tsx';
 import { Link, usePathname } from './router.tsx';
+import { clearPendingDelete } from './step-up.ts';
 
 type SessionState =
   | { status: 'loading' }
@@ -28,6 +30,8 @@ const NAV_LINKS = [
   { href: '/profile', label: 'Profile' },
   { href: '/items', label: 'Items' },
 ] as const;
+/** Shown only when the BFF lists sessions (`GET /auth/sessions` does not answer 501). */
+const DEVICES_LINK = { href: '/devices', label: 'Devices' } as const;
 
 /** Props of {@link App}; the browser's defaults when absent. */
 export interface AppProps {
@@ -38,11 +42,17 @@ export interface AppProps {
 /** The whole SPA. */
 export function App({ openSocket }: AppProps = {}) {
   const pathname = usePathname();
-  // Read once: takeLoginError also removes the parameter from the address bar.
-  const [loginError] = useState(() => takeLoginError());
+  // Read once: takeLoginError also removes the parameter from the address bar. A failed sign-in
+  // (a step-up included) leaves no delete waiting to be offered on the items page.
+  const [loginError] = useState(() => {
+    const message = takeLoginError();
+    if (message !== null) clearPendingDelete();
+    return message;
+  });
   const [state, setState] = useState<SessionState>({ status: 'loading' });
   const [sessionEnded, setSessionEnded] = useState(false);
   const [signOutError, setSignOutError] = useState<unknown>(null);
+  const [devicesOffered, setDevicesOffered] = useState(false);
 
   const loadSession = useCallback(() => {
     setState({ status: 'loading' });
@@ -74,6 +84,14 @@ export function App({ openSocket }: AppProps = {}) {
   }, [pathname]);
 
   const signedIn = state.status === 'ready' && state.session.signedIn;
+  // Once signed in: does this BFF list sessions (Redis store) or answer 501 (cookie store)?
+  useEffect(() => {
+    if (!signedIn) return;
+    const controller = new AbortController();
+    sessionsSupported(controller.signal).then(setDevicesOffered, () => {});
+    return () => controller.abort();
+  }, [signedIn]);
+  const navLinks = devicesOffered ? [...NAV_LINKS, DEVICES_LINK] : NAV_LINKS;
   return (
     <>
       <a class="skip-link" href="#main">
@@ -87,7 +105,7 @@ export function App({ openSocket }: AppProps = {}) {
           {signedIn && (
             <nav aria-label="Main">
               <ul>
-                {NAV_LINKS.map((link) => (
+                {navLinks.map((link) => (
                   <li key={link.href}>
                     <Link href={link.href} {...(link.href === pathname ? { 'aria-current': 'page' } : {})}>
                       {link.label}
@@ -141,9 +159,10 @@ export function App({ openSocket }: AppProps = {}) {
     }
     const { session } = state;
     if (pathname === '/') return <HomePage session={session} loginError={loginError} />;
-    if (pathname !== '/profile' && pathname !== '/items') return <NotFoundPage />;
+    if (pathname !== '/profile' && pathname !== '/items' && pathname !== '/devices') return <NotFoundPage />;
     if (!session.signedIn) return <SignInPrompt returnTo={pathname} sessionEnded={sessionEnded} />;
     if (pathname === '/profile') return <ProfilePage user={session.user} expiresAt={session.expiresAt} />;
+    if (pathname === '/devices') return <DevicesPage onSessionEnded={onSessionEnded} onSignOut={onSignOut} />;
     return <ItemsPage onSessionEnded={onSessionEnded} {...(openSocket ? { openSocket } : {})} />;
   }
 }

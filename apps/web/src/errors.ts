@@ -4,8 +4,8 @@
  */
 import { ApiError } from './api.ts';
 
-/** The three situations the UI explains differently. */
-export type ErrorKind = 'session-ended' | 'service-unavailable' | 'other';
+/** The situations the UI explains differently. */
+export type ErrorKind = 'session-ended' | 'step-up-required' | 'service-unavailable' | 'other';
 
 const SESSION_ENDED: ReadonlySet<string> = new Set(['unauthenticated', 'session_expired']);
 const UNAVAILABLE: ReadonlySet<string> = new Set([
@@ -15,9 +15,14 @@ const UNAVAILABLE: ReadonlySet<string> = new Set([
   'network_error',
 ]);
 
-/** Sorts any thrown value into an {@link ErrorKind}; unknown throwables are `other`. */
+/**
+ * Sorts any thrown value into an {@link ErrorKind}; unknown throwables are `other`. A 401
+ * `step_up_required` is no ended session (the session is untouched): it is `step-up-required`
+ * when its `login` path can be followed, else `other` (nothing the user can do but try again).
+ */
 export function classifyError(error: unknown): ErrorKind {
   if (!(error instanceof ApiError)) return 'other';
+  if (error.code === 'step_up_required') return error.stepUpLogin ? 'step-up-required' : 'other';
   if (error.status === 401 || SESSION_ENDED.has(error.code)) return 'session-ended';
   if (UNAVAILABLE.has(error.code) || [502, 503, 504].includes(error.status)) return 'service-unavailable';
   return 'other';

@@ -56,3 +56,17 @@ describe('takeLoginError', () => {
     expect(replaceState).not.toHaveBeenCalled();
   });
 });
+
+describe('step-up sign-in failures', () => {
+  it.each([
+    [
+      'step_up_failed',
+      'The sign-in did not reach the required strength (a second factor). Your previous session is still active.',
+    ],
+    ['step_up_invalid', 'That step-up link has expired or was already used. Try the action again.'],
+  ])('%s has its sentence', (code, sentence) => {
+    expect(loginErrorMessage(code)).toBe(sentence);
+    const { host } = fakeHost(`http://localhost:8000/?login_error=${code}`);
+    expect(takeLoginError(host)).toBe(sentence);
+  });
+});

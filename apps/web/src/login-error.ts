@@ -21,6 +21,9 @@ export const LOGIN_ERROR_MESSAGES: Readonly<Record<LoginErrorCode, string>> = {
   session_store_unavailable: 'We could not keep your session just now. Please try again in a moment.',
   session_too_large:
     'Your account has more group memberships than this app can keep in a cookie. Please contact your administrator.',
+  step_up_failed:
+    'The sign-in did not reach the required strength (a second factor). Your previous session is still active.',
+  step_up_invalid: 'That step-up link has expired or was already used. Try the action again.',
 };
 
 /** Said for any code we do not know (including anything a crafted link puts there). */

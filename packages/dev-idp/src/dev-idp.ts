@@ -65,6 +65,14 @@ export interface DevIdpOptions {
    * Default {@link CUSTOM_SCOPES} (`items:stats`).
    */
   customScopes?: readonly string[];
+  /**
+   * Accept `acr_values` (still advertised, never refused) but sign every user in with the password
+   * alone, `acr` `urn:okta:loa:1fa:pwd`, whatever was asked: an IdP that does not honour a step-up
+   * request, so a client can prove it checks the `acr` it gets back. Off by default: a request
+   * whose `acr_values` all need two factors gets the one-time-code page after the password (or on
+   * top of a password-only IdP session), and `acr` names the requested value (`step-up.ts`).
+   */
+  ignoreAcrValues?: boolean;
 }
 
 /** A running dev IdP. */
@@ -106,6 +114,7 @@ const DEFAULT_OPTIONS: ResolvedOptions = Object.freeze({
   audience: DEV_IDP.audience,
   dpopNonce: false,
   customScopes: CUSTOM_SCOPES,
+  ignoreAcrValues: false,
 });
 
 /** Programmer errors are thrown at start, all at once. */
@@ -245,7 +254,13 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       );
     }
     if (isInteractionPath(path)) {
-      return handleInteraction(req, res, path, { provider, users, issuerPath });
+      return handleInteraction(req, res, path, {
+        provider,
+        users,
+        issuerPath,
+        ignoreAcrValues: resolved.ignoreAcrValues,
+        events,
+      });
     }
 
     // oidc-provider's mounting contract: it sees the path below the mount in `url`, and the

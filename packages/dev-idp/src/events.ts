@@ -161,6 +161,26 @@ export interface DpopProofRecord {
   readonly at: Date;
 }
 
+/**
+ * One sign-in completed at the IdP's own pages: the login result handed to oidc-provider, which
+ * becomes the session's (and the next ID token's) `acr`, `amr` and, unless only relabelled,
+ * `auth_time`.
+ */
+export interface LoginRecord {
+  readonly accountId: string;
+  readonly acr: string;
+  readonly amr: readonly string[];
+  /** The authorization request's `acr_values`, as sent; undefined when it had none. */
+  readonly requestedAcrValues: string | undefined;
+  /**
+   * What the user entered in this interaction: `["pwd"]`, `["pwd","otp"]`, `["otp"]` (second
+   * factor on top of the session's password), or `[]` (the session already had the factors and
+   * only its `acr` was set to a requested value; `auth_time` stays).
+   */
+  readonly factorsEntered: readonly string[];
+  readonly at: Date;
+}
+
 /** What the IdP saw since start (or since {@link DevIdpEvents.clear}). */
 export interface DevIdpEvents {
   readonly tokenGrants: readonly TokenGrantRecord[];
@@ -173,6 +193,8 @@ export interface DevIdpEvents {
   readonly clientAssertions: readonly ClientAssertionRecord[];
   readonly pushedAuthorizationRequests: readonly PushedAuthorizationRequestRecord[];
   readonly dpopProofs: readonly DpopProofRecord[];
+  /** Sign-ins completed at the login and one-time-code pages (see {@link LoginRecord}). */
+  readonly logins: readonly LoginRecord[];
   /**
    * How many requests sent a client secret (HTTP Basic or `client_secret` in the form), by
    * `clientId` when given: 0 proves a `private_key_jwt` client never sent one.
@@ -198,6 +220,7 @@ export interface DevIdpEventRecorder extends DevIdpEvents {
   recordClientAssertion(record: Omit<ClientAssertionRecord, 'at'>): void;
   recordPushedAuthorizationRequest(record: Omit<PushedAuthorizationRequestRecord, 'at'>): void;
   recordDpopProof(record: Omit<DpopProofRecord, 'at'>): void;
+  recordLogin(record: Omit<LoginRecord, 'at'>): void;
 }
 
 const SECRET_METHODS: ReadonlySet<ClientAuthenticationRecord['method']> = new Set([
@@ -219,6 +242,7 @@ export function createEventRecorder(): DevIdpEventRecorder {
     clientAssertions: [] as ClientAssertionRecord[],
     pushedAuthorizationRequests: [] as PushedAuthorizationRequestRecord[],
     dpopProofs: [] as DpopProofRecord[],
+    logins: [] as LoginRecord[],
   };
   return {
     ...records,
@@ -245,5 +269,6 @@ export function createEventRecorder(): DevIdpEventRecorder {
     recordPushedAuthorizationRequest: (record) =>
       records.pushedAuthorizationRequests.push({ ...record, at: new Date() }),
     recordDpopProof: (record) => records.dpopProofs.push({ ...record, at: new Date() }),
+    recordLogin: (record) => records.logins.push({ ...record, at: new Date() }),
   };
 }

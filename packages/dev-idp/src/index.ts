@@ -29,6 +29,7 @@ export type {
   DpopProofRecord,
   EndSessionRecord,
   FrontchannelLogoutRecord,
+  LoginRecord,
   PushedAuthorizationRequestRecord,
   RevocationRecord,
   TokenErrorRecord,
@@ -36,6 +37,15 @@ export type {
 } from './events.ts';
 export { BACKCHANNEL_LOGOUT_EVENT, type SignLogoutToken } from './logout-token.ts';
 export { OKTA_ROUTES } from './provider-config.ts';
+export {
+  ACR_PASSWORD,
+  ACR_TWO_FACTOR,
+  AMR_PASSWORD,
+  AMR_TWO_FACTOR,
+  DEV_OTP_CODE,
+  OKTA_ACR_VALUES,
+  type OktaAcrValue,
+} from './step-up.ts';
 export {
   CLAIMS_BY_SCOPE,
   DEV_USERS,

@@ -1,13 +1,42 @@
 /**
- * The dev IdP's own interaction pages, replacing oidc-provider's `devInteractions`: a login form
- * and an invisible consent step (Okta grants first-party apps their scopes without asking).
+ * The dev IdP's own interaction pages, replacing oidc-provider's `devInteractions`: a login form,
+ * a one-time-code page for step-up (`step-up.ts`), and an invisible consent step (Okta grants
+ * first-party apps their scopes without asking).
+ *
+ * | the login prompt's situation | pages |
+ * |---|---|
+ * | no session, `prompt=login` / `max_age=0`, session older than `max_age`, another user hinted | password; then the code when `acr_values` needs two factors |
+ * | a session with the password only, `acr_values` needing two factors (and nothing else amiss) | the code only |
+ * | a session with the factors but another `acr` than requested | none: its `acr` is set to a requested value, its `auth_time` kept |
+ *
+ * The password step of an interaction is remembered in that interaction (server-side, for its
+ * lifetime) until the code is entered; nothing the browser sends can skip it.
  *
  * @see https://github.com/panva/node-oidc-provider/blob/v9.x/docs/README.md#user-flows
+ * @see https://github.com/panva/node-oidc-provider/blob/v9.x/docs/README.md#interactionspolicy
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errors, type InteractionResults, type default as Provider } from 'oidc-provider';
-import { renderErrorPage, renderLoginPage } from './pages.ts';
-import { authenticateDevUser, type DevUser } from './users.ts';
+import {
+  errors,
+  type InteractionResults,
+  interactionPolicy,
+  type KoaContextWithOIDC,
+  type default as Provider,
+} from 'oidc-provider';
+import type { DevIdpEventRecorder } from './events.ts';
+import { renderErrorPage, renderLoginPage, renderOtpPage } from './pages.ts';
+import {
+  AMR_PASSWORD,
+  AMR_TWO_FACTOR,
+  acrFor,
+  DEV_OTP_CODE,
+  factorsNeeded,
+  factorsShown,
+  missingForRequest,
+  type OktaAcrValue,
+  requestedAcrValues,
+} from './step-up.ts';
+import { authenticateDevUser, type DevUser, findDevUser } from './users.ts';
 
 /** What the interaction handler needs. */
 export interface InteractionContext {
@@ -15,10 +44,51 @@ export interface InteractionContext {
   readonly users: readonly DevUser[];
   /** The issuer's path, prefixed to form actions so the browser stays under the mount. */
   readonly issuerPath: string;
+  /** Accept `acr_values` but sign in with the password alone (see `DevIdpOptions.ignoreAcrValues`). */
+  readonly ignoreAcrValues: boolean;
+  readonly events: DevIdpEventRecorder;
 }
 
 const MAX_FORM_BYTES = 16 * 1024;
-const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]+)(\/login)?$/;
+const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|otp))?$/;
+
+/** Where the interaction keeps a verified password while the code is awaited. */
+const PASSWORD_STEP = 'devIdpPasswordStep';
+
+type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** The reason the login prompt names when the session does not meet the request's `acr_values`. */
+export const ACR_VALUES_CHECK = 'acr_values_not_met';
+
+/**
+ * The interaction policy: oidc-provider's, plus a login check that an existing session meets the
+ * request's `acr_values` (oidc-provider itself only checks `acr` when the `claims` parameter marks
+ * it essential). Off with `ignoreAcrValues`, the IdP that accepts `acr_values` and ignores it.
+ *
+ * `max_age` needs nothing here: oidc-provider's `max_age` check asks for a new login when the
+ * session is older, and it turns `max_age=0` into `prompt=login`.
+ *
+ * @see https://github.com/panva/node-oidc-provider/blob/v9.x/docs/README.md#interactionspolicy
+ */
+export function buildInteractionPolicy({ ignoreAcrValues }: { ignoreAcrValues: boolean }) {
+  const policy = interactionPolicy.base();
+  if (ignoreAcrValues) return policy;
+  policy.get('login')?.checks.add(
+    new interactionPolicy.Check(
+      ACR_VALUES_CHECK,
+      'The requested authentication context class was not met',
+      (ctx: KoaContextWithOIDC) => {
+        const { oidc } = ctx;
+        // No session: the `no_session` check asks for the login. Just signed in: this login was
+        // made for this request (asking again would loop).
+        if (!oidc.session?.accountId || oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        const requested = requestedAcrValues(oidc.params?.acr_values);
+        return missingForRequest(oidc.session, requested) !== 'nothing';
+      },
+    ),
+  );
+  return policy;
+}
 
 /** Whether a path (already stripped of the issuer path) belongs to the interaction pages. */
 export function isInteractionPath(path: string): boolean {
@@ -70,39 +140,137 @@ async function finishConsent(
   await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: true });
 }
 
+/** The account whose password this interaction verified, when the code is still to come. */
+function passwordStepAccount(details: InteractionDetails): string | undefined {
+  const step = details.result?.[PASSWORD_STEP] as { accountId?: unknown } | undefined;
+  return typeof step?.accountId === 'string' ? step.accountId : undefined;
+}
+
 /**
- * Handles `GET /interaction/:uid` (login form, or silent consent) and
- * `POST /interaction/:uid/login` (check the password, then resume the authorization request).
- * Protocol errors (expired interaction, missing cookie) render a plain error page.
+ * Whether the login prompt asks only because the session does not meet `acr_values`: then the
+ * session's own password (and user) stand, and at most the second factor is needed.
+ */
+function onlyAcrNotMet(details: InteractionDetails): boolean {
+  const { reasons } = details.prompt;
+  return reasons.length === 1 && reasons[0] === ACR_VALUES_CHECK && details.session?.accountId !== undefined;
+}
+
+/**
+ * Who the one-time code is for: the user whose password this interaction verified, or the
+ * session's user when the session lacks only the second factor. `undefined`: the code page does
+ * not apply (the password comes first).
+ */
+function secondFactorAccount(
+  details: InteractionDetails,
+  requested: readonly OktaAcrValue[],
+): string | undefined {
+  const verified = passwordStepAccount(details);
+  if (verified) return verified;
+  if (onlyAcrNotMet(details) && missingForRequest(details.session ?? {}, requested) === 'second_factor') {
+    return details.session?.accountId;
+  }
+  return undefined;
+}
+
+/**
+ * Handles `GET /interaction/:uid` (login form, code page, or silent consent),
+ * `POST /interaction/:uid/login` (check the password) and `POST /interaction/:uid/otp` (check the
+ * one-time code), then resumes the authorization request. Protocol errors (expired interaction,
+ * missing cookie) render a plain error page.
  */
 export async function handleInteraction(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
-  { provider, users, issuerPath }: InteractionContext,
+  context: InteractionContext,
 ): Promise<void> {
-  const [, uid, login] = INTERACTION_PATH.exec(path) ?? [];
+  const { provider, users, issuerPath, ignoreAcrValues, events } = context;
+  const [, uid, step] = INTERACTION_PATH.exec(path) ?? [];
   try {
     const details = await provider.interactionDetails(req, res);
     if (details.uid !== uid) throw new errors.InvalidRequest('interaction mismatch');
-    const action = `${issuerPath}/interaction/${uid}/login`;
+    const loginAction = `${issuerPath}/interaction/${uid}/login`;
+    const otpAction = `${issuerPath}/interaction/${uid}/otp`;
+    // With `ignoreAcrValues` the request's values are accepted and then ignored: password only.
+    const acrValues = typeof details.params.acr_values === 'string' ? details.params.acr_values : undefined;
+    const requested = ignoreAcrValues ? [] : requestedAcrValues(acrValues);
 
-    if (req.method === 'GET' && !login) {
+    const finishLogin = async (
+      accountId: string,
+      login: { acr: string; amr: readonly string[]; ts?: number },
+      factorsEntered: readonly string[],
+    ) => {
+      events.recordLogin({
+        accountId,
+        acr: login.acr,
+        amr: login.amr,
+        requestedAcrValues: acrValues,
+        factorsEntered,
+      });
+      const result: InteractionResults = {
+        login: { accountId, acr: login.acr, amr: [...login.amr], ts: login.ts },
+      };
+      await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+    };
+    const otpPage = (accountId: string, error?: string) =>
+      renderOtpPage({
+        action: otpAction,
+        login: findDevUser(users, accountId)?.login ?? accountId,
+        devCode: DEV_OTP_CODE,
+        error,
+      });
+
+    if (req.method === 'GET' && !step) {
       if (details.prompt.name === 'consent') return await finishConsent(req, res, provider, details);
       if (details.prompt.name !== 'login') throw new errors.InvalidRequest('unsupported prompt');
-      return sendHtml(res, 200, renderLoginPage({ action, users }));
+      const session = details.session;
+      if (session && onlyAcrNotMet(details) && missingForRequest(session, requested) === 'label') {
+        // The session has the factors already: name a requested value, keeping when they were shown.
+        const stored = await provider.Session.find(session.cookie);
+        if (stored?.accountId === session.accountId && stored.loginTs !== undefined) {
+          const acr = acrFor(factorsShown(session.amr) === 2 ? 2 : 1, requested);
+          return await finishLogin(
+            session.accountId,
+            { acr, amr: session.amr ?? [], ts: stored.loginTs },
+            [],
+          );
+        }
+      }
+      const account = secondFactorAccount(details, requested);
+      if (account) return sendHtml(res, 200, otpPage(account));
+      return sendHtml(res, 200, renderLoginPage({ action: loginAction, users }));
     }
 
-    if (req.method === 'POST' && login && details.prompt.name === 'login') {
+    if (req.method === 'POST' && step === 'login' && details.prompt.name === 'login') {
       const form = await readForm(req);
       const username = form.get('username') ?? '';
       const user = authenticateDevUser(users, username, form.get('password') ?? '');
       if (!user) {
         const error = 'Unknown username or wrong password.';
-        return sendHtml(res, 200, renderLoginPage({ action, users, username, error }));
+        return sendHtml(res, 200, renderLoginPage({ action: loginAction, users, username, error }));
       }
-      const result: InteractionResults = { login: { accountId: user.claims.sub } };
-      return await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+      const accountId = user.claims.sub;
+      if (factorsNeeded(requested) === 2) {
+        // Remembered server-side; the code page (after a redirect, so a reload does not post
+        // the password again) is the only way on.
+        details.result = { ...details.result, [PASSWORD_STEP]: { accountId } };
+        await details.persist();
+        res.writeHead(303, { location: `${issuerPath}/interaction/${uid}`, 'content-length': '0' });
+        return void res.end();
+      }
+      return await finishLogin(accountId, { acr: acrFor(1, requested), amr: AMR_PASSWORD }, ['pwd']);
+    }
+
+    if (req.method === 'POST' && step === 'otp' && details.prompt.name === 'login') {
+      const accountId = secondFactorAccount(details, requested);
+      if (!accountId) throw new errors.InvalidRequest('no sign-in is waiting for a one-time code');
+      const form = await readForm(req);
+      const code = (form.get('otp') ?? '').trim();
+      if (code !== DEV_OTP_CODE) {
+        return sendHtml(res, 200, otpPage(accountId, 'That code is not valid. Check it and try again.'));
+      }
+      const entered = passwordStepAccount(details) ? ['pwd', 'otp'] : ['otp'];
+      return await finishLogin(accountId, { acr: acrFor(2, requested), amr: AMR_TWO_FACTOR }, entered);
     }
 
     throw new errors.InvalidRequest('unexpected interaction request');

@@ -1,7 +1,7 @@
 /**
- * The few HTML pages the dev IdP renders itself: the login form, the front-channel logout page
- * and a plain error page. They are small on purpose; tests drive them by input name (`username`,
- * `password`) or element id, browsers by label.
+ * The few HTML pages the dev IdP renders itself: the login form, the one-time-code page, the
+ * front-channel logout page and a plain error page. They are small on purpose; tests drive them
+ * by input name (`username`, `password`, `otp`) or element id, browsers by label.
  */
 import { createHash } from 'node:crypto';
 import type { DevUser } from './users.ts';
@@ -90,6 +90,42 @@ ${errorHtml}
 ${rows}
 </tbody>
 </table>`,
+  );
+}
+
+/** What the one-time-code page shows. */
+export interface OtpPageInput {
+  /** Where the form posts to. */
+  readonly action: string;
+  /** Who is signing in (shown, so the user knows which account the code is for). */
+  readonly login: string;
+  /** The code the dev IdP accepts, shown on the page (development only). */
+  readonly devCode: string;
+  readonly error?: string;
+}
+
+/**
+ * The second-factor page: a one-time code after the password (or on top of an IdP session that
+ * has only the password), shown when the client asked for a stronger `acr`. The accepted code
+ * is printed on the page, in `#dev-otp-code`, because the IdP exists only for development; tests
+ * read it from there or use `DEV_OTP_CODE`.
+ */
+export function renderOtpPage({ action, login, devCode, error }: OtpPageInput): string {
+  const errorHtml = error ? `<p class="error" role="alert" id="otp-error">${escapeHtml(error)}</p>` : '';
+  const describedBy = error
+    ? ' aria-describedby="otp-hint otp-error" aria-invalid="true"'
+    : ' aria-describedby="otp-hint"';
+  return page(
+    'Verify it is you – dev IdP',
+    `<h1>Verify it is you</h1>
+<p>The application asks for a second factor for <strong>${escapeHtml(login)}</strong>.</p>
+${errorHtml}
+<form method="post" action="${escapeHtml(action)}" autocomplete="off">
+<label for="otp">One-time code</label>
+<input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]*" required autofocus${describedBy}>
+<button type="submit">Verify</button>
+</form>
+<p id="otp-hint">Development IdP: the code is always <code id="dev-otp-code">${escapeHtml(devCode)}</code>.</p>`,
   );
 }
 

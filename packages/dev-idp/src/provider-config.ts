@@ -4,7 +4,8 @@
  * audience with Okta's `scp`/`cid`/`uid`/`ver` claims (and `groups` when that scope is granted),
  * rotated refresh tokens, and no consent page; DPoP, pushed authorization requests (`/v1/par`)
  * and `private_key_jwt` with Okta's stricter assertion audience; the client-credentials grant for
- * the server's custom scopes (`client-credentials.ts`).
+ * the server's custom scopes (`client-credentials.ts`); Okta's `acr_values` with a one-time code
+ * as the second factor (`step-up.ts`), and `acr`/`amr`/`auth_time` in every ID token.
  *
  * @see https://github.com/panva/node-oidc-provider/blob/v9.x/docs/README.md
  * @see https://developer.okta.com/docs/concepts/auth-servers/#custom-authorization-server
@@ -19,7 +20,9 @@ import {
   DPOP_SIGNING_ALGS,
 } from './client-security.ts';
 import { FRONTCHANNEL_CLIENT_METADATA, validateFrontchannelMetadata } from './frontchannel-logout.ts';
+import { buildInteractionPolicy } from './interactions.ts';
 import { renderErrorPage } from './pages.ts';
+import { OKTA_ACR_VALUES } from './step-up.ts';
 import { CLAIMS_BY_SCOPE, type DevUser, findDevUser, SUPPORTED_SCOPES } from './users.ts';
 
 /** Okta's route names under the issuer. */
@@ -49,6 +52,26 @@ export interface ProviderConfigInput {
   readonly dpopNonce: boolean;
   /** The audience's custom scopes: all a client may ask for with client credentials. */
   readonly customScopes: readonly string[];
+  /** Accept `acr_values` but sign in with the password alone (an IdP that ignores the request). */
+  readonly ignoreAcrValues: boolean;
+}
+
+/**
+ * Claims about the authentication itself, in every ID token whatever the scopes (oidc-provider
+ * adds `auth_time` only on `max_age`, `prompt=login` or `require_auth_time`, and `acr` only on
+ * `acr_values`): a client checking a step-up, or a session's age, can count on them.
+ */
+const AUTHENTICATION_CLAIMS = ['acr', 'amr', 'auth_time'] as const;
+
+/**
+ * The user's authentication behind a token request: the authorization code's, or the refresh
+ * token's, which keeps the original one through every rotation (a refresh is no new sign-in).
+ */
+function authenticationOf(
+  ctx: KoaContextWithOIDC | undefined,
+): { acr?: string; authTime?: number } | undefined {
+  const entities = ctx?.oidc?.entities;
+  return entities?.AuthorizationCode ?? entities?.RefreshToken;
 }
 
 const AUTHORIZATION_CODE_TTL_S = 60;
@@ -118,8 +141,14 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
     // The authorization code flow is all the BFF uses; no implicit or hybrid flows to reason about.
     responseTypes: ['code'],
     claims: Object.fromEntries(
-      Object.entries(CLAIMS_BY_SCOPE).map(([scope, claims]) => [scope, [...claims]]),
+      Object.entries(CLAIMS_BY_SCOPE).map(([scope, claims]) => [
+        scope,
+        scope === 'openid' ? [...claims, ...AUTHENTICATION_CLAIMS] : [...claims],
+      ]),
     ),
+    // Okta's values, advertised as `acr_values_supported`; the login prompt checks them
+    // (`step-up.ts`), unless the IdP is told to ignore them.
+    acrValues: [...OKTA_ACR_VALUES],
     // Okta puts profile claims in the ID token even when an access token is issued too.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
@@ -150,7 +179,7 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
       if (!user) return undefined;
       return { accountId: sub, claims: async () => ({ ...user.claims, groups: [...user.claims.groups] }) };
     },
-    async extraTokenClaims(_ctx, token) {
+    async extraTokenClaims(ctx, token) {
       const scopes = token.scope?.split(' ') ?? [];
       // A client-credentials token is the client's own: Okta's claims without a user (no `uid`);
       // oidc-provider already makes its `sub` the client id, as Okta does.
@@ -163,6 +192,11 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
         uid: token.accountId,
         scp: scopes,
       };
+      // RFC 9068 §2.2.1: how and when the user authenticated, so the API can demand a step-up
+      // (RFC 9470); after a refresh still the original sign-in's.
+      const authentication = authenticationOf(ctx);
+      if (authentication?.acr !== undefined) claims.acr = authentication.acr;
+      if (authentication?.authTime !== undefined) claims.auth_time = authentication.authTime;
       // Okta admins usually add the groups claim to access tokens too, so the API can authorize
       // by group; it is what makes a large directory's access tokens large.
       const user = scopes.includes('groups') ? findDevUser(users, token.accountId) : undefined;
@@ -170,6 +204,7 @@ export function buildProviderConfig(input: ProviderConfigInput): Configuration {
       return claims;
     },
     interactions: {
+      policy: buildInteractionPolicy({ ignoreAcrValues: input.ignoreAcrValues }),
       url: (_ctx, interaction) => `${input.issuerPath}/interaction/${interaction.uid}`,
     },
     features: {

@@ -20,11 +20,13 @@ export interface AuthorizeOptions {
   responseMode?: 'query' | 'form_post';
   pkce?: boolean;
   redirectUri?: string;
+  /** More authorization request parameters, e.g. `acr_values`, `max_age`, `prompt`. */
+  params?: Record<string, string>;
 }
 
 export function authorizeRequest(
   idp: DevIdp,
-  { scope = 'openid profile email', responseMode, pkce = true, redirectUri }: AuthorizeOptions = {},
+  { scope = 'openid profile email', responseMode, pkce = true, redirectUri, params }: AuthorizeOptions = {},
 ) {
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(8).toString('hex');
@@ -43,6 +45,7 @@ export function authorizeRequest(
           code_challenge_method: 'S256',
         }
       : {}),
+    ...params,
   }).toString();
   return { url: url.href, verifier, state };
 }
@@ -59,18 +62,21 @@ export async function tokenRequest(idp: DevIdp, params: Record<string, string>) 
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-/** Logs in and exchanges the code; returns the token response. */
+/** Logs in and exchanges the code; returns the token response (and the pages filled in). */
 export async function login(
   idp: DevIdp,
-  options: AuthorizeOptions & { jar?: CookieJar; user?: typeof alice } = {},
+  options: AuthorizeOptions & { jar?: CookieJar; user?: typeof alice; otp?: string } = {},
 ) {
-  const { user = alice, jar } = options;
+  const { user = alice, jar, otp } = options;
   const request = authorizeRequest(idp, options);
+  const pages: ('login' | 'otp')[] = [];
   const callback = await driveIdpLogin({
     authorizeUrl: request.url,
     username: user.login,
     password: user.password,
     jar,
+    otp,
+    onPage: (page) => pages.push(page),
   });
   expect(callback.method).toBe('GET');
   const params = new URL(callback.url).searchParams;
@@ -85,7 +91,7 @@ export async function login(
     code_verifier: request.verifier,
   });
   expect(tokens.status).toBe(200);
-  return { tokens: tokens.body, request, callback };
+  return { tokens: tokens.body, request, callback, pages };
 }
 
 /** A `private_key_jwt` client key and a DPoP key, generated per test run. */

@@ -19,8 +19,16 @@ export const ERROR_CODES = [
   'rate_limited',
   /** A path under `/api` that no route of `API_ROUTES` covers: nothing was forwarded. */
   'no_route',
+  /**
+   * 401: the call needs a stronger or more recent sign-in than the session's (an upstream's
+   * RFC 9470 challenge, or a route's `stepUp`); the session is untouched. The body is a
+   * {@link StepUpRequiredBody}: the SPA offers to go to its `login`.
+   */
+  'step_up_required',
   'service_unavailable',
   'internal_error',
+  /** This deployment's session store cannot do that (`GET /auth/sessions` and co. with the cookie store). */
+  'not_supported',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -28,6 +36,18 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface ErrorBody {
   error: ErrorCode;
   message: string;
+}
+
+/** Body of a 401 `step_up_required`: an {@link ErrorBody} with where to sign in more strongly. */
+export interface StepUpRequiredBody {
+  error: 'step_up_required';
+  message: string;
+  /**
+   * Same-origin path that starts the step-up sign-in and comes back to the page the call was
+   * made from: `/auth/login?stepUp=<id>&returnTo=<path>`. The SPA navigates only to a value
+   * that starts with `/auth/login?`.
+   */
+  login: string;
 }
 
 /**
@@ -56,6 +76,17 @@ export const LOGIN_ERROR_CODES = [
   'session_too_large',
   /** The session store (Redis) could not keep the new session: try again in a moment. */
   'session_store_unavailable',
+  /**
+   * A step-up sign-in came back without the strength asked for (the ID token's `acr` not among
+   * the requested values, or its `auth_time` too old): its tokens were discarded and the
+   * previous session is still active.
+   */
+  'step_up_failed',
+  /**
+   * `/auth/login?stepUp=<id>` with an id that is unknown, already used, expired or another
+   * browser's: nothing was sent to the IdP. The user repeats the action to get a fresh one.
+   */
+  'step_up_invalid',
 ] as const;
 export type LoginErrorCode = (typeof LOGIN_ERROR_CODES)[number];
 
@@ -83,6 +114,25 @@ export type AuthUserBody =
 export interface LogoutBody {
   /** The IdP's end-session URL; the SPA navigates there to end the IdP session too. */
   logoutUrl: string;
+}
+
+/** One of the signed-in user's sessions, as `GET /auth/sessions` lists it. Times are epoch seconds. */
+export interface UserSessionEntry {
+  /** Opaque, stable for the session; it names the session to `DELETE /auth/sessions/<id>` and opens nothing. */
+  id: string;
+  /** Sign-in time. */
+  createdAt: number;
+  /** Last use, to within about a minute. */
+  lastSeenAt: number;
+  /** A coarse description of the browser it was signed in from ("Firefox on Windows", "Unknown device"). */
+  device: string;
+  /** True for the session of the browser asking. */
+  current: boolean;
+}
+
+/** `GET /auth/sessions` (`SESSION_STORE=redis`) */
+export interface UserSessionsBody {
+  sessions: UserSessionEntry[];
 }
 
 /** Header (and value) that every state-changing call from the SPA carries. */

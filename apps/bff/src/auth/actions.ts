@@ -63,6 +63,10 @@ const SIDE_OF_LOGIN_ERROR: Readonly<Record<LoginErrorCode, 'user' | 'ours'>> = {
   idp_unavailable: 'ours',
   session_too_large: 'ours',
   session_store_unavailable: 'ours',
+  // The sign-in did not reach the strength asked for: the user's (a factor not given), or an IdP
+  // that ignores `acr_values`, which the warn-level IdP lines would show.
+  step_up_failed: 'user',
+  step_up_invalid: 'user',
 };
 
 /**

@@ -12,8 +12,13 @@ export interface ErrorResponse {
   readonly body: string;
 }
 
-export function errorResponse(code: ErrorCode, message: string): ErrorResponse {
-  const body = JSON.stringify({ error: code, message } satisfies ErrorBody);
+/** `fields`: more members of the body, after `error` and `message` (`login` of `step_up_required`). */
+export function errorResponse(
+  code: ErrorCode,
+  message: string,
+  fields?: Readonly<Record<string, string>>,
+): ErrorResponse {
+  const body = JSON.stringify({ error: code, message, ...fields } satisfies ErrorBody);
   return {
     status: statusOf(code),
     headers: {

@@ -99,6 +99,16 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
         res.once('close', () => clearInterval(tick));
         return;
       }
+      if (last === 'step-up') {
+        // RFC 9470 §3: this action needs a second factor within the last 5 minutes.
+        res.writeHead(401, {
+          'www-authenticate':
+            'Bearer error="insufficient_user_authentication", error_description="A second factor is required", acr_values="urn:okta:loa:2fa:any", max_age=300',
+          'content-type': 'application/json',
+        });
+        res.end('{"error":"insufficient_user_authentication"}');
+        return;
+      }
       if (last === 'cache') {
         res.writeHead(200, {
           'content-type': 'application/json',

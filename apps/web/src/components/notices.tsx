@@ -3,7 +3,10 @@
  * inside a live region owned by the page (see `StatusRegion`), so screen readers announce it.
  */
 import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import { ApiError } from '../api.ts';
 import { classifyError, otherErrorMessage } from '../errors.ts';
+import { isStepUpLoginUrl, STEP_UP_MESSAGES } from '../step-up.ts';
 
 /** URL that starts a sign-in at the BFF and comes back to `returnTo` afterwards. */
 export function signInUrl(returnTo: string): string {
@@ -47,14 +50,26 @@ export function StatusRegion({ children }: { children?: ComponentChildren }) {
   );
 }
 
-/** Shown after `/?login_error=<code>`: our own sentence for the code, and a way to try again. */
-export function LoginErrorNotice({ message, returnTo }: { message: string; returnTo: string }) {
+/**
+ * Shown after `/?login_error=<code>`: our own sentence for the code, and a way to try again. A
+ * signed-in user gets no "Try again" (`retry={false}`): a failed step-up left the session as it
+ * was, and the sentence says what to do.
+ */
+export function LoginErrorNotice({
+  message,
+  returnTo,
+  retry = true,
+}: {
+  message: string;
+  returnTo: string;
+  retry?: boolean;
+}) {
   return (
     <div class="notice error" data-testid="login-error">
       <p>
         <strong>Sign-in failed.</strong> {message}
       </p>
-      <SignInButton returnTo={returnTo}>Try again</SignInButton>
+      {retry && <SignInButton returnTo={returnTo}>Try again</SignInButton>}
     </div>
   );
 }
@@ -67,6 +82,64 @@ export function SessionEndedNotice({ returnTo }: { returnTo: string }) {
         <strong>Your session ended.</strong> Sign in again to continue.
       </p>
       <SignInButton returnTo={returnTo} />
+    </div>
+  );
+}
+
+/** Props of {@link StepUpNotice}. */
+export interface StepUpNoticeProps {
+  /** Our sentence for what needs the stronger sign-in (`STEP_UP_MESSAGES`), never the BFF's. */
+  message: string;
+  /** The BFF's step-up path; followed only if it passes `isStepUpLoginUrl` (checked again on click). */
+  login: string;
+  /** Called just before the navigation (e.g. to remember what to retry afterwards). */
+  onContinue?: () => void;
+  /** Offers "Cancel" when given. */
+  onCancel?: () => void;
+  /** Move focus to "Continue" when shown (after the user's own action, not on page load). */
+  autoFocus?: boolean;
+}
+
+/**
+ * Shown when a call answered 401 `step_up_required`: what is needed, in plain words, and
+ * "Continue", a full navigation to the BFF's step-up sign-in (which comes back to this page).
+ * The session is untouched meanwhile: "Cancel" just stays.
+ */
+export function StepUpNotice({ message, login, onContinue, onCancel, autoFocus = false }: StepUpNoticeProps) {
+  const continueButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (autoFocus) continueButton.current?.focus();
+  }, [autoFocus]);
+  const followable = isStepUpLoginUrl(login);
+  const onClick = () => {
+    // Checked again at the moment of leaving: only ever our own login route.
+    if (!isStepUpLoginUrl(login)) return;
+    onContinue?.();
+    location.assign(login);
+  };
+  return (
+    <div class="notice warning" data-testid="step-up-required">
+      <p>
+        <strong>Please sign in again.</strong> {message} You will come back to this page afterwards.
+      </p>
+      <div class="notice-actions">
+        {followable && (
+          <button
+            type="button"
+            class="button primary"
+            data-testid="step-up-continue"
+            ref={continueButton}
+            onClick={onClick}
+          >
+            Continue
+          </button>
+        )}
+        {onCancel && (
+          <button type="button" class="button" data-testid="step-up-cancel" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
+      </div>
     </div>
   );
 }
@@ -106,6 +179,9 @@ export function ApiErrorNotice({
 }) {
   const kind = classifyError(error);
   if (kind === 'session-ended') return <SessionEndedNotice returnTo={returnTo} />;
+  if (kind === 'step-up-required' && error instanceof ApiError && error.stepUpLogin) {
+    return <StepUpNotice message={STEP_UP_MESSAGES.generic} login={error.stepUpLogin} />;
+  }
   if (kind === 'service-unavailable') return <ServiceUnavailableNotice {...(onRetry ? { onRetry } : {})} />;
   return <ErrorNotice message={otherErrorMessage(error)} />;
 }

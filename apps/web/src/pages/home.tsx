@@ -11,7 +11,11 @@ export interface HomePageProps {
   loginError: string | null;
 }
 
-/** `/`: a sign-in prompt, or a greeting once signed in; the public notices either way. */
+/**
+ * `/`: a sign-in prompt, or a greeting once signed in; the public notices either way. A
+ * `login_error` is shown signed in too: a step-up that failed (`step_up_failed`,
+ * `step_up_invalid`) comes back here with the previous session still active.
+ */
 export function HomePage({ session, loginError }: HomePageProps) {
   if (session.signedIn) {
     return (
@@ -19,6 +23,9 @@ export function HomePage({ session, loginError }: HomePageProps) {
         <PageTitle title="Home">
           Hello, <span data-testid="greeting">{displayName(session.user)}</span>
         </PageTitle>
+        <StatusRegion>
+          {loginError && <LoginErrorNotice message={loginError} returnTo="/" retry={false} />}
+        </StatusRegion>
         <p>
           You are signed in. Your profile shows the claims the identity provider gave us; your items come from
           the sample API, called by the server on your behalf.

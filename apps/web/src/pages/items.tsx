@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Item, ItemStats } from '../api.ts';
-import { addItem, getStats, listItems } from '../api.ts';
-import { ApiErrorNotice, StatusRegion } from '../components/notices.tsx';
+import { ApiError, addItem, deleteItem, getStats, listItems } from '../api.ts';
+import { ApiErrorNotice, StatusRegion, StepUpNotice } from '../components/notices.tsx';
 import { classifyError } from '../errors.ts';
 import {
   connectLiveItems,
@@ -10,6 +10,13 @@ import {
   liveItemsUrl,
   type OpenSocket,
 } from '../live-items.ts';
+import {
+  clearPendingDelete,
+  type PendingDelete,
+  readPendingDelete,
+  rememberPendingDelete,
+  STEP_UP_MESSAGES,
+} from '../step-up.ts';
 import { PageTitle } from './page-title.tsx';
 
 /** Longest name we send; the API decides for real, this only saves a round trip. */
@@ -19,6 +26,15 @@ type ListState =
   | { status: 'loading' }
   | { status: 'loaded'; items: Item[] }
   | { status: 'failed'; error: unknown };
+
+/** What became of the last delete the user asked for. */
+type DeleteOutcome =
+  | { kind: 'deleted'; name: string }
+  /** Already gone (another tab, another device): nothing to do. */
+  | { kind: 'gone'; name: string }
+  /** The API wants a stronger, recent sign-in first (401 `step_up_required`). */
+  | { kind: 'step-up'; item: Item; login: string }
+  | { kind: 'failed'; error: unknown };
 
 /** The quiet line above the list; a pause is said in the status region instead. */
 const LIVE_LABELS: Record<LiveStatus, string> = {
@@ -37,9 +53,15 @@ export interface ItemsPageProps {
 }
 
 /**
- * `/items`: the user's items from the sample API, and a form to add one. The list comes first
- * from `GET /api/items`, then from the live socket (`/api/live`, see `live-items.ts`) for as long
- * as the page is shown; when the socket gives up, the page falls back to HTTP and offers a retry.
+ * `/items`: the user's items from the sample API, a Delete button for each, and a form to add
+ * one. The list comes first from `GET /api/items`, then from the live socket (`/api/live`, see
+ * `live-items.ts`) for as long as the page is shown; when the socket gives up, the page falls
+ * back to HTTP and offers a retry.
+ *
+ * Deleting needs a step-up (a recent sign-in with a second factor). When the BFF answers
+ * `step_up_required`, the page says so and offers "Continue" (the step-up sign-in, which comes
+ * back here) or "Cancel". The item is remembered for this tab (`step-up.ts`); back here, the page
+ * offers to delete it now, and deletes only on that click.
  */
 export function ItemsPage({ onSessionEnded, openSocket }: ItemsPageProps) {
   const [list, setList] = useState<ListState>({ status: 'loading' });
@@ -54,6 +76,11 @@ export function ItemsPage({ onSessionEnded, openSocket }: ItemsPageProps) {
   const [nameMissing, setNameMissing] = useState(false);
   const [added, setAdded] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
+  /** The item whose DELETE is in flight. */
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const [deleteOutcome, setDeleteOutcome] = useState<DeleteOutcome | null>(null);
+  /** A delete that waited for a step-up sign-in, read once when the page opens. */
+  const [pending, setPending] = useState<PendingDelete | null>(() => readPendingDelete() ?? null);
 
   const fail = useCallback(
     (error: unknown): boolean => {
@@ -152,6 +179,52 @@ export function ItemsPage({ onSessionEnded, openSocket }: ItemsPageProps) {
     }
   };
 
+  const onDelete = async (item: Item) => {
+    setDeleteOutcome(null);
+    setAdded(null);
+    setDeleting(item.id);
+    const removeFromList = () =>
+      setList((state) =>
+        state.status === 'loaded' ? { ...state, items: state.items.filter((i) => i.id !== item.id) } : state,
+      );
+    try {
+      await deleteItem(item.id);
+      removeFromList();
+      setDeleteOutcome({ kind: 'deleted', name: item.name });
+      loadStats();
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'not_found') {
+        removeFromList();
+        setDeleteOutcome({ kind: 'gone', name: item.name });
+      } else if (
+        classifyError(error) === 'step-up-required' &&
+        error instanceof ApiError &&
+        error.stepUpLogin
+      ) {
+        setDeleteOutcome({ kind: 'step-up', item, login: error.stepUpLogin });
+      } else if (!fail(error)) {
+        setDeleteOutcome({ kind: 'failed', error });
+      }
+    } finally {
+      setDeleting(null);
+    }
+  };
+
+  const dismissPending = () => {
+    clearPendingDelete();
+    setPending(null);
+  };
+
+  // The remembered item is offered only while it is still in the list.
+  const pendingItem =
+    pending && list.status === 'loaded' ? list.items.find((item) => item.id === pending.id) : undefined;
+  useEffect(() => {
+    if (pending && list.status === 'loaded' && !pendingItem) {
+      clearPendingDelete();
+      setPending(null);
+    }
+  }, [pending, list.status, pendingItem]);
+
   return (
     <>
       <PageTitle title="Items" />
@@ -178,17 +251,76 @@ export function ItemsPage({ onSessionEnded, openSocket }: ItemsPageProps) {
         <>
           <ul class="items" data-testid="items-list">
             {list.items.map((item) => (
-              <li key={item.id}>
-                <span class="item-name">{item.name}</span>{' '}
-                <time class="muted" dateTime={item.createdAt}>
-                  {formatDate(item.createdAt)}
-                </time>
+              <li key={item.id} class="item">
+                <span>
+                  <span class="item-name">{item.name}</span>{' '}
+                  <time class="muted" dateTime={item.createdAt}>
+                    {formatDate(item.createdAt)}
+                  </time>
+                </span>
+                <button
+                  type="button"
+                  class="button small"
+                  data-testid="delete-item"
+                  disabled={deleting === item.id}
+                  onClick={() => onDelete(item)}
+                >
+                  {deleting === item.id ? 'Deleting…' : 'Delete'}
+                  <span class="visually-hidden"> “{item.name}”</span>
+                </button>
               </li>
             ))}
           </ul>
           {list.items.length === 0 && <p class="muted">No items yet. Add your first one below.</p>}
         </>
       )}
+      <StatusRegion>
+        {pendingItem && deleteOutcome === null && (
+          <div class="notice" data-testid="pending-delete">
+            <p>You signed in again. Delete “{pendingItem.name}” now?</p>
+            <div class="notice-actions">
+              <button
+                type="button"
+                class="button primary"
+                data-testid="pending-delete-confirm"
+                onClick={() => {
+                  dismissPending();
+                  void onDelete(pendingItem);
+                }}
+              >
+                Delete “{pendingItem.name}”
+              </button>
+              <button
+                type="button"
+                class="button"
+                data-testid="pending-delete-dismiss"
+                onClick={dismissPending}
+              >
+                Keep it
+              </button>
+            </div>
+          </div>
+        )}
+        {deleteOutcome?.kind === 'step-up' && (
+          <StepUpNotice
+            message={STEP_UP_MESSAGES.deleteItem}
+            login={deleteOutcome.login}
+            autoFocus
+            onContinue={() => rememberPendingDelete(deleteOutcome.item)}
+            onCancel={() => {
+              clearPendingDelete();
+              setDeleteOutcome(null);
+            }}
+          />
+        )}
+        {deleteOutcome?.kind === 'deleted' && <p class="success">Deleted “{deleteOutcome.name}”.</p>}
+        {deleteOutcome?.kind === 'gone' && (
+          <p class="muted" data-testid="delete-gone">
+            “{deleteOutcome.name}” was already deleted.
+          </p>
+        )}
+        {deleteOutcome?.kind === 'failed' && <ApiErrorNotice error={deleteOutcome.error} returnTo="/items" />}
+      </StatusRegion>
       {stats === 'unavailable' && (
         <p class="muted" data-testid="site-stats-unavailable">
           Site-wide statistics are unavailable.

@@ -1,9 +1,12 @@
 /**
  * Plays the browser's part at the dev IdP for Node integration tests: follows its redirects,
- * fills in the login form, and hands back the request the browser would send to the client's
- * callback, without sending it.
+ * fills in the login form (and the one-time-code page of a step-up), and hands back the request
+ * the browser would send to the client's callback, without sending it.
  */
+import { DEV_OTP_CODE } from '../step-up.ts';
 import { CookieJar } from './cookie-jar.ts';
+
+export { DEV_OTP_CODE };
 
 /** The callback request a browser would make next: a redirect (query) or a form post. */
 export type CallbackRequest =
@@ -22,6 +25,14 @@ export interface DriveIdpLoginOptions {
    * A fresh jar is used when omitted.
    */
   readonly jar?: CookieJar;
+  /**
+   * The one-time code typed when the IdP asks for a second factor (it does when the request's
+   * `acr_values` need two factors): {@link DEV_OTP_CODE} by default, the only one it accepts.
+   * Pass another to see the page refuse it (`IdpLoginError` with code `otp_rejected`).
+   */
+  readonly otp?: string;
+  /** Told each page the driver fills in, in order: `login` (password) or `otp` (second factor). */
+  readonly onPage?: (page: 'login' | 'otp') => void;
 }
 
 /** Thrown when the IdP does not lead back to the client (bad credentials, error page, loop). */
@@ -29,8 +40,13 @@ export class IdpLoginError extends Error {
   override readonly name = 'IdpLoginError';
   constructor(
     message: string,
-    /** `login_rejected`, `idp_error_page`, `unexpected_response` or `too_many_hops`. */
-    readonly code: 'login_rejected' | 'idp_error_page' | 'unexpected_response' | 'too_many_hops',
+    /** `login_rejected`, `otp_rejected`, `idp_error_page`, `unexpected_response` or `too_many_hops`. */
+    readonly code:
+      | 'login_rejected'
+      | 'otp_rejected'
+      | 'idp_error_page'
+      | 'unexpected_response'
+      | 'too_many_hops',
     readonly status?: number,
   ) {
     super(message);
@@ -90,11 +106,12 @@ function pageError(html: string): string {
 /**
  * Drives the dev IdP from `authorizeUrl` to the client's callback and returns that request.
  * It handles redirects manually, keeps the IdP's cookies in `jar`, submits the login form when
- * shown (not at all when the IdP already has a session), and stops as soon as the next hop
- * leaves the IdP's origin: a `Location` (response_mode=query) or an auto-submitting form
+ * shown (not at all when the IdP already has a session) and the one-time-code page when shown
+ * (a step-up: `acr_values` needing a second factor), and stops as soon as the next hop leaves
+ * the IdP's origin: a `Location` (response_mode=query) or an auto-submitting form
  * (response_mode=form_post).
  *
- * @throws {IdpLoginError} when the credentials are refused or the IdP shows an error page.
+ * @throws {IdpLoginError} when the credentials or the code are refused or the IdP shows an error page.
  * @see https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html
  */
 export async function driveIdpLogin({
@@ -102,11 +119,14 @@ export async function driveIdpLogin({
   username,
   password,
   jar = new CookieJar(),
+  otp = DEV_OTP_CODE,
+  onPage,
 }: DriveIdpLoginOptions): Promise<CallbackRequest> {
   const idpOrigin = new URL(authorizeUrl).origin;
   let url = new URL(authorizeUrl).href;
   let body: URLSearchParams | undefined;
   let loginSubmitted = false;
+  let otpSubmitted = false;
 
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     const headers: Record<string, string> = { accept: 'text/html' };
@@ -144,6 +164,13 @@ export async function driveIdpLogin({
       loginSubmitted = true;
       form.fields.set('username', username);
       form.fields.set('password', password);
+      onPage?.('login');
+    } else if (form.fields.has('otp')) {
+      if (otpSubmitted)
+        throw new IdpLoginError(`one-time code refused: ${pageError(html)}`, 'otp_rejected', 200);
+      otpSubmitted = true;
+      form.fields.set('otp', otp);
+      onPage?.('otp');
     }
     url = form.action;
     body = form.method === 'POST' ? form.fields : undefined;
