@@ -9,6 +9,7 @@ import { authRoutes } from './routes/auth.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { healthRoutes } from './routes/health.ts';
 import { logoutChannelRoutes } from './routes/logout-channels.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 import { spaRoutes } from './routes/spa.ts';
 import { createServices, OPS_OFF, type Services } from './services.ts';
 
@@ -42,6 +43,7 @@ export function createApp(
   app.route('/', healthRoutes(idp, services.sessions, shuttingDown));
   app.route('/', authRoutes(idp, config.callbackPath, config.publicOrigin, services.loginRateLimiter));
   app.route('/', logoutChannelRoutes(idp, config.issuer, services.loginRateLimiter));
+  app.route('/', sessionRoutes(idp, config.publicOrigin));
   if (config.mode === 'development') app.route('/', diagnosticsRoutes());
   if (spaRoot) app.route('/', spaRoutes({ root: spaRoot, publicOrigin: config.publicOrigin }));
 

@@ -39,23 +39,35 @@ export const redisKeys = {
  * of the store's own that is broken is deleted or replaced.
  */
 
+/*
+ * A record is a hash: `v` its version, `d` the sealed session, `a` its absolute end (epoch ms);
+ * and, for the user's list of their sessions, `l` its last use (epoch ms, coarse) and `dv` a coarse
+ * description of the browser (`http/user-agent.ts`), both optional (records of earlier releases
+ * have neither).
+ */
+
 /**
  * The record's version, sealed data and absolute end; slides the key's TTL (the idle timeout).
  * A hash without a version, data or a whole-number absolute end was not written by the store: it
- * is deleted and reads as no record.
+ * is deleted and reads as no record. The last use (`l`) is rewritten when it is at least the slide
+ * step old: at most one `HSET` per session and step (a minute), in this same call, like the TTL.
  */
 const READ_SESSION = `
 if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return false end
-local r = redis.call('HMGET', KEYS[1], 'v', 'a')
+local r = redis.call('HMGET', KEYS[1], 'v', 'a', 'l')
 local end_ms = r[2] and string.match(r[2], '^%d+$') and tonumber(r[2])
 if not r[1] or r[1] == '' or not end_ms or redis.call('HSTRLEN', KEYS[1], 'd') == 0 then
   redis.call('DEL', KEYS[1])
   return false
 end
-local left = end_ms - tonumber(ARGV[2])
+local now = tonumber(ARGV[2])
+local step = tonumber(ARGV[4])
+local left = end_ms - now
 if left <= 0 then redis.call('DEL', KEYS[1]) return false end
 local want = math.min(tonumber(ARGV[3]), left)
-if redis.call('PTTL', KEYS[1]) < want - tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], want) end
+if redis.call('PTTL', KEYS[1]) < want - step then redis.call('PEXPIRE', KEYS[1], want) end
+local seen = r[3] and string.match(r[3], '^%d+$') and tonumber(r[3])
+if not seen or now - seen >= step then redis.call('HSET', KEYS[1], 'l', ARGV[2]) end
 if r[1] == ARGV[1] then return {r[1]} end
 return {r[1], redis.call('HGET', KEYS[1], 'd')}`;
 
@@ -73,12 +85,30 @@ const READ_RECORD_VERSION = `
 if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return false end
 return redis.call('HGET', KEYS[1], 'v')`;
 
-/** A new record (version `ARGV[1]`), expiring with the session (the earlier of idle and absolute end). */
+/**
+ * A new record (version `ARGV[1]`), expiring with the session (the earlier of idle and absolute
+ * end), with its last use `ARGV[5]` and device `ARGV[6]` when given.
+ */
 const CREATE_SESSION = `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2], 'a', ARGV[3])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'l', ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'dv', ARGV[6]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
+
+/**
+ * The record's version, last use and device as they are (no TTL change: another session's look is
+ * not its activity), and its sealed data unless `ARGV[1]` is its version (cached by the caller).
+ * Nothing for a key of another type or a hash without a version.
+ */
+const LOOK_RECORD = `
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return false end
+local r = redis.call('HMGET', KEYS[1], 'v', 'l', 'dv')
+if not r[1] or r[1] == '' then return false end
+local found = {r[1], r[2] or '', r[3] or ''}
+if r[1] ~= ARGV[1] then found[4] = redis.call('HGET', KEYS[1], 'd') or '' end
+return found`;
 
 /** Replaces the data only if the version is still the one read (compare-and-set). */
 const SWAP_SESSION = `
@@ -167,6 +197,7 @@ function scriptsOf(redis: RedisModule) {
     bffReadSession: script(READ_SESSION),
     bffGetSession: script(GET_SESSION),
     bffRecordVersion: script(READ_RECORD_VERSION),
+    bffLookRecord: script(LOOK_RECORD),
     bffCreateSession: script(CREATE_SESSION),
     bffSwapSession: script(SWAP_SESSION),
     bffReleaseLock: script(RELEASE_LOCK),
@@ -187,8 +218,17 @@ export interface RedisPort {
     idleMs: number,
     slideMs: number,
   ): Promise<[string, string?] | undefined>;
-  /** Writes a new record: its version, random (see {@link isRecordVersion}). */
-  createSession(key: string, data: string, absoluteEndMs: number, ttlMs: number): Promise<string>;
+  /**
+   * Writes a new record: its version, random (see {@link isRecordVersion}); with `about`, its last
+   * use (epoch ms) and a device description (already coarse: see `http/user-agent.ts`).
+   */
+  createSession(
+    key: string,
+    data: string,
+    absoluteEndMs: number,
+    ttlMs: number,
+    about?: { readonly lastSeenMs?: number; readonly device?: string },
+  ): Promise<string>;
   /**
    * Replaces the record's data if its version is still `expectedVersion`: the new version (random),
    * or `undefined` when the record changed or is gone meanwhile.
@@ -202,6 +242,14 @@ export interface RedisPort {
   recordVersions(keys: readonly string[]): Promise<(string | undefined)[]>;
   /** The record's version and data as they are; `undefined` when there is no record. */
   getData(key: string): Promise<{ version: string; data: string } | undefined>;
+  /**
+   * Each record as it is (no TTL change), in the order of `records`, `undefined` where there is
+   * none: its version, last use and device, and its sealed data unless its version is `knownVersion`.
+   * Sent in one tick (one pipeline), like {@link recordVersions}.
+   */
+  lookRecords(
+    records: readonly { readonly key: string; readonly knownVersion: string }[],
+  ): Promise<(RecordLook | undefined)[]>;
   del(key: string): Promise<void>;
   /** Whether `key` holds a record (one that idled out or was ended does not, nor a key of another type). */
   hasRecord(key: string): Promise<boolean>;
@@ -222,6 +270,17 @@ export interface RedisPort {
    */
   firstReady(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A record as {@link RedisPort.lookRecords} sees it. */
+export interface RecordLook {
+  readonly version: string;
+  /** Epoch milliseconds; `undefined` for a record without one (written by an earlier release). */
+  readonly lastSeenMs: number | undefined;
+  /** As stored: check it before showing it (`deviceDescriptionOr`). */
+  readonly device: string | undefined;
+  /** The sealed session; `undefined` when its version was the known one. */
+  readonly data: string | undefined;
 }
 
 export interface RedisPortOptions {
@@ -259,7 +318,7 @@ export function connectRedis(options: RedisPortOptions): RedisPort {
       )) as [string, string?] | null;
       return reply ?? undefined;
     },
-    async createSession(key, data, absoluteEndMs, ttlMs) {
+    async createSession(key, data, absoluteEndMs, ttlMs, about = {}) {
       const version = newRecordVersion();
       await use().scripts.bffCreateSession(
         key,
@@ -267,6 +326,8 @@ export function connectRedis(options: RedisPortOptions): RedisPort {
         data,
         String(absoluteEndMs),
         String(Math.max(1, Math.floor(ttlMs))),
+        about.lastSeenMs === undefined ? '' : String(Math.floor(about.lastSeenMs)),
+        about.device ?? '',
       );
       return version;
     },
@@ -284,6 +345,23 @@ export function connectRedis(options: RedisPortOptions): RedisPort {
     async getData(key) {
       const [version, data] = ((await use().scripts.bffGetSession(key)) ?? []) as (string | null)[];
       return version && data ? { version: String(version), data: String(data) } : undefined;
+    },
+    async lookRecords(records) {
+      const client = use();
+      const replies = await Promise.all(
+        records.map(({ key, knownVersion }) => client.scripts.bffLookRecord(key, knownVersion)),
+      );
+      return replies.map((reply): RecordLook | undefined => {
+        if (!Array.isArray(reply) || typeof reply[0] !== 'string' || reply[0] === '') return undefined;
+        const [version, seen, device, data] = reply.map((field) => (field == null ? '' : String(field)));
+        const lastSeenMs = /^\d{1,15}$/.test(seen ?? '') ? Number(seen) : undefined;
+        return {
+          version: version ?? '',
+          lastSeenMs,
+          device: device || undefined,
+          data: reply.length > 3 ? data : undefined,
+        };
+      });
     },
     async del(key) {
       await use().client.del(key);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BoundedMap } from '../../bounded-map.ts';
 import { ApiError } from '../../errors.ts';
 import type { CookieToSet } from '../../http/cookie-header.ts';
+import { describeDevice, deviceDescriptionOr } from '../../http/user-agent.ts';
 import { type Metrics, NO_METRICS, type StoreOutcome } from '../../ops/metrics.ts';
 import { inClientSpan, TRACING_OFF, type Tracing } from '../../ops/tracing.ts';
 import { deriveKeyedHashes, type KeyedHash } from '../../sealing/keys.ts';
@@ -15,6 +16,7 @@ import {
   type OpenedSession,
   type SessionMatch,
   type SessionStore,
+  type UserSessionSummary,
 } from '../store/store.ts';
 import { isRecordVersion, REDIS_COMMAND_TIMEOUT_MS, type RedisPort, redisKeys } from './redis-client.ts';
 import { createRedisRefresh } from './redis-refresh.ts';
@@ -25,6 +27,8 @@ const HANDLE_BYTES = 32;
 const MAX_IDLE_SLIDE_MS = 60_000;
 /** One store operation (a few Redis round trips) may take this long before the request answers 503. */
 const GUARD_TIMEOUT_MS = 2 * REDIS_COMMAND_TIMEOUT_MS;
+/** What a session's id in its user's list can look like (a keyed hash's base64url). */
+const PUBLIC_ID = /^[\w-]{1,64}$/;
 /** Opened records kept in memory by version, so an unchanged record is not unsealed again. */
 const CACHE_ENTRIES = 1_000;
 
@@ -41,6 +45,11 @@ const KEY_HASHES = {
   idpSession: { salt: 'bff_session_index', info: 'okta-bff redis index hash: idp session' },
   /** A logout token's `jti` → its claim. */
   claim: { salt: 'bff_session_index', info: 'okta-bff redis claim hash' },
+  /**
+   * A record's tag → the session's id in its user's list (`GET /auth/sessions`): neither the
+   * handle nor the record's key, and no way back to either.
+   */
+  publicId: { salt: 'bff_session_public_id', info: 'okta-bff session id shown to its user' },
 } as const;
 
 export interface RedisStoreOptions {
@@ -100,6 +109,11 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const byUser = keyNames(hashes('user'), redisKeys.byUser);
   const byIdpSession = keyNames(hashes('idpSession'), redisKeys.byIdpSession);
   const claims = keyNames(hashes('claim'), redisKeys.claim);
+  const publicIds = hashes('publicId');
+  /** The session's id in its user's list, under the current secret. */
+  const publicIdOf = (tag: string) => (publicIds[0] as KeyedHash)(tag);
+  /** Whether `id` names the record `tag` (under any secret: a list shown before a rotation still works). */
+  const isPublicIdOf = (id: string, tag: string) => publicIds.some((hash) => hash(tag) === id);
   const revoke = options.revoke ?? (async () => {});
   const cache = new BoundedMap<string, { version: string; session: Session }>(CACHE_ENTRIES);
   /** Recent handles' record tags (one per secret): an HMAC per request was a tenth of the store's cost. */
@@ -234,6 +248,67 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
 
   const ends = createEndNotifier();
 
+  /**
+   * The live sessions of `session`'s user: every record its user's index sets list (under every
+   * secret), looked at without sliding their TTLs, that still exists, opens, is this user's and
+   * has not reached its absolute end; `session` itself is always looked at. Members whose record
+   * is gone (idled out, ended by an instance that did not know the index) leave the sets here.
+   */
+  const sessionsOfUser = async (session: Session): Promise<UserRecord[]> => {
+    const indexes = byUser.all(session.user.sub);
+    const listed = await Promise.all(indexes.map((index) => redis.indexMembers(index)));
+    const indexesOfTag = new Map<string, string[]>([[session.sid, []]]);
+    listed.forEach((members, i) => {
+      for (const tag of members)
+        indexesOfTag.set(tag, [...(indexesOfTag.get(tag) ?? []), indexes[i] as string]);
+    });
+    const tags = [...indexesOfTag.keys()];
+    const looks = await redis.lookRecords(
+      tags.map((tag) => ({ key: redisKeys.session(tag), knownVersion: cache.get(tag)?.version ?? '' })),
+    );
+    const gone: Promise<void>[] = [];
+    const found = await Promise.all(
+      tags.map(async (tag, i): Promise<UserRecord | undefined> => {
+        const look = looks[i];
+        if (!look) {
+          for (const index of indexesOfTag.get(tag) ?? []) gone.push(redis.indexRemove(index, tag));
+          return undefined;
+        }
+        const cached = cache.get(tag);
+        let opened: Session | undefined;
+        let record = look.data === undefined ? undefined : { version: look.version, data: look.data };
+        if (!record && cached?.version === look.version) opened = cached.session;
+        // The cached copy was pushed out between the look and now: read the data after all.
+        else if (!record) record = await redis.getData(redisKeys.session(tag));
+        if (record) {
+          opened = await openRecord(tag, record.data);
+          if (opened && isRecordVersion(record.version))
+            cache.set(tag, { version: record.version, session: opened });
+        }
+        if (!opened || opened.user.sub !== session.user.sub || opened.expiresAt * 1000 <= nowMs())
+          return undefined;
+        return { tag, session: opened, lastSeenMs: look.lastSeenMs, device: look.device };
+      }),
+    );
+    await Promise.all(gone);
+    return found.filter((record): record is UserRecord => record !== undefined);
+  };
+
+  /** How `record` shows in its user's list; `current` when it is the session asking. */
+  const summaryOf = (record: UserRecord, current: Session): UserSessionSummary => {
+    const { createdAt } = record.session;
+    const nowS = Math.floor(nowMs() / 1000);
+    const seenS =
+      record.lastSeenMs === undefined ? record.session.lastSeenAt : Math.floor(record.lastSeenMs / 1000);
+    return {
+      id: publicIdOf(record.tag),
+      createdAt,
+      lastSeenAt: Math.min(nowS, Math.max(createdAt, seenS)),
+      device: deviceDescriptionOr(record.device),
+      current: record.tag === current.sid,
+    };
+  };
+
   const ttlOf = (session: Session) => Math.min(idleMs, session.expiresAt * 1000 - nowMs());
 
   const store: SessionStore = {
@@ -248,7 +323,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
         return undefined;
       }, 'read'),
 
-    async create(fields, cookies) {
+    async create(fields, cookies, origin) {
       const created = await guard(async () => {
         const previous = cookies[names.session];
         if (previous && previous.length <= 64) await redis.del(redisKeys.session(primary(previous)));
@@ -260,6 +335,8 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           await sealRecord(session.sid, session),
           session.expiresAt * 1000,
           ttl,
+          // Only the coarse description is kept, never the header.
+          { lastSeenMs: nowMs(), device: describeDevice(origin?.userAgent) },
         );
         // The set lives as long as its longest-living member can (its absolute end), no longer.
         const indexTtl = session.expiresAt * 1000 - nowMs();
@@ -366,6 +443,47 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
 
     onSessionsEnded: ends.subscribe,
 
+    listOfUser: (session) =>
+      guard(async () => {
+        const summaries = (await sessionsOfUser(session)).map((record) => summaryOf(record, session));
+        // This browser's first, then the most recently used.
+        return summaries.sort(
+          (a, b) =>
+            Number(b.current) - Number(a.current) || b.lastSeenAt - a.lastSeenAt || b.createdAt - a.createdAt,
+        );
+      }, 'list'),
+
+    async endById(session, id) {
+      // Ids are 32 characters of base64url: anything else names none of this user's sessions.
+      if (!PUBLIC_ID.test(id)) return undefined;
+      const record = await guard(
+        async () => (await sessionsOfUser(session)).find((candidate) => isPublicIdOf(id, candidate.tag)),
+        'end_by_id',
+      );
+      if (!record) return undefined;
+      await guard(() => remove(record.session), 'end_by_id');
+      ends.notify([record.session.sid]);
+      return record.session;
+    },
+
+    async endOthers(session) {
+      const others = (await guard(() => sessionsOfUser(session), 'end_others')).filter(
+        (record) => record.tag !== session.sid,
+      );
+      const ended: Session[] = [];
+      // One bounded call per session, as in `endMatching`: many sessions must not turn into a 503
+      // that leaves them all alive.
+      try {
+        for (const record of others) {
+          await guard(() => remove(record.session), 'end_others');
+          ended.push(record.session);
+        }
+      } finally {
+        ends.notify(ended.map((s) => s.sid));
+      }
+      return ended;
+    },
+
     unclaim: (id) =>
       guard(async () => {
         await Promise.all(claims.all(id).map((key) => redis.del(key)));
@@ -410,6 +528,15 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       .filter((name) => name !== names.session)
       .map((name) => deletion(name, attributes(0)));
   }
+}
+
+/** A live session of a user, found through their index (see `sessionsOfUser`). */
+interface UserRecord {
+  /** The record's tag (its key's hash part), also the session's `sid`. */
+  readonly tag: string;
+  readonly session: Session;
+  readonly lastSeenMs: number | undefined;
+  readonly device: string | undefined;
 }
 
 /**

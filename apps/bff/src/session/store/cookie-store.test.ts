@@ -220,3 +220,35 @@ describe('cookie store liveness (WebSockets) and end notices', () => {
     expect(await s.liveSessions([session('c', { expiresAt: NOW + 50 })])).toEqual([false]);
   });
 });
+
+describe('cookie store: the user’s list of sessions', () => {
+  it('cannot list or end a user’s sessions: not_supported (501), and nothing ends', async () => {
+    const a = session('a');
+    const s = store(countingCodec({ a }).codec, () => NOW);
+    const notices: unknown[] = [];
+    s.onSessionsEnded((ended) => notices.push(ended.sids));
+    for (const call of [() => s.listOfUser(a), () => s.endById(a, 'x'.repeat(32)), () => s.endOthers(a)]) {
+      await expect(call()).rejects.toMatchObject({ name: 'ApiError', code: 'not_supported', status: 501 });
+    }
+    expect(notices).toEqual([]);
+    expect(await s.read({ bff_session: 'a' })).toBeDefined();
+  });
+
+  it('takes the sign-in’s origin and keeps nothing of it (the cookie is the session alone)', async () => {
+    const sealed: Session[] = [];
+    const codec: SessionCodec = {
+      sealSession: async (s) => {
+        sealed.push(s);
+        return s.sid;
+      },
+      unsealSession: async () => undefined,
+    };
+    const { sid: _sid, ...fields } = session('ignored');
+    await store(codec, () => NOW).create(
+      fields,
+      {},
+      { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0' },
+    );
+    expect(JSON.stringify(sealed)).not.toMatch(/Mozilla|Firefox|Linux/);
+  });
+});

@@ -243,6 +243,11 @@ export function createCookieStore(
 
     onSessionsEnded: ends.subscribe,
 
+    // A user's sessions are in their browsers' cookies: no instance can list or reach them.
+    listOfUser: notSupported,
+    endById: notSupported,
+    endOthers: notSupported,
+
     async claimOnce(id, untilS) {
       if (claimed.has(id)) return false;
       claimed.add(id, untilS);
@@ -256,4 +261,15 @@ export function createCookieStore(
     close: async () => {},
     cacheSize: () => cache.size,
   };
+}
+
+/**
+ * The answer of the user's session list and its endings: the cookie store keeps no list of a
+ * user's sessions (each is in a browser), and ending one elsewhere would hold only on this instance.
+ */
+async function notSupported(): Promise<never> {
+  throw new ApiError(
+    'not_supported',
+    'Listing and ending sessions needs the server-side session store (SESSION_STORE=redis).',
+  );
 }

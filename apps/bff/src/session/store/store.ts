@@ -34,6 +34,32 @@ export interface SessionsEnded {
 }
 
 /**
+ * What the browser said about itself at sign-in, for the user's list of their sessions. A store
+ * keeps at most a coarse description of it (`http/user-agent.ts`), never the header itself.
+ */
+export interface SessionOrigin {
+  /** The sign-in request's `User-Agent`. */
+  readonly userAgent?: string | undefined;
+}
+
+/** One of a user's sessions, as the user sees it in their list (`GET /auth/sessions`). */
+export interface UserSessionSummary {
+  /**
+   * Opaque and stable for the session: a keyed hash of its own (neither the cookie's handle nor the
+   * record's key), so knowing it opens nothing. It names the session to {@link SessionStore.endById}.
+   */
+  readonly id: string;
+  /** Sign-in time, epoch seconds. */
+  readonly createdAt: number;
+  /** Last use the store recorded, epoch seconds (coarse: see each store). */
+  readonly lastSeenAt: number;
+  /** A coarse description of the browser ("Chrome on Linux", "Unknown device"). */
+  readonly device: string;
+  /** The session the list was asked for. */
+  readonly current: boolean;
+}
+
+/**
  * Where sessions live: sealed in the browser's cookie (the default), or in Redis with only a
  * handle in the cookie. Routes, the proxy and the actions use only this interface, so they never
  * know which one is in use.
@@ -53,6 +79,7 @@ export interface SessionStore {
   create(
     fields: Omit<Session, 'sid'>,
     cookies: Readonly<Record<string, string>>,
+    origin?: SessionOrigin,
   ): Promise<{ session: Session; cookies: CookieToSet[] }>;
   /**
    * Stores a changed session (refreshed, or its idle clock renewed) and returns the cookies that carry it.
@@ -65,6 +92,25 @@ export interface SessionStore {
   clear(cookies: Readonly<Record<string, string>>): CookieToSet[];
   /** Ends every session matching `match` wherever this store reaches (see each store for how far). */
   endMatching(match: SessionMatch): Promise<EndedSessions>;
+  /**
+   * The live sessions of `session`'s user, `session` among them (`current`), as the user may see
+   * them. Looking is not activity: no other session's idle clock is renewed.
+   * @throws {ApiError} `not_supported` where the store cannot list a user's sessions (the cookie store).
+   */
+  listOfUser(session: Session): Promise<readonly UserSessionSummary[]>;
+  /**
+   * Ends the session of `session`'s user whose {@link UserSessionSummary.id} is `id`, so it opens
+   * nowhere again, and returns it (to revoke its refresh token; `session` itself when `id` is its
+   * own: a logout). `undefined` when no live session of this user has that id: another user's id
+   * and an unknown one are alike.
+   * @throws {ApiError} `not_supported` (the cookie store).
+   */
+  endById(session: Session, id: string): Promise<Session | undefined>;
+  /**
+   * Ends every other live session of `session`'s user and returns them (to revoke their refresh tokens).
+   * @throws {ApiError} `not_supported` (the cookie store).
+   */
+  endOthers(session: Session): Promise<readonly Session[]>;
   /**
    * Records `id` (a logout token's `jti`) until `untilS`; false when it was already recorded (a replay).
    */
@@ -80,9 +126,9 @@ export interface SessionStore {
    */
   liveSessions(sessions: readonly Session[]): Promise<readonly boolean[]>;
   /**
-   * Calls `listener` after this instance has ended sessions (`end`, `endMatching`); returns the
-   * unsubscribe. Listeners run synchronously and must not throw; sessions ended by other instances
-   * are only seen by {@link liveSessions}.
+   * Calls `listener` after this instance has ended sessions (`end`, `endMatching`, `endById`,
+   * `endOthers`); returns the unsubscribe. Listeners run synchronously and must not throw; sessions
+   * ended by other instances are only seen by {@link liveSessions}.
    */
   onSessionsEnded(listener: (ended: SessionsEnded) => void): () => void;
   /** Why the store cannot serve now, or `undefined` when it can (for `/readyz`). */
