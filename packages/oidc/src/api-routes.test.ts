@@ -358,15 +358,19 @@ describe('parseApiRoutes: each field', () => {
   });
 });
 
-describe('parseApiRoutes: stepUp (validated, then refused: not enforced by this version)', () => {
-  const NOT_AVAILABLE = 'API_ROUTES[0] (orders).stepUp: step-up is not available in this version';
-
+describe('parseApiRoutes: stepUp', () => {
   it.each([{ acrValues: ['urn:okta:loa:2fa:any'], maxAge: 300 }, { acrValues: ['phr'] }, { maxAge: 60 }])(
-    'a valid %o: only the one problem',
+    'a valid %o: no problem',
     (stepUp) => {
-      expect(routeLines({ stepUp })).toEqual([NOT_AVAILABLE]);
+      expect(routeLines({ stepUp })).toEqual([]);
     },
   );
+
+  it.each(['none', 'user-optional'])('on a %s route, which has no session: a problem', (token) => {
+    expect(routeLines({ token, stepUp: { maxAge: 60 } })).toEqual([
+      `API_ROUTES[0] (orders).stepUp: requires a session, which "token": "${token}" does not; use "user" or "client"`,
+    ]);
+  });
 
   it.each([
     ['a string', 'mfa', ['.stepUp: must be an object, {"acrValues": [...], "maxAge": seconds}; got "mfa"']],
@@ -409,20 +413,14 @@ describe('parseApiRoutes: stepUp (validated, then refused: not enforced by this 
       { maxAge: 60, acr: ['phr'] },
       ['.stepUp.acr: is not a stepUp field (acrValues, maxAge)'],
     ],
-  ])('%s: its shape problems, then that it is not available', (_, stepUp, reasons) => {
-    expect(routeLines({ stepUp })).toEqual([
-      ...reasons.map((r) => `API_ROUTES[0] (orders)${r}`),
-      NOT_AVAILABLE,
-    ]);
+  ])('%s: its shape problems', (_, stepUp, reasons) => {
+    expect(routeLines({ stepUp })).toEqual(reasons.map((r) => `API_ROUTES[0] (orders)${r}`));
   });
 
   it('an optional session contradicts it', () => {
     expect(
       routeLines({ token: 'client', scopes: ['x'], session: 'optional', stepUp: { maxAge: 60 } }),
-    ).toEqual([
-      'API_ROUTES[0] (orders).session: "optional" contradicts stepUp, which requires a session',
-      NOT_AVAILABLE,
-    ]);
+    ).toEqual(['API_ROUTES[0] (orders).session: "optional" contradicts stepUp, which requires a session']);
   });
 });
 

@@ -219,7 +219,9 @@ export function parseApiRoutes(
     let stepUp: StepUpRequirement | undefined;
     if (stepUpValue !== undefined) {
       stepUp = checkStepUp(stepUpValue, say);
-      say('.stepUp', 'step-up is not available in this version');
+      if (token === 'none' || token === 'user-optional') {
+        say('.stepUp', `requires a session, which "token": "${token}" does not; use "user" or "client"`);
+      }
     }
 
     for (const key of Object.keys(entry)) {

@@ -263,7 +263,13 @@ describe('API routes configuration', () => {
         { name: 'orders', prefix: '/api/orders', upstream: 'http://orders' },
         { name: 'files', prefix: '/api/files/', upstream: 'ftp://x' },
         { prefix: '/api/orders', upstream: 'http://x', tokne: 'none' },
-        { name: 'admin', prefix: '/api/admin', upstream: 'http://admin', stepUp: { maxAge: 300 } },
+        {
+          name: 'admin',
+          prefix: '/api/admin',
+          upstream: 'http://admin',
+          token: 'none',
+          stepUp: { maxAge: 300 },
+        },
       ]),
     });
     expect(lines).toEqual([
@@ -273,7 +279,7 @@ describe('API routes configuration', () => {
       "API_ROUTES[2].name: is required: the route's name in logs, metrics and traces ([a-z0-9-]+)",
       'API_ROUTES[2].prefix: "/api/orders" is also the prefix of API_ROUTES[0] (orders); prefixes must be unique',
       'API_ROUTES[2].tokne: is not a route field; did you mean "token"?',
-      'API_ROUTES[3] (admin).stepUp: step-up is not available in this version',
+      'API_ROUTES[3] (admin).stepUp: requires a session, which "token": "none" does not; use "user" or "client"',
     ]);
   });
 

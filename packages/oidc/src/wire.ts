@@ -105,9 +105,21 @@ export interface UserClaims {
   [claim: string]: unknown;
 }
 
+/** When the session ends and how the user signed in (`GET /auth/user`). Times are epoch seconds. */
+export interface SessionInfo {
+  /** The absolute end: no activity or refresh extends it. */
+  expiresAt: number;
+  /** When it idles out unless the browser makes another authenticated request first (never after `expiresAt`). */
+  idleExpiresAt: number;
+  /** The ID token's `acr` (how the user authenticated, e.g. `urn:okta:loa:2fa:any`), `null` when it had none. */
+  acr: string | null;
+  /** The ID token's `auth_time`, `null` when it had none. */
+  authTime: number | null;
+}
+
 /** `GET /auth/user` */
 export type AuthUserBody =
-  | { authenticated: true; user: UserClaims; session: { expiresAt: number } }
+  | { authenticated: true; user: UserClaims; session: SessionInfo }
   | { authenticated: false };
 
 /** `POST /auth/logout` */

@@ -8,9 +8,11 @@ import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.
 import { safeReturnTo } from '../oidc/return-to.ts';
 import { buildEndSessionUrl, revokeToken } from '../oidc/tokens.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import { authenticationOf } from '../session/model/authentication.ts';
 import type { Session } from '../session/model/session.ts';
 import { CookieBudgetError, type CookieNames, deletion } from '../session/store/cookies.ts';
 import type { SessionStore } from '../session/store/store.ts';
+import { meetsStepUp, type PendingStepUp, type StepUpCodec } from './step-up.ts';
 import {
   boundReturnTo,
   chooseTransactionSlot,
@@ -43,6 +45,8 @@ export interface AuthContext {
   /** Where failures that the user only sees as a code are explained. */
   readonly log: EventLog;
   readonly metrics: Metrics;
+  /** Where step-up requirements wait for their sign-in (RFC 9470). */
+  readonly stepUps: StepUpCodec;
   /** Epoch milliseconds. */
   readonly nowMs?: () => number;
 }
@@ -106,13 +110,29 @@ function loginCodeOf(error: unknown): LoginErrorCode {
  * `cookies` are the request's: the transaction goes into one of `MAX_TXN_COOKIES` fixed slots (a
  * free one, else the oldest login's), so no number of logins, even started all at once, makes the
  * browser hold more; transaction cookies of earlier releases are deleted.
+ *
+ * With `stepUpId` (`?stepUp=<id>`, from a 401 `step_up_required`): the requirement is the one this
+ * browser's step-up cookie holds under that id, taken once (the cookie is deleted); its `acr_values`
+ * and `max_age` go to the IdP and into the transaction, and its `returnTo` replaces the query's.
+ * An id the cookie does not hold (unknown, used, expired, another browser's) ends the login
+ * with `step_up_invalid` before anything is sent to the IdP.
  */
 export async function startLogin(
   ctx: AuthContext,
   idp: Idp | undefined,
   returnTo: string | undefined,
   cookies: Readonly<Record<string, string>>,
+  stepUpId?: string,
 ): Promise<ActionResult> {
+  let stepUpCookies: CookieToSet[] = [];
+  let stepUp: PendingStepUp | undefined;
+  if (stepUpId !== undefined) {
+    stepUp = await ctx.stepUps.take(cookies, stepUpId, nowS(ctx));
+    // A wrong id leaves the browser's own pending step-up alone (a link with a forged id must not
+    // cancel it); the right one uses it up.
+    if (!stepUp) return loginFailed(ctx, 'step_up_invalid', 'no step-up of this browser has that id');
+    stepUpCookies = [ctx.stepUps.deletion()];
+  }
   if (!idp) return loginFailed(ctx, 'idp_unavailable', 'login before the IdP metadata loaded');
   let request: Awaited<ReturnType<typeof buildAuthorizationRequest>>;
   try {
@@ -120,7 +140,8 @@ export async function startLogin(
       scopes: ctx.config.scopes,
       prompt: ctx.config.prompt,
       responseMode: ctx.config.responseMode,
-      returnTo: boundReturnTo(safeReturnTo(returnTo, ctx.config.publicOrigin)),
+      returnTo: boundReturnTo(safeReturnTo(stepUp ? stepUp.returnTo : returnTo, ctx.config.publicOrigin)),
+      ...(stepUp ? { stepUp: stepUp.requirement } : {}),
     });
   } catch (error) {
     // With PAR the IdP is called here: its failure is a failed sign-in like any other.
@@ -142,6 +163,7 @@ export async function startLogin(
         ...transactionAttributes(ctx.config.responseMode, ctx.names, TXN_COOKIE_MAX_AGE_S),
       },
       ...staleTransactionDeletions(ctx, cookies),
+      ...stepUpCookies,
     ],
   };
 }
@@ -204,6 +226,18 @@ export async function completeLogin(
 
   try {
     const result = await completeAuthorization(idp, transaction, params, () => nowS(ctx));
+    const { stepUp } = transaction;
+    if (stepUp && !meetsStepUp({ acr: result.acr, authTimeS: result.authTimeS }, stepUp, nowS(ctx))) {
+      // Not the sign-in that was asked for: its tokens are not kept (its refresh token is
+      // revoked), and the session the browser had stays as it was.
+      await revokeBestEffort(ctx, idp, result.refreshToken, 'step-up', result.dpopKey);
+      return fail(
+        'step_up_failed',
+        `the step-up sign-in has acr ${result.acr ?? '(none)'} and auth_time ${result.authTimeS ?? '(none)'}; asked for acr_values ${stepUp.acrValues.join(' ') || '(any)'}, max_age ${stepUp.maxAgeS ?? '(any)'}`,
+      );
+    }
+    // A step-up replaces a session: the one it replaces gives up its refresh token.
+    const replaced = stepUp ? await ctx.sessions.read(cookies) : undefined;
     const { session, cookies: sessionCookies } = await ctx.sessions.create(
       {
         idpSid: result.idpSid,
@@ -220,7 +254,21 @@ export async function completeLogin(
       },
       cookies,
     );
-    ctx.log('login_succeeded', { sid: session.sid, sub: session.user.sub });
+    if (replaced) {
+      await ctx.sessions.end(replaced.session, {});
+      await revokeBestEffort(
+        ctx,
+        idp,
+        replaced.session.refreshToken,
+        replaced.session.sid,
+        replaced.session.dpopKey,
+      );
+    }
+    ctx.log('login_succeeded', {
+      sid: session.sid,
+      sub: session.user.sub,
+      ...(stepUp ? { stepUp: true, acr: result.acr } : {}),
+    });
     ctx.metrics.countLogin('success');
     return { status: 302, redirect: transaction.returnTo, cookies: [...clearTxn, ...sessionCookies] };
   } catch (error) {
@@ -235,12 +283,31 @@ export async function completeLogin(
   }
 }
 
-/** `GET /auth/user`: who is signed in, never a token. */
-export function describeUser(session: Session | undefined): { status: 200 | 401; json: AuthUserBody } {
+/**
+ * `GET /auth/user`: who is signed in, never a token, and when the session ends: its absolute end,
+ * and when it idles out unless another authenticated request comes first (this request renewed
+ * the idle clock: in Redis the record's TTL starts again now; in the cookie the renewal is written
+ * every few minutes, from `lastSeenAt`); and how the user authenticated (`acr`, `auth_time`).
+ */
+export function describeUser(
+  ctx: AuthContext,
+  session: Session | undefined,
+): { status: 200 | 401; json: AuthUserBody } {
   if (!session) return { status: 401, json: { authenticated: false } };
+  const idleFromS = ctx.config.sessionStore === 'redis' ? nowS(ctx) : session.lastSeenAt;
+  const { acr, authTimeS } = authenticationOf(session);
   return {
     status: 200,
-    json: { authenticated: true, user: session.user, session: { expiresAt: session.expiresAt } },
+    json: {
+      authenticated: true,
+      user: session.user,
+      session: {
+        expiresAt: session.expiresAt,
+        idleExpiresAt: Math.min(session.expiresAt, idleFromS + ctx.config.sessionIdleTimeoutS),
+        acr: acr ?? null,
+        authTime: authTimeS ?? null,
+      },
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ApiRoute, ErrorCode } from '@okta-bff/oidc';
+import type { ApiRoute, ErrorCode, StepUpRequirement } from '@okta-bff/oidc';
 import { ApiError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import {
@@ -8,11 +8,12 @@ import {
   type OriginHeaders,
   WEBSOCKET_ORIGIN_MESSAGE,
 } from '../http/request-origin.ts';
+import { authenticationOf } from '../session/model/authentication.ts';
 import type { Session } from '../session/model/session.ts';
 import { CookieBudgetError } from '../session/store/cookies.ts';
 import type { AuthContext } from './actions.ts';
 import type { ClientTokens, UpstreamToken } from './client-tokens.ts';
-import type { StepUpCodec } from './step-up.ts';
+import { meetsStepUp, STEP_UP_MESSAGE, stepUpLoginUrl, stepUpReturnTo } from './step-up.ts';
 
 /**
  * May this `/api` request (or WebSocket handshake) go upstream, with which session and which
@@ -35,6 +36,8 @@ export type Admission =
       readonly cookies: readonly CookieToSet[];
       /** Extra response headers (`Retry-After`). */
       readonly headers?: Readonly<Record<string, string>>;
+      /** More members of the error body (`login` of `step_up_required`). */
+      readonly fields?: Readonly<Record<string, string>>;
     };
 
 export interface ApiRequestFacts {
@@ -42,6 +45,8 @@ export interface ApiRequestFacts {
   readonly requestId: string;
   readonly cookies: Readonly<Record<string, string>>;
   readonly origin: OriginHeaders;
+  /** `Referer`: a step-up returns to its same-origin path. */
+  readonly referer?: string | undefined;
   /**
    * A WebSocket handshake: a browser cannot add `X-CSRF` to it, so its `Origin` must be the app's
    * instead (cross-site WebSocket hijacking).
@@ -52,8 +57,6 @@ export interface ApiRequestFacts {
 /** What admission works with: the actions' context and the client-credentials tokens. */
 export interface ApiAdmissionContext extends AuthContext {
   readonly clientTokens: ClientTokens;
-  /** Where step-up requirements wait for their sign-in (RFC 9470). */
-  readonly stepUps: StepUpCodec;
 }
 
 const refuse = (
@@ -144,6 +147,9 @@ async function admitClient(
     if (!opened)
       return refuse('unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(request.cookies));
     ({ session, cookies } = opened);
+    if (route.stepUp && !meetsStepUp(authenticationOf(session), route.stepUp, nowS(ctx))) {
+      return stepUpRequired(ctx, request, route, route.stepUp, cookies);
+    }
   }
   return withClientToken(ctx, request, route, session, cookies);
 }
@@ -181,6 +187,9 @@ async function admitUser(
     return { ok: true, session: undefined, token: undefined, cookies: cleared };
   }
   const { session } = opened;
+  if (route.stepUp && !meetsStepUp(authenticationOf(session), route.stepUp, nowS(ctx))) {
+    return stepUpRequired(ctx, request, route, route.stepUp, opened.cookies);
+  }
 
   const fresh = await ctx.sessions.refresher.ensureFresh(session);
   switch (fresh.kind) {
@@ -220,4 +229,35 @@ async function admitUser(
         fresh.retryAfterS === undefined ? undefined : { 'retry-after': String(fresh.retryAfterS) },
       );
   }
+}
+
+const nowS = (ctx: AuthContext) => (ctx.nowMs?.() ?? Date.now()) / 1000;
+
+/**
+ * A route's `stepUp` the session does not meet: nothing is forwarded, the requirement is sealed
+ * into this browser's step-up cookie, and the answer is 401 `step_up_required` with the login
+ * link, as for an upstream's challenge (`proxy/api-exchange.ts`).
+ */
+async function stepUpRequired(
+  ctx: ApiAdmissionContext,
+  request: ApiRequestFacts,
+  route: ApiRoute,
+  requirement: StepUpRequirement,
+  cookies: readonly CookieToSet[],
+): Promise<Admission> {
+  const returnTo = stepUpReturnTo(request.referer, ctx.config.publicOrigin);
+  const { pending, cookie } = await ctx.stepUps.create(requirement, returnTo, nowS(ctx));
+  ctx.log('step_up_required', {
+    reqId: request.requestId,
+    route: route.name,
+    acrValues: requirement.acrValues,
+    maxAgeS: requirement.maxAgeS,
+  });
+  return {
+    ok: false,
+    code: 'step_up_required',
+    message: STEP_UP_MESSAGE,
+    cookies: [...cookies, cookie],
+    fields: { login: stepUpLoginUrl(pending) },
+  };
 }

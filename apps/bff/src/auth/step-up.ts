@@ -4,6 +4,7 @@ import type { CookieToSet } from '../http/cookie-header.ts';
 import { safeReturnTo } from '../oidc/return-to.ts';
 import { deriveKeyRing, type KeyRing } from '../sealing/keys.ts';
 import { seal, unseal } from '../sealing/seal.ts';
+import type { Authentication } from '../session/model/authentication.ts';
 
 /**
  * Step-up authentication (RFC 9470): what an API asks for when the user's sign-in is too weak or
@@ -36,12 +37,6 @@ export interface PendingStepUp {
   readonly requirement: StepUpRequirement;
   /** A same-origin path. */
   readonly returnTo: string;
-}
-
-/** What a sign-in achieved: the ID token's `acr` and `auth_time` (epoch seconds). */
-export interface Authentication {
-  readonly acr: string | undefined;
-  readonly authTimeS: number | undefined;
 }
 
 /**
@@ -183,6 +178,9 @@ export function stepUpReturnTo(referer: string | undefined, publicOrigin: string
   if (url.origin !== publicOrigin) return '/';
   return safeReturnTo(`${url.pathname}${url.search}`, publicOrigin);
 }
+
+/** The message of a 401 `step_up_required`. */
+export const STEP_UP_MESSAGE = 'This needs a stronger or more recent sign-in. Sign in again to continue.';
 
 /** The `login` link of a `step_up_required` answer. */
 export const stepUpLoginUrl = (pending: PendingStepUp) =>

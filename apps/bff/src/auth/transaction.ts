@@ -79,7 +79,7 @@ function toTransaction(bytes: Uint8Array): Transaction | undefined {
     // Sealed by us, so this only happens across an incompatible release: treat it as no login.
     return undefined;
   }
-  const { state, nonce, codeVerifier, returnTo, dpopKey } = p ?? {};
+  const { state, nonce, codeVerifier, returnTo, dpopKey, stepUp } = p ?? {};
   if (
     typeof state !== 'string' ||
     typeof nonce !== 'string' ||
@@ -88,11 +88,20 @@ function toTransaction(bytes: Uint8Array): Transaction | undefined {
   ) {
     return undefined;
   }
-  if (dpopKey === undefined) return { state, nonce, codeVerifier, returnTo };
-  if (typeof dpopKey !== 'object' || dpopKey === null || typeof (dpopKey as DpopKey).d !== 'string') {
-    return undefined;
+  let transaction: Transaction = { state, nonce, codeVerifier, returnTo };
+  if (dpopKey !== undefined) {
+    if (typeof dpopKey !== 'object' || dpopKey === null || typeof (dpopKey as DpopKey).d !== 'string') {
+      return undefined;
+    }
+    transaction = { ...transaction, dpopKey: dpopKey as DpopKey };
   }
-  return { state, nonce, codeVerifier, returnTo, dpopKey: dpopKey as DpopKey };
+  if (stepUp !== undefined) {
+    const { acrValues, maxAgeS } = (stepUp ?? {}) as { acrValues?: unknown; maxAgeS?: unknown };
+    if (!Array.isArray(acrValues) || !acrValues.every((v) => typeof v === 'string')) return undefined;
+    if (maxAgeS !== undefined && typeof maxAgeS !== 'number') return undefined;
+    transaction = { ...transaction, stepUp: { acrValues, maxAgeS } };
+  }
+  return transaction;
 }
 
 /** `returnTo` when it fits {@link TXN_RETURN_TO_MAX_CHARS}, else `/`, as for any other refused value. */

@@ -1,4 +1,4 @@
-import type { LoginErrorCode, Prompt, ResponseMode, UserClaims } from '@okta-bff/oidc';
+import type { LoginErrorCode, Prompt, ResponseMode, StepUpRequirement, UserClaims } from '@okta-bff/oidc';
 import { calculateJwkThumbprint } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { LoginError } from '../errors.ts';
@@ -19,6 +19,11 @@ export interface Transaction {
    * the session's, never sent anywhere else.
    */
   readonly dpopKey?: DpopKey;
+  /**
+   * A step-up login (RFC 9470): what the new sign-in must show (`acr`, `auth_time`), checked at
+   * the callback before the session is replaced.
+   */
+  readonly stepUp?: StepUpRequirement;
 }
 
 /** A failed sign-in: the code goes to `/?login_error=<code>`, the cause to the log only. */
@@ -31,6 +36,8 @@ export interface AuthorizationRequestOptions {
   readonly prompt: Prompt | undefined;
   readonly responseMode: ResponseMode;
   readonly returnTo: string;
+  /** A step-up: `acr_values` and `max_age` are asked for (`prompt=login` when `max_age` is 0). */
+  readonly stepUp?: StepUpRequirement;
 }
 
 /**
@@ -52,6 +59,7 @@ export async function buildAuthorizationRequest(
     codeVerifier: oauth.generateRandomCodeVerifier(),
     returnTo: options.returnTo,
     ...(dpopKey ? { dpopKey } : {}),
+    ...(options.stepUp ? { stepUp: options.stepUp } : {}),
   };
   const url = new URL(idp.as.authorization_endpoint);
   const params = idp.usePar ? new URLSearchParams() : url.searchParams;
@@ -64,7 +72,12 @@ export async function buildAuthorizationRequest(
   params.set('code_challenge', await oauth.calculatePKCECodeChallenge(transaction.codeVerifier));
   params.set('code_challenge_method', 'S256');
   if (options.responseMode !== 'query') params.set('response_mode', options.responseMode);
-  if (options.prompt) params.set('prompt', options.prompt);
+  const { stepUp } = options;
+  // A step-up that wants a fresh sign-in overrides `OKTA_PROMPT` (even `none`).
+  const prompt = stepUp?.maxAgeS === 0 ? 'login' : options.prompt;
+  if (prompt) params.set('prompt', prompt);
+  if (stepUp && stepUp.acrValues.length > 0) params.set('acr_values', stepUp.acrValues.join(' '));
+  if (stepUp?.maxAgeS !== undefined) params.set('max_age', String(stepUp.maxAgeS));
   // RFC 9449 §10: the IdP issues the code for this key only, so a stolen code cannot be
   // redeemed with another key.
   if (dpopKey) params.set('dpop_jkt', await calculateJwkThumbprint(dpopKey));
@@ -99,6 +112,9 @@ export interface LoginResult {
   readonly scope: string | undefined;
   /** With DPoP: the session's key, to which the tokens are bound. */
   readonly dpopKey: DpopKey | undefined;
+  /** The ID token's `acr` and `auth_time` (epoch seconds): how and when the user authenticated. */
+  readonly acr: string | undefined;
+  readonly authTimeS: number | undefined;
 }
 
 /** ID-token claims that describe the protocol exchange, not the user: kept out of the session's user. */
@@ -195,6 +211,8 @@ export async function completeAuthorization(
     idpSid: typeof claims.sid === 'string' ? claims.sid : undefined,
     scope: tokens.scope,
     dpopKey,
+    acr: typeof claims.acr === 'string' ? claims.acr : undefined,
+    authTimeS: typeof claims.auth_time === 'number' ? claims.auth_time : undefined,
   };
 }
 

@@ -1,7 +1,13 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode, StepUpRequirement } from '@okta-bff/oidc';
 import { context, propagation, type Span, SpanKind, type TextMapSetter, trace } from '@opentelemetry/api';
-import { parseStepUpChallenge, type StepUpCodec, stepUpLoginUrl, stepUpReturnTo } from '../auth/step-up.ts';
+import {
+  parseStepUpChallenge,
+  STEP_UP_MESSAGE,
+  type StepUpCodec,
+  stepUpLoginUrl,
+  stepUpReturnTo,
+} from '../auth/step-up.ts';
 import type { ClientAddress } from '../http/client-address.ts';
 import { serializeCookie } from '../http/cookie-header.ts';
 import { errorResponse } from '../http/error-response.ts';
@@ -47,8 +53,6 @@ const pathOf = (target = API_PREFIX) => {
   const queryAt = target.indexOf('?');
   return queryAt < 0 ? target : target.slice(0, queryAt);
 };
-/** The message of a 401 `step_up_required`. */
-export const STEP_UP_MESSAGE = 'This needs a stronger or more recent sign-in. Sign in again to continue.';
 const isEventStream = (type: string | undefined) => type?.startsWith('text/event-stream') === true;
 
 /**

@@ -121,11 +121,13 @@ export function createApiProxy(options: ApiProxyOptions) {
           origin: headerValue(req.headers.origin),
           secFetchSite: headerValue(req.headers['sec-fetch-site']),
         },
+        referer: req.headers.referer,
       },
       upstream?.route,
     );
     if (admission.cookies.length > 0) exchange.setCookie = admission.cookies.map(serializeCookie);
-    if (!admission.ok) return exchange.fail(admission.code, admission.message, admission.headers);
+    if (!admission.ok)
+      return exchange.fail(admission.code, admission.message, admission.headers, admission.fields);
     // Admission found the route, so `match` and `upstream` are set.
     if (!match || !upstream) return exchange.fail('no_route', 'No API is served at this path.');
 

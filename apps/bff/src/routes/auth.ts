@@ -50,7 +50,16 @@ export function authRoutes(
   // `c.get(name)` rather than `c.var.name`: Hono's `c.var` builds an object of every variable on
   // each read.
   app.get('/auth/login', rateLimit(loginRateLimiter), cookieParser(), async (c) =>
-    respond(c, await startLogin(c.get('auth'), idp.current(), c.req.query('returnTo'), c.get('cookies'))),
+    respond(
+      c,
+      await startLogin(
+        c.get('auth'),
+        idp.current(),
+        c.req.query('returnTo'),
+        c.get('cookies'),
+        c.req.query('stepUp'),
+      ),
+    ),
   );
 
   const callback = async (c: Context<AppEnv>, params: URLSearchParams) => {
@@ -79,7 +88,7 @@ export function authRoutes(
 
   app.get('/auth/user', sessionLoader(), (c) => {
     const session = c.get('session');
-    const { status, json } = describeUser(session);
+    const { status, json } = describeUser(c.get('auth'), session);
     // A cookie that no longer opens (old key, expired, tampered) is dropped rather than resent forever.
     if (!session) setCookies(c, c.get('auth').sessions.clear(c.get('cookies')));
     return c.json(json, status);

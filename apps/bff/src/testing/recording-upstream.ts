@@ -99,6 +99,14 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
         res.once('close', () => clearInterval(tick));
         return;
       }
+      if (last === 'step-up-recent') {
+        // RFC 9470 §3: this action needs a sign-in within the last 30 seconds, of any strength.
+        res.writeHead(401, {
+          'www-authenticate': 'Bearer error="insufficient_user_authentication", max_age="30"',
+        });
+        res.end();
+        return;
+      }
       if (last === 'step-up') {
         // RFC 9470 §3: this action needs a second factor within the last 5 minutes.
         res.writeHead(401, {
