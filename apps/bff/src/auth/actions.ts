@@ -202,6 +202,8 @@ export async function completeLogin(
   idp: Idp | undefined,
   params: URLSearchParams,
   cookies: Readonly<Record<string, string>>,
+  /** The browser's `User-Agent`: the Redis store keeps a coarse description of it (the Devices page). */
+  userAgent?: string,
 ): Promise<ActionResult> {
   // The transaction stays: the same callback can complete once the IdP metadata is there.
   if (!idp) return loginFailed(ctx, 'idp_unavailable', 'callback before the IdP metadata loaded');
@@ -253,6 +255,7 @@ export async function completeLogin(
         expiresAt: nowS(ctx) + ctx.config.sessionMaxAgeS,
       },
       cookies,
+      { userAgent },
     );
     if (replaced) {
       await ctx.sessions.end(replaced.session, {});

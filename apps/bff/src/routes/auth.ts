@@ -64,7 +64,10 @@ export function authRoutes(
 
   const callback = async (c: Context<AppEnv>, params: URLSearchParams) => {
     c.header('Referrer-Policy', 'no-referrer');
-    return respond(c, await completeLogin(c.get('auth'), idp.current(), params, c.get('cookies')));
+    return respond(
+      c,
+      await completeLogin(c.get('auth'), idp.current(), params, c.get('cookies'), c.req.header('user-agent')),
+    );
   };
   const malformedCallback = (c: Context<AppEnv>, reason: string) => {
     c.header('Referrer-Policy', 'no-referrer');

@@ -3,6 +3,8 @@
  * and `POST /auth/sessions/end-others` on two BFF instances sharing one real redis-server, with
  * browsers as cookie jars, the embedded IdP (which records revocations) and the recording upstream.
  */
+
+import { driveIdpLogin } from '@okta-bff/dev-idp/testing';
 import type { UserSessionsBody } from '@okta-bff/oidc';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -64,6 +66,27 @@ async function expectApi(jar: CookieJar, status: 200 | 401): Promise<void> {
 }
 
 describe('GET /auth/sessions', () => {
+  it('describes the device from the User-Agent the callback came with, never the header itself', async () => {
+    const bff = await bed.g.h.startBff(bed.redisEnv());
+    const jar = new CookieJar();
+    const chrome =
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    const login = await bff.fetch('/auth/login', { jar });
+    const request = await driveIdpLogin({
+      authorizeUrl: new URL(login.headers.get('location') ?? ''),
+      username: ALICE.login,
+      password: ALICE.password,
+    });
+    const callback = new URL(request.url);
+    const done = await bff.fetch(`${callback.pathname}${callback.search}`, {
+      jar,
+      headers: { 'user-agent': chrome },
+    });
+    expect(done.status).toBe(302);
+    const [entry] = await list(bff, jar);
+    expect(entry?.device).toBe('Chrome on Linux');
+  });
+
   it('lists the user’s sessions, this browser’s marked current, with opaque ids and times', async () => {
     const before = Math.floor(Date.now() / 1000);
     const { bff, jars } = await browsers(ALICE, ALICE, BOB);
