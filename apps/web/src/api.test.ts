@@ -7,6 +7,7 @@ import {
   getUser,
   listItems,
   logout,
+  onApiActivity,
   parseLiveMessage,
   parsePublicNotices,
   readApiError,
@@ -108,11 +109,48 @@ describe('readApiError', () => {
 });
 
 describe('getUser', () => {
-  it('is signed in on 200', async () => {
+  it('is signed in on 200, with when the session ends and how the user signed in', async () => {
+    const session = { expiresAt: 42, idleExpiresAt: 40, acr: 'urn:okta:loa:2fa:any', authTime: 10 };
+    stubFetch(json(200, { authenticated: true, user: { sub: 'u1', name: 'Ada' }, session }));
+    expect(await getUser()).toEqual({
+      signedIn: true,
+      user: { sub: 'u1', name: 'Ada' },
+      ...session,
+      serverTime: null,
+    });
+  });
+
+  it('reads the BFF clock from the Date header', async () => {
+    const session = { expiresAt: 42, idleExpiresAt: 40, acr: null, authTime: null };
+    const date = 'Wed, 21 Oct 2026 07:28:00 GMT';
     stubFetch(
-      json(200, { authenticated: true, user: { sub: 'u1', name: 'Ada' }, session: { expiresAt: 42 } }),
+      new Response(JSON.stringify({ authenticated: true, user: { sub: 'u1' }, session }), {
+        headers: { Date: date },
+      }),
     );
-    expect(await getUser()).toEqual({ signedIn: true, user: { sub: 'u1', name: 'Ada' }, expiresAt: 42 });
+    expect(await getUser()).toMatchObject({ signedIn: true, acr: null, serverTime: Date.parse(date) });
+  });
+
+  it.each([
+    ['an older BFF (expiresAt only)', { expiresAt: 42 }, 42],
+    ['no session field', undefined, null],
+    ['malformed fields', { expiresAt: '42', idleExpiresAt: null, acr: 2, authTime: 'x' }, null],
+  ])('takes what it cannot read as unknown: %s', async (_, session, expiresAt) => {
+    stubFetch(json(200, { authenticated: true, user: { sub: 'u1' }, session }));
+    expect(await getUser()).toEqual({
+      signedIn: true,
+      user: { sub: 'u1' },
+      expiresAt,
+      idleExpiresAt: null,
+      acr: null,
+      authTime: null,
+      serverTime: null,
+    });
+  });
+
+  it('refuses an answer without a user', async () => {
+    stubFetch(json(200, { authenticated: true, session: { expiresAt: 42 } }));
+    await expect(getUser()).rejects.toMatchObject({ code: 'unexpected_response' });
   });
 
   it('is signed out on 401', async () => {
@@ -123,6 +161,31 @@ describe('getUser', () => {
   it('throws the coded error on 503', async () => {
     stubFetch(json(503, { error: 'idp_unavailable', message: 'x' }));
     await expect(getUser()).rejects.toMatchObject({ status: 503, code: 'idp_unavailable' });
+  });
+});
+
+describe('onApiActivity', () => {
+  it('reports each successful call through the session, and nothing else', async () => {
+    const listener = vi.fn();
+    const unsubscribe = onApiActivity(listener);
+    try {
+      stubFetch(json(200, []));
+      await listItems();
+      expect(listener).toHaveBeenCalledTimes(1);
+
+      await request('/api/public/notices');
+      await request('/auth/user');
+      stubFetch(json(401, { error: 'unauthenticated', message: 'x' }));
+      await request('/api/items');
+      stubFetch(new TypeError('Failed to fetch'));
+      await expect(request('/api/items')).rejects.toMatchObject({ code: 'network_error' });
+      expect(listener).toHaveBeenCalledTimes(1);
+    } finally {
+      unsubscribe();
+    }
+    stubFetch(json(200, []));
+    await listItems();
+    expect(listener).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -45,9 +45,28 @@ export interface Item {
   createdAt: string;
 }
 
-/** What `GET /auth/user` says about this browser. */
+/**
+ * What `GET /auth/user` says about this browser. Times are epoch seconds of the BFF's clock; a
+ * field an older BFF does not send is `null` (unknown), never a guess.
+ */
 export type Session =
-  | { signedIn: true; user: UserClaims /** epoch seconds */; expiresAt: number }
+  | {
+      signedIn: true;
+      user: UserClaims;
+      /** The session's absolute end: nothing extends it. */
+      expiresAt: number | null;
+      /** When the session idles out unless an authenticated request comes first (never after `expiresAt`). */
+      idleExpiresAt: number | null;
+      /** How the user authenticated (the ID token's `acr`, e.g. `urn:okta:loa:2fa:any`). */
+      acr: string | null;
+      /** When the user authenticated (the ID token's `auth_time`). */
+      authTime: number | null;
+      /**
+       * The BFF's clock when it answered (its `Date` header), epoch milliseconds: lets the SPA
+       * read the times above on its own clock (see `session-expiry.ts`). `null` without one.
+       */
+      serverTime: number | null;
+    }
   | { signedIn: false };
 
 /** Options of {@link request}; `json` is serialised as the body. */
@@ -77,13 +96,40 @@ export async function request(path: string, options: RequestOptions = {}): Promi
     init.body = JSON.stringify(options.json);
   }
   if (options.signal) init.signal = options.signal;
+  let response: Response;
   try {
-    return await fetch(path, init);
+    response = await fetch(path, init);
   } catch (cause) {
     // An abort is the caller's decision, not a network failure: let it through untouched.
     if (cause instanceof DOMException && cause.name === 'AbortError') throw cause;
     throw new ApiError(0, 'network_error', 'The network request failed.', { cause });
   }
+  if (response.ok && isSessionApiPath(path)) {
+    for (const listener of [...apiActivityListeners]) listener();
+  }
+  return response;
+}
+
+const apiActivityListeners = new Set<() => void>();
+
+/**
+ * `/api/…` but not `/api/public/…`: the calls the BFF makes with the session, each of which renews
+ * its idle clock. A public route may not even open the session, so it is not counted.
+ */
+function isSessionApiPath(path: string): boolean {
+  return path.startsWith('/api/') && !path.startsWith('/api/public/');
+}
+
+/**
+ * Calls `listener` after every successful (2xx) `/api` call that went through the session (not
+ * `/api/public/…`): the BFF renewed the session's idle clock then. Used by the session-expiry
+ * watcher; returns the unsubscribe function.
+ */
+export function onApiActivity(listener: () => void): () => void {
+  apiActivityListeners.add(listener);
+  return () => {
+    apiActivityListeners.delete(listener);
+  };
 }
 
 /** Fallback code when an error response has no (known) `error` field, e.g. from a proxy in between. */
@@ -154,15 +200,30 @@ export function parseItem(value: unknown): Item {
   return { id: value.id, name: value.name, createdAt: value.createdAt };
 }
 
-/** Parses the answer of `GET /auth/user`: 200 → signed in, 401 → signed out, else an error. */
+function finiteOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * Parses the answer of `GET /auth/user`: 200 → signed in, 401 → signed out, else an error. A
+ * `session` field that is missing or lacks a time (an older BFF) gives `null`s, not an error.
+ */
 export async function parseUserResponse(response: Response): Promise<Session> {
   if (response.status === 401) return { signedIn: false };
   const body = (await readJson(response)) as AuthUserBody;
   if (!isRecord(body) || body.authenticated !== true) return { signedIn: false };
-  if (!isRecord(body.user) || typeof body.user.sub !== 'string' || !isRecord(body.session)) {
-    throw unexpected('user');
-  }
-  return { signedIn: true, user: body.user, expiresAt: Number(body.session.expiresAt) };
+  if (!isRecord(body.user) || typeof body.user.sub !== 'string') throw unexpected('user');
+  const session: Record<string, unknown> = isRecord(body.session) ? body.session : {};
+  const date = response.headers.get('Date');
+  return {
+    signedIn: true,
+    user: body.user,
+    expiresAt: finiteOrNull(session.expiresAt),
+    idleExpiresAt: finiteOrNull(session.idleExpiresAt),
+    acr: typeof session.acr === 'string' ? session.acr : null,
+    authTime: finiteOrNull(session.authTime),
+    serverTime: date === null ? null : finiteOrNull(Date.parse(date)),
+  };
 }
 
 /** `GET /auth/user`: who is signed in, if anyone. */

@@ -1,11 +1,14 @@
 /**
  * The application shell: landmarks, the session, and which page to show. The session comes from
- * `GET /auth/user` once at start and changes only on sign-out or when the BFF says it ended.
+ * `GET /auth/user` at start; it changes on sign-out, when the BFF says it ended, and when it is
+ * asked again: "Stay signed in", or once the session-expiry watcher (`session-expiry.ts`) sees
+ * its end pass (a 401 then is handled like a 401 from `/api`).
  */
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Session } from './api.ts';
-import { getUser, logout, sessionsSupported } from './api.ts';
+import { getUser, logout, onApiActivity, sessionsSupported } from './api.ts';
 import { ApiErrorNotice, StatusRegion } from './components/notices.tsx';
+import { SessionExpiryBanner } from './components/session-expiry-banner.tsx';
 import { classifyError } from './errors.ts';
 import type { OpenSocket } from './live-items.ts';
 import { takeLoginError } from './login-error.ts';
@@ -17,6 +20,7 @@ import { APP_NAME, PageTitle } from './pages/page-title.tsx';
 import { ProfilePage } from './pages/profile.tsx';
 import { SignInPrompt } from './pages/sign-in-prompt.tsx';
 import { Link, usePathname } from './router.tsx';
+import { type ExpiryClock, type ExpiryState, NO_EXPIRY, watchSessionExpiry } from './session-expiry.ts';
 import { clearPendingDelete } from './step-up.ts';
 
 type SessionState =
@@ -37,10 +41,12 @@ const DEVICES_LINK = { href: '/devices', label: 'Devices' } as const;
 export interface AppProps {
   /** Opens the items page's live socket (default: `WebSocket`); tests pass a fake. */
   openSocket?: OpenSocket;
+  /** The session-expiry watcher's clock and timers (default: the browser's); tests pass a fake. */
+  clock?: ExpiryClock;
 }
 
 /** The whole SPA. */
-export function App({ openSocket }: AppProps = {}) {
+export function App({ openSocket, clock }: AppProps = {}) {
   const pathname = usePathname();
   // Read once: takeLoginError also removes the parameter from the address bar. A failed sign-in
   // (a step-up included) leaves no delete waiting to be offered on the items page.
@@ -67,6 +73,64 @@ export function App({ openSocket }: AppProps = {}) {
     setSessionEnded(true);
     setState({ status: 'ready', session: { signedIn: false } });
   }, []);
+
+  /**
+   * Asks `GET /auth/user` again (which renews the idle clock): signed in → the new times, signed
+   * out → the same path as a 401 from `/api`. A failure changes nothing; the caller decides.
+   */
+  const refreshSession = useCallback(
+    (): Promise<void> =>
+      getUser().then((session) => {
+        if (session.signedIn) setState({ status: 'ready', session });
+        else onSessionEnded();
+      }),
+    [onSessionEnded],
+  );
+
+  // The session-expiry watcher: one per App, fed each answer of /auth/user and each /api success.
+  const [expiry, setExpiry] = useState<ExpiryState>(NO_EXPIRY);
+  const [watcher] = useState(() =>
+    watchSessionExpiry({
+      ...clock,
+      onChange: setExpiry,
+      // The end passed: ask the BFF. On failure the watcher asks again a minute later.
+      onEnded: () => {
+        refreshSession().catch(() => {});
+      },
+    }),
+  );
+  useEffect(() => {
+    const unsubscribe = onApiActivity(() => watcher.activity());
+    return () => {
+      unsubscribe();
+      watcher.stop();
+    };
+  }, [watcher]);
+  const current = state.status === 'ready' ? state.session : null;
+  // A layout effect: the new times are shown in the same frame as the session that brought them.
+  useLayoutEffect(() => {
+    if (current?.signedIn) watcher.update(current);
+    else watcher.clear();
+  }, [current, watcher]);
+
+  const [stay, setStay] = useState<'idle' | 'busy' | 'failed'>('idle');
+  const onStay = () => {
+    if (stay === 'busy') return;
+    setStay('busy');
+    refreshSession().then(
+      () => setStay('idle'),
+      (error: unknown) => {
+        setStay('idle');
+        if (classifyError(error) === 'session-ended') onSessionEnded();
+        else setStay('failed');
+      },
+    );
+  };
+  // A failed "Stay" is forgotten once the warning has gone.
+  const idleNotice = expiry.notice?.kind === 'idle';
+  useEffect(() => {
+    if (!idleNotice) setStay('idle');
+  }, [idleNotice]);
 
   const onSignOut = () => {
     setSignOutError(null);
@@ -123,6 +187,12 @@ export function App({ openSocket }: AppProps = {}) {
         </div>
       </header>
       <main id="main" class="container">
+        <SessionExpiryBanner
+          notice={signedIn ? expiry.notice : null}
+          returnTo={pathname}
+          onStay={onStay}
+          stayFailed={stay === 'failed'}
+        />
         <StatusRegion>
           {signOutError !== null && <ApiErrorNotice error={signOutError} returnTo={pathname} />}
         </StatusRegion>
@@ -161,7 +231,17 @@ export function App({ openSocket }: AppProps = {}) {
     if (pathname === '/') return <HomePage session={session} loginError={loginError} />;
     if (pathname !== '/profile' && pathname !== '/items' && pathname !== '/devices') return <NotFoundPage />;
     if (!session.signedIn) return <SignInPrompt returnTo={pathname} sessionEnded={sessionEnded} />;
-    if (pathname === '/profile') return <ProfilePage user={session.user} expiresAt={session.expiresAt} />;
+    if (pathname === '/profile') {
+      return (
+        <ProfilePage
+          user={session.user}
+          endsAt={expiry.endsAt}
+          idleEndsAt={expiry.idleEndsAt}
+          acr={session.acr}
+          authTime={session.authTime}
+        />
+      );
+    }
     if (pathname === '/devices') return <DevicesPage onSessionEnded={onSessionEnded} onSignOut={onSignOut} />;
     return <ItemsPage onSessionEnded={onSessionEnded} {...(openSocket ? { openSocket } : {})} />;
   }

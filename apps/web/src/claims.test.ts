@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { claimRows, displayName, looksLikeToken } from './claims.ts';
+import { claimRows, describeAcr, displayName, looksLikeToken } from './claims.ts';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl';
 
@@ -37,5 +37,28 @@ describe('displayName', () => {
     expect(displayName({ sub: 'u1', name: 'Ada Lovelace', email: 'a@x' })).toBe('Ada Lovelace');
     expect(displayName({ sub: 'u1', email: 'a@x' })).toBe('a@x');
     expect(displayName({ sub: 'u1', name: '  ' })).toBe('u1');
+  });
+});
+
+describe('describeAcr', () => {
+  it.each([
+    ['urn:okta:loa:2fa:any', 'with a second factor'],
+    ['phr', 'with a second factor'],
+    ['phrh', 'with a second factor'],
+    ['urn:okta:loa:1fa:pwd', 'with a password'],
+  ])('says %s in words', (acr, words) => {
+    expect(describeAcr(acr)).toEqual({ words });
+  });
+
+  it.each(['urn:okta:loa:1fa:any', 'urn:okta:loa:2fa:any:ifpossible', 'constructor', 'PHR'])(
+    'gives %s as it came',
+    (acr) => {
+      expect(describeAcr(acr)).toEqual({ raw: acr });
+    },
+  );
+
+  it('has nothing to say without an acr', () => {
+    expect(describeAcr(null)).toBeNull();
+    expect(describeAcr('')).toBeNull();
   });
 });

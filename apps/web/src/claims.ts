@@ -51,3 +51,22 @@ export function displayName(claims: UserClaims): string {
   }
   return claims.sub;
 }
+
+/** `acr` values said in plain words; the Okta ones this app's sign-ins come back with. */
+const ACR_WORDS: ReadonlyMap<string, string> = new Map([
+  ['urn:okta:loa:2fa:any', 'with a second factor'],
+  // Phishing-resistant, and phishing-resistant and hardware-protected: two factors, at least.
+  ['phr', 'with a second factor'],
+  ['phrh', 'with a second factor'],
+  ['urn:okta:loa:1fa:pwd', 'with a password'],
+]);
+
+/**
+ * How the user signed in, from the session's `acr`: a known value in plain words ("with a second
+ * factor"), any other as it came (the caller shows it as a value), `null` when there was none.
+ */
+export function describeAcr(acr: string | null): { words: string } | { raw: string } | null {
+  if (acr === null || acr === '') return null;
+  const words = ACR_WORDS.get(acr);
+  return words === undefined ? { raw: acr } : { words };
+}

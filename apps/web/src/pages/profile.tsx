@@ -1,28 +1,69 @@
 import type { UserClaims } from '@okta-bff/oidc/wire';
-import { claimRows } from '../claims.ts';
+import { claimRows, describeAcr } from '../claims.ts';
 import { PageTitle } from './page-title.tsx';
 
-/** Props of {@link ProfilePage}. */
+/** Props of {@link ProfilePage}. Times are epoch milliseconds; `null`: unknown (an older BFF). */
 export interface ProfilePageProps {
   user: UserClaims;
-  /** When the BFF session ends, epoch seconds. */
-  expiresAt: number;
+  /** The session's absolute end, on this browser's clock (see `session-expiry.ts`). */
+  endsAt: number | null;
+  /** When the session idles out unless the user does something first (an estimate, see `session-expiry.ts`). */
+  idleEndsAt: number | null;
+  /** The session's `acr`: how the user signed in. */
+  acr: string | null;
+  /** When the user signed in. */
+  authTime: number | null;
 }
 
-/** `/profile`: the user's claims and when the session ends. Never a token (see `claimRows`). */
-export function ProfilePage({ user, expiresAt }: ProfilePageProps) {
-  const expires = new Date(expiresAt * 1000);
-  const valid = Number.isFinite(expires.getTime());
+/** A `<time>` with a local date and time, or "an unknown time". */
+function LocalTime({ epochMs, testId }: { epochMs: number | null; testId: string }) {
+  const date = epochMs === null ? null : new Date(epochMs);
+  const valid = date !== null && Number.isFinite(date.getTime());
+  return (
+    <time data-testid={testId} {...(valid ? { dateTime: date.toISOString() } : {})}>
+      {valid ? date.toLocaleString() : 'an unknown time'}
+    </time>
+  );
+}
+
+/**
+ * `/profile`: the user's claims, when the session ends (absolute and idle) and how the user signed
+ * in. Never a token (see `claimRows`).
+ */
+export function ProfilePage({ user, endsAt, idleEndsAt, acr, authTime }: ProfilePageProps) {
+  const method = describeAcr(acr);
   return (
     <>
       <PageTitle title="Profile" />
-      <p>
-        Your session ends at{' '}
-        <time data-testid="session-expires" {...(valid ? { dateTime: expires.toISOString() } : {})}>
-          {valid ? expires.toLocaleString() : 'an unknown time'}
-        </time>
-        .
-      </p>
+      <dl class="facts" data-testid="session-facts">
+        <dt>Your session ends at</dt>
+        <dd>
+          <LocalTime epochMs={endsAt} testId="session-expires" />
+        </dd>
+        {idleEndsAt !== null && (
+          <>
+            <dt>If you are inactive, you will be signed out at</dt>
+            <dd>
+              <LocalTime epochMs={idleEndsAt} testId="session-idle-expires" />{' '}
+              <span class="muted">(using the app moves this later)</span>
+            </dd>
+          </>
+        )}
+        <dt>You signed in</dt>
+        <dd data-testid="sign-in-method">
+          {method === null ? 'in a way the identity provider did not state' : null}
+          {method !== null && 'words' in method ? method.words : null}
+          {method !== null && 'raw' in method ? (
+            <>
+              with <code>{method.raw}</code>
+            </>
+          ) : null}
+        </dd>
+        <dt>You signed in at</dt>
+        <dd>
+          <LocalTime epochMs={authTime === null ? null : authTime * 1000} testId="auth-time" />
+        </dd>
+      </dl>
       <div class="table-wrap">
         <table data-testid="profile-table">
           <caption>Claims about you from the identity provider</caption>
