@@ -95,7 +95,9 @@ const endedSession = (required: boolean, deletions: readonly CookieToSet[]): Adm
  *    503 `idp_unavailable`, the session stays); `user-optional` is the same with a session, and no
  *    token, never a 401, without one; `client` is the BFF's own client-credentials token (503
  *    `idp_unavailable` when it cannot be had), after a session when the route requires one;
- *    `none` forwards no token and looks at no session.
+ *    `none` forwards no token and looks at no session. A route with `stepUp` whose requirement
+ *    the session's sign-in (`acr`, `auth_time`) does not meet: 401 `step_up_required`, with the
+ *    requirement sealed into the browser's step-up cookie.
  *
  * It never throws for an outage: a session store that cannot answer is 503
  * `session_store_unavailable`, like the other refusals.
