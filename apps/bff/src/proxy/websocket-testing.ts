@@ -7,16 +7,21 @@
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import { type BffConfig, DEV_IDP, type Env, loadBffConfig } from '@okta-bff/oidc';
+import { type BffConfig, type Env, loadBffConfig } from '@okta-bff/oidc';
 import WebSocket, { WebSocketServer } from 'ws';
 import { type BffServer, createBffServer } from '../http-server.ts';
-import { createLogger } from '../logger.ts';
 import { discoverIdp, type IdpLoader, startIdpLoader } from '../oidc/idp.ts';
 import { type Metrics, NO_METRICS } from '../ops/metrics.ts';
 import { installGracefulShutdown } from '../ops/shutdown.ts';
 import { TRACING_OFF, type Tracing } from '../ops/tracing.ts';
-import { type Bff, type CookieJar, type Harness, TEST_SESSION_SECRET } from '../testing/harness.ts';
+import {
+  type Bff,
+  type CookieJar,
+  capturingLogger,
+  type Harness,
+  jarFetch,
+  testEnv,
+} from '../testing/harness.ts';
 
 export interface RecordedHandshake {
   readonly url: string;
@@ -133,29 +138,9 @@ export async function startWsBff({
   metrics = NO_METRICS,
   tracing = TRACING_OFF,
 }: BffEnvironment): Promise<WsBff> {
-  const config: BffConfig = loadBffConfig(
-    {
-      OKTA_ISSUER: h.idp.issuer,
-      CLIENT_ID: DEV_IDP.clientId,
-      CLIENT_SECRET: DEV_IDP.clientSecret,
-      REDIRECT_URL: `${h.origin}/authorization-code/callback`,
-      SESSION_SECRET: TEST_SESSION_SECRET,
-      LOG_LEVEL: 'debug',
-      RATE_LIMIT_LOGIN_PER_MIN: '0',
-      ...env,
-    },
-    'production',
-  );
-  const logs: string[] = [];
-  const logger = createLogger(
-    config.logLevel,
-    new Writable({
-      write(chunk, _enc, done) {
-        logs.push(String(chunk));
-        done();
-      },
-    }),
-  );
+  // `createBffServer` itself (not the harness's listener), for its shutdown and WebSocket proxy.
+  const config: BffConfig = loadBffConfig(testEnv(h.idp.issuer, h.origin, env), 'production');
+  const { logs, logger } = capturingLogger(config.logLevel);
   const idp: IdpLoader = startIdpLoader(() => discoverIdp(config), { initialDelayMs: 0 });
   await idp.ready;
   let shuttingDown = false;
@@ -184,15 +169,7 @@ export async function startWsBff({
     config,
     logs,
     server,
-    async fetch(path, { jar, headers, ...init } = {}) {
-      const url = new URL(path, origin);
-      const h = new Headers(headers);
-      const cookie = jar?.header(url);
-      if (cookie) h.set('cookie', cookie);
-      const response = await fetch(url, { ...init, headers: h, redirect: 'manual' });
-      jar?.store(url, response);
-      return response;
-    },
+    fetch: jarFetch(origin),
     dial: (path, options = {}) => dial(`ws://localhost:${port}${path}`, config.publicOrigin, options),
     shutdown(timeoutS = 5) {
       return new Promise<number>((resolve) => {

@@ -87,32 +87,12 @@ export async function createHarness(
     origin,
     async startBff(env = {}, { waitForIdp = true, instances = 1, nowMs } = {}) {
       const config = loadBffConfig(
-        {
-          OKTA_ISSUER: idp.issuer,
-          CLIENT_ID: DEV_IDP.clientId,
-          CLIENT_SECRET: DEV_IDP.clientSecret,
-          REDIRECT_URL: `${origin}/authorization-code/callback`,
-          SESSION_SECRET: TEST_SESSION_SECRET,
-          LOG_LEVEL: 'debug',
-          // Tests sign in from one address far more often than a person: the per-address limit
-          // is off unless a test sets it (the rate-limit tests do).
-          RATE_LIMIT_LOGIN_PER_MIN: '0',
-          ...env,
-        },
+        testEnv(idp.issuer, origin, env),
         // Tests ask for development mode as `pnpm dev`'s environment spells it; the product's
         // own entry points never read NODE_ENV (see `server.ts`).
         env.NODE_ENV === 'development' ? 'development' : 'production',
       );
-      const logs: string[] = [];
-      const logger = createLogger(
-        config.logLevel,
-        new Writable({
-          write(chunk, _enc, done) {
-            logs.push(String(chunk));
-            done();
-          },
-        }),
-      );
+      const { logs, logger } = capturingLogger(config.logLevel);
       const loader = startIdpLoader(() => discoverIdp(config), { initialDelayMs: 50 });
       if (waitForIdp) await loader.ready;
       const listeners = Array.from({ length: instances }, () =>
@@ -134,15 +114,7 @@ export async function createHarness(
         origin,
         config,
         logs,
-        async fetch(path, { jar, headers, ...init } = {}) {
-          const url = new URL(path, origin);
-          const h = new Headers(headers);
-          const cookie = jar?.header(url);
-          if (cookie) h.set('cookie', cookie);
-          const response = await fetch(url, { ...init, headers: h, redirect: 'manual' });
-          jar?.store(url, response);
-          return response;
-        },
+        fetch: jarFetch(origin),
         stop,
       };
     },
@@ -152,6 +124,52 @@ export async function createHarness(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await idp.close();
     },
+  };
+}
+
+/**
+ * The environment of a test BFF on `origin` against the IdP at `issuer`, with `env` on top.
+ * Tests sign in from one address far more often than a person: the per-address limit is off
+ * unless a test sets it (the rate-limit tests do).
+ */
+export function testEnv(issuer: string, origin: string, env: Env = {}): Env {
+  return {
+    OKTA_ISSUER: issuer,
+    CLIENT_ID: DEV_IDP.clientId,
+    CLIENT_SECRET: DEV_IDP.clientSecret,
+    REDIRECT_URL: `${origin}/authorization-code/callback`,
+    SESSION_SECRET: TEST_SESSION_SECRET,
+    LOG_LEVEL: 'debug',
+    RATE_LIMIT_LOGIN_PER_MIN: '0',
+    ...env,
+  };
+}
+
+/** A logger at `level` whose lines are kept in `logs`, for leak checks and log assertions. */
+export function capturingLogger(level: string): { logs: string[]; logger: ReturnType<typeof createLogger> } {
+  const logs: string[] = [];
+  const logger = createLogger(
+    level,
+    new Writable({
+      write(chunk, _enc, done) {
+        logs.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  return { logs, logger };
+}
+
+/** `Bff.fetch` for `origin`: `jar`'s cookies sent, what the answer sets stored, redirects not followed. */
+export function jarFetch(origin: string): Bff['fetch'] {
+  return async (path, { jar, headers, ...init } = {}) => {
+    const url = new URL(path, origin);
+    const h = new Headers(headers);
+    const cookie = jar?.header(url);
+    if (cookie) h.set('cookie', cookie);
+    const response = await fetch(url, { ...init, headers: h, redirect: 'manual' });
+    jar?.store(url, response);
+    return response;
   };
 }
 
