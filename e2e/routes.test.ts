@@ -14,40 +14,11 @@
 import { DEV_USERS } from '@okta-bff/dev-idp';
 import type { Browser, Page, Request, WebSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, waitForBffResponse } from './support/actions.ts';
+import { fetchFromPage, liveState, signIn, waitForBffResponse } from './support/actions.ts';
 import { launchChromium, openPage } from './support/browser.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 const alice = DEV_USERS[0]!;
-
-/** The live socket's state, as the items page shows it (`data-state` of its status line). */
-function liveState(page: Page, state: 'connecting' | 'live' | 'reconnecting') {
-  return page.locator(`[data-testid="live-status"][data-state="${state}"]`);
-}
-
-/** Calls the BFF from the page's own script, as the SPA does (same origin, `X-CSRF: 1`). */
-function fetchFromPage(page: Page, path: string, init: { method?: string; json?: unknown } = {}) {
-  return page.evaluate(
-    async ({ path, init }) => {
-      const headers: Record<string, string> = { 'X-CSRF': '1', Accept: 'application/json' };
-      if (init.json !== undefined) headers['Content-Type'] = 'application/json';
-      const response = await fetch(path, {
-        method: init.method ?? 'GET',
-        headers,
-        ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
-      });
-      const text = await response.text();
-      let body: unknown = text;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // Not JSON: the test reports the text.
-      }
-      return { status: response.status, body };
-    },
-    { path, init },
-  );
-}
 
 describe('API routes (real browser, production build)', () => {
   let stack: Stack;

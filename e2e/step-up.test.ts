@@ -14,18 +14,22 @@
  * @see docs/http-contract.md
  * @see apps/web/src/pages/items.tsx, apps/web/src/step-up.ts (the texts and buttons used here)
  */
-import { DEV_USERS } from '@okta-bff/dev-idp';
+import { ACR_PASSWORD, ACR_TWO_FACTOR, DEV_USERS } from '@okta-bff/dev-idp';
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exactText, idpLoginForm, signIn, waitForBffResponse } from './support/actions.ts';
+import {
+  exactText,
+  fetchFromPage,
+  idpLoginForm,
+  liveState,
+  signIn,
+  waitForBffResponse,
+} from './support/actions.ts';
 import { launchChromium, openPage } from './support/browser.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 const alice = DEV_USERS[0]!;
 
-/** `acr` of a password-only sign-in, and the one the sample API's step-up policy asks for. */
-const ACR_PASSWORD = 'urn:okta:loa:1fa:pwd';
-const ACR_TWO_FACTOR = 'urn:okta:loa:2fa:any';
 /** The sample API's default step-up `max_age`, in seconds. */
 const STEP_UP_MAX_AGE_S = 300;
 
@@ -43,21 +47,6 @@ interface AuthUserBody {
   session?: { acr: string | null; authTime: number | null };
 }
 
-/** Calls the BFF from the page's own script, as the SPA does (same origin, `X-CSRF: 1`). */
-function fetchFromPage(page: Page, path: string): Promise<{ status: number; body: unknown }> {
-  return page.evaluate(async (path) => {
-    const response = await fetch(path, { headers: { 'X-CSRF': '1', Accept: 'application/json' } });
-    const text = await response.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // Not JSON: the test reports the text.
-    }
-    return { status: response.status, body };
-  }, path);
-}
-
 /** The names `GET /api/items` lists for the page's session (the API answers `{ items: [...] }`). */
 async function listedNames(page: Page): Promise<string[]> {
   const answer = await fetchFromPage(page, '/api/items');
@@ -69,11 +58,6 @@ async function listedNames(page: Page): Promise<string[]> {
 async function authUser(page: Page): Promise<{ status: number; body: AuthUserBody }> {
   const answer = await fetchFromPage(page, '/auth/user');
   return { status: answer.status, body: answer.body as AuthUserBody };
-}
-
-/** The live socket's state, as the items page shows it (`data-state` of its status line). */
-function liveState(page: Page, state: 'connecting' | 'live' | 'reconnecting') {
-  return page.locator(`[data-testid="live-status"][data-state="${state}"]`);
 }
 
 /** The item's row in the items list (its name exactly). */

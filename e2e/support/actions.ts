@@ -80,3 +80,36 @@ export function scriptVisibleBffCookies(page: Page): Promise<string[]> {
       .filter((name) => name.startsWith('bff_') || name.startsWith('__Host-bff_')),
   );
 }
+
+/** Calls the BFF from the page's own script, as the SPA does (same origin, `X-CSRF: 1`); JSON when it is JSON. */
+export function fetchFromPage(
+  page: Page,
+  path: string,
+  init: { method?: string; json?: unknown } = {},
+): Promise<{ status: number; body: unknown }> {
+  return page.evaluate(
+    async ({ path, init }) => {
+      const headers: Record<string, string> = { 'X-CSRF': '1', Accept: 'application/json' };
+      if (init.json !== undefined) headers['Content-Type'] = 'application/json';
+      const response = await fetch(path, {
+        method: init.method ?? 'GET',
+        headers,
+        ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // Not JSON: the test reports the text.
+      }
+      return { status: response.status, body };
+    },
+    { path, init },
+  );
+}
+
+/** The items page's live socket in `state`, as its status line shows it (`data-state`). */
+export function liveState(page: Page, state: 'connecting' | 'live' | 'reconnecting'): Locator {
+  return page.locator(`[data-testid="live-status"][data-state="${state}"]`);
+}
