@@ -1,16 +1,8 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import type { ErrorCode, StepUpRequirement } from '@okta-bff/oidc';
+import type { ErrorCode } from '@okta-bff/oidc';
 import { context, propagation, type Span, SpanKind, type TextMapSetter, trace } from '@opentelemetry/api';
-import {
-  parseStepUpChallenge,
-  STEP_UP_MESSAGE,
-  type StepUpCodec,
-  stepUpLoginUrl,
-  stepUpReturnTo,
-} from '../auth/step-up.ts';
+import { parseStepUpChallenge, type StepUpCodec } from '../auth/step-up.ts';
 import type { ClientAddress } from '../http/client-address.ts';
-import { serializeCookie } from '../http/cookie-header.ts';
-import { errorResponse } from '../http/error-response.ts';
 import type { RequestRecorder } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
 import type { Metrics, UpstreamOutcome } from '../ops/metrics.ts';
@@ -21,7 +13,8 @@ import {
   recordClientResponse,
   type Tracing,
 } from '../ops/tracing.ts';
-import { clientResponseHeaders, type HeaderList } from './headers.ts';
+import { answerStepUp, writeError, writeResponse } from './api-response.ts';
+import type { HeaderList } from './headers.ts';
 import { API_PREFIX } from './parse-request.ts';
 import type { Watched } from './upstream-clock.ts';
 import { attemptHeaders, type UpstreamRequestPlan } from './upstream-request.ts';
@@ -53,12 +46,13 @@ const pathOf = (target = API_PREFIX) => {
   const queryAt = target.indexOf('?');
   return queryAt < 0 ? target : target.slice(0, queryAt);
 };
-const isEventStream = (type: string | undefined) => type?.startsWith('text/event-stream') === true;
+const _isEventStream = (type: string | undefined) => type?.startsWith('text/event-stream') === true;
 
 /**
  * One `/api` request from its start to its end: the state the steps share (the route, the
  * session's in-flight slot, the cookies to send back), the error answer, and the exchange with
- * the upstream (send, one DPoP-nonce retry, spans and metrics) and the response written back.
+ * the upstream (send, one DPoP-nonce retry, spans and metrics); the response is written by
+ * `api-response.ts`.
  *
  * Built by {@link startExchange} from closures over one request's variables rather than as a
  * class instance: with the same steps as a class, the BFF spent 1.4× the CPU per request, most
@@ -171,18 +165,7 @@ export function startExchange(
     extra: Readonly<Record<string, string>> = {},
     fields?: Readonly<Record<string, string>>,
   ): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const error = errorResponse(code, message, fields);
-    res.writeHead(error.status, {
-      ...error.headers,
-      'x-request-id': requestId,
-      ...(exchange.setCookie ? { 'set-cookie': exchange.setCookie } : {}),
-      ...extra,
-    });
-    res.end(error.body);
+    writeError(res, requestId, exchange.setCookie, code, message, extra, fields);
   }
 
   function send(plan: UpstreamRequestPlan, nonce: string | undefined): void {
@@ -262,16 +245,16 @@ export function startExchange(
       watched?.responded();
       const status = upstreamRes.statusCode ?? 502;
       upstreamDone(outcomeOf(status), status);
-      if (plan.proofKey && nonceRetry(plan, upstreamReq, upstreamRes, status)) return;
+      if (plan.proofKey && retryWithNonce(plan, upstreamReq, upstreamRes, status)) return;
       if (status === 401 && exchange.userTokenSent) {
         const requirement = parseStepUpChallenge(upstreamRes.headers['www-authenticate']);
         if (requirement) {
           upstreamRes.resume();
-          answerStepUp(requirement, routeName);
+          answerStepUp(exchange, req, shared, requirement, routeName);
           return;
         }
       }
-      writeResponse(upstreamRes, status);
+      writeResponse(res, upstreamRes, status, requestId, exchange.setCookie, shared.logger);
     });
     upstreamReq.once('error', (error) => {
       watched?.stop();
@@ -301,27 +284,15 @@ export function startExchange(
     req.on('error', (error) => upstreamReq.destroy(error));
   }
 
-  /**
-   * RFC 9449 §9: keeps the API's latest nonce, and when it answers 401 `use_dpop_nonce` to a
-   * request that can be replayed, sends it once more with that nonce. True when it did.
-   */
-  function nonceRetry(
+  /** RFC 9449 §9: sends the request once more with the API's nonce, when it asks for one. True when it did. */
+  function retryWithNonce(
     plan: UpstreamRequestPlan,
     upstreamReq: ClientRequest,
     upstreamRes: IncomingMessage,
     status: number,
   ): boolean {
-    const given = upstreamRes.headers['dpop-nonce'];
-    if (typeof given === 'string' && given.length <= 512) plan.upstream.dpopNonce = given;
-    if (
-      status !== 401 ||
-      exchange.replayBody === undefined ||
-      retried ||
-      typeof given !== 'string' ||
-      !USE_DPOP_NONCE.test(String(upstreamRes.headers['www-authenticate'] ?? ''))
-    ) {
-      return false;
-    }
+    const nonce = nonceToRetryWith(plan, upstreamRes, status, exchange.replayBody !== undefined && !retried);
+    if (nonce === undefined) return false;
     retried = true;
     upstreamRes.resume();
     // This attempt is over: a late socket error on it must not answer the client.
@@ -330,7 +301,7 @@ export function startExchange(
       // The retry answers the client; this request's fate no longer matters.
     });
     try {
-      send(plan, given);
+      send(plan, nonce);
     } catch (error) {
       // Inside an event handler nothing above would catch it: answer here.
       shared.logger.warn({ reqId: requestId, cause: describeError(error) }, 'DPoP retry failed');
@@ -339,61 +310,22 @@ export function startExchange(
     return true;
   }
 
-  /**
-   * RFC 9470: the API wants a stronger or more recent sign-in. The session stays as it is; the
-   * requirement is sealed into this browser's step-up cookie (never handed to the page, which
-   * could weaken it), and the SPA gets 401 `step_up_required` with the login link that names it.
-   */
-  function answerStepUp(requirement: StepUpRequirement, routeName: string): void {
-    const referer = req.headers.referer;
-    const returnTo = stepUpReturnTo(typeof referer === 'string' ? referer : undefined, shared.publicOrigin);
-    shared.stepUps.create(requirement, returnTo, shared.nowS()).then(
-      ({ pending, cookie }) => {
-        shared.logger.info(
-          {
-            reqId: requestId,
-            route: routeName,
-            acrValues: requirement.acrValues,
-            maxAgeS: requirement.maxAgeS,
-          },
-          'step-up required by the API',
-        );
-        exchange.setCookie = [...(exchange.setCookie ?? []), serializeCookie(cookie)];
-        fail('step_up_required', STEP_UP_MESSAGE, {}, { login: stepUpLoginUrl(pending) });
-      },
-      (error: unknown) => {
-        shared.logger.error({ reqId: requestId, cause: describeError(error) }, 'step-up not remembered');
-        fail('internal_error', 'Something went wrong on our side.');
-      },
-    );
-  }
-
-  /** The respond step: the upstream's status and filtered headers, then its body, streamed. */
-  function writeResponse(upstreamRes: IncomingMessage, status: number): void {
-    if (res.headersSent || res.destroyed) {
-      // Already answered (an error on an earlier attempt): drop this one.
-      upstreamRes.resume();
-      return;
-    }
-    const outHeaders = clientResponseHeaders(upstreamRes.headers);
-    outHeaders.push('x-request-id', requestId);
-    if (exchange.setCookie) outHeaders.push('set-cookie', exchange.setCookie);
-    res.writeHead(status, outHeaders);
-    // Node sends the head with the first body chunk; a stream of events may not send one for a
-    // while, and the browser's `fetch()` waits for the head: send it now. Other answers keep head
-    // and first chunk in one write.
-    if (isEventStream(upstreamRes.headers['content-type'])) res.flushHeaders();
-    // `.pipe()` with explicit teardown, not `stream.pipeline()`: on Node 20 pipeline allocates
-    // an AbortController per call and aborts it on success (a DOMException with a stack trace),
-    // which was half of this route's CPU per request (bench/FINDINGS.md). `pipe()` writes each
-    // chunk as it arrives (server-sent events go out event by event; nothing here buffers).
-    upstreamRes.pipe(res);
-    upstreamRes.on('error', (error) => {
-      // The upstream broke mid-body: the status line is sent, so cut the client off too.
-      shared.logger.debug({ reqId: requestId, cause: describeError(error) }, 'response stream ended early');
-      res.destroy();
-    });
-  }
-
   return exchange;
+}
+
+/**
+ * RFC 9449 §9: keeps the API's latest DPoP nonce for the next proofs, and returns it when this
+ * answer is a `use_dpop_nonce` challenge that the request may answer (`mayRetry`: its body can be
+ * replayed and it was not retried yet).
+ */
+function nonceToRetryWith(
+  plan: UpstreamRequestPlan,
+  upstreamRes: IncomingMessage,
+  status: number,
+  mayRetry: boolean,
+): string | undefined {
+  const given = upstreamRes.headers['dpop-nonce'];
+  if (typeof given === 'string' && given.length <= 512) plan.upstream.dpopNonce = given;
+  if (status !== 401 || !mayRetry || typeof given !== 'string') return undefined;
+  return USE_DPOP_NONCE.test(String(upstreamRes.headers['www-authenticate'] ?? '')) ? given : undefined;
 }

@@ -26,8 +26,9 @@ export { API_PREFIX, isApiRequest } from './parse-request.ts';
  * 2. route (`route-table.ts`): the longest prefix;
  * 3. admit (`auth/api-admission.ts`): anti-forgery rule, `no_route`, session and token policy;
  * 4. build (`upstream-request.ts`): the upstream path (escapes refused) and authorization;
- * 5. exchange and respond (`api-exchange.ts`): send, one DPoP-nonce retry, clocks, spans and
- *    metrics; then the status, the filtered headers and the streamed body.
+ * 5. exchange (`api-exchange.ts`): send, one DPoP-nonce retry, clocks, spans and metrics;
+ * 6. respond (`api-response.ts`): the status, the filtered headers and the streamed body, or our
+ *    own error, or a step-up the upstream asked for.
  *
  * A plain `node:http` handler, not a Hono route: it is the hot path, and piping Node streams
  * both ways over a keep-alive pool avoids converting every request and response to and from Web
