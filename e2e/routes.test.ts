@@ -12,7 +12,7 @@
  * @see docs/http-contract.md
  */
 import { DEV_USERS } from '@okta-bff/dev-idp';
-import type { Browser, Page, Request, WebSocket } from 'playwright-core';
+import type { Browser, Request, WebSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchFromPage, liveState, signIn, waitForBffResponse } from './support/actions.ts';
 import { launchChromium, openPage } from './support/browser.ts';
