@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { BffConfig } from '@okta-bff/oidc';
+import type { Context } from '@opentelemetry/api';
 import type { AuthContext } from './auth/actions.ts';
 import type { Logger } from './logger.ts';
 import type { IdpLoader } from './oidc/idp.ts';
@@ -32,6 +33,11 @@ export interface AppEnv {
     requestId: string;
     /** The client's address: the socket's, or the `TRUST_PROXY`-believed `X-Forwarded-For` entry. */
     clientAddress: string | undefined;
+    /**
+     * With tracing on, the request's server span as a trace context: the parent of the client
+     * spans of its IdP and store calls, passed to them explicitly (`ops/tracing.ts` says why).
+     */
+    traceParent: Context | undefined;
     log: Logger;
     auth: AuthContext;
     /** Set by the session middleware: the opened session, or `undefined`. */

@@ -35,8 +35,9 @@ export function createApp(
     }),
   );
   app.use('*', async function provideAuthContext(c, next) {
-    // The same services, logging through this request's logger (its lines carry the request id).
-    c.set('auth', { ...services, log: eventLogger(c.var.log) });
+    // The same services, logging through this request's logger (its lines carry the request id),
+    // with its trace context for the IdP and store calls the actions make.
+    c.set('auth', { ...services, log: eventLogger(c.var.log), traceParent: c.get('traceParent') });
     await next();
   });
 

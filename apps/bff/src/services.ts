@@ -81,8 +81,8 @@ export function createServices(
           nowMs,
           // A refresh whose session was ended meanwhile (logout elsewhere) holds a refresh token
           // nobody will use: revoked, best effort. Called at run time, once `services` exists.
-          revoke: (session, token) =>
-            revokeBestEffort(services, idp.current(), token, session.sid, session.dpopKey),
+          revoke: (session, token, parent) =>
+            revokeBestEffort(services, idp.current(), token, session.sid, session.dpopKey, parent),
         })
       : createCookieStore({
           codec: sessionCodecFor(config.sessionSecrets),

@@ -1,4 +1,5 @@
 import type { AuthUserBody, BffConfig, LoginErrorCode, LogoutBody } from '@okta-bff/oidc';
+import type { Context } from '@opentelemetry/api';
 import { ApiError, LoginError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import type { EventLog } from '../logger.ts';
@@ -36,7 +37,10 @@ export interface ActionResult {
   readonly cookies: readonly CookieToSet[];
 }
 
-/** What the actions work with, built once per process (`services.ts`). */
+/**
+ * What the actions work with, built once per process (`services.ts`); the Hono routes give each
+ * request its own copy, with the request's logger and trace context.
+ */
 export interface AuthContext {
   readonly config: BffConfig;
   readonly names: CookieNames;
@@ -49,6 +53,12 @@ export interface AuthContext {
   readonly stepUps: StepUpCodec;
   /** Epoch milliseconds. */
   readonly nowMs?: () => number;
+  /**
+   * The request's trace context (its server span), with tracing on: the IdP and store calls an
+   * action makes are its children. The `/api` proxy shares one context among its requests and
+   * passes theirs in the request's facts instead (`ApiRequestFacts`).
+   */
+  readonly traceParent?: Context | undefined;
 }
 
 /** Revocation at logout may delay the answer by at most this long. */
@@ -136,13 +146,17 @@ export async function startLogin(
   if (!idp) return loginFailed(ctx, 'idp_unavailable', 'login before the IdP metadata loaded');
   let request: Awaited<ReturnType<typeof buildAuthorizationRequest>>;
   try {
-    request = await buildAuthorizationRequest(idp, {
-      scopes: ctx.config.scopes,
-      prompt: ctx.config.prompt,
-      responseMode: ctx.config.responseMode,
-      returnTo: boundReturnTo(safeReturnTo(stepUp ? stepUp.returnTo : returnTo, ctx.config.publicOrigin)),
-      ...(stepUp ? { stepUp: stepUp.requirement } : {}),
-    });
+    request = await buildAuthorizationRequest(
+      idp,
+      {
+        scopes: ctx.config.scopes,
+        prompt: ctx.config.prompt,
+        responseMode: ctx.config.responseMode,
+        returnTo: boundReturnTo(safeReturnTo(stepUp ? stepUp.returnTo : returnTo, ctx.config.publicOrigin)),
+        ...(stepUp ? { stepUp: stepUp.requirement } : {}),
+      },
+      ctx.traceParent,
+    );
   } catch (error) {
     // With PAR the IdP is called here: its failure is a failed sign-in like any other.
     if (error instanceof LoginError) return loginFailed(ctx, error.code, error.message, error.cause);
@@ -227,7 +241,7 @@ export async function completeLogin(
   const { transaction } = slot.opened;
 
   try {
-    const result = await completeAuthorization(idp, transaction, params, () => nowS(ctx));
+    const result = await completeAuthorization(idp, transaction, params, () => nowS(ctx), ctx.traceParent);
     const { stepUp } = transaction;
     if (stepUp && !meetsStepUp({ acr: result.acr, authTimeS: result.authTimeS }, stepUp, nowS(ctx))) {
       // Not the sign-in that was asked for: its tokens are not kept (its refresh token is
@@ -239,7 +253,7 @@ export async function completeLogin(
       );
     }
     // A step-up replaces a session: the one it replaces gives up its refresh token.
-    const replaced = stepUp ? await ctx.sessions.read(cookies) : undefined;
+    const replaced = stepUp ? await ctx.sessions.read(cookies, ctx.traceParent) : undefined;
     const { session, cookies: sessionCookies } = await ctx.sessions.create(
       {
         idpSid: result.idpSid,
@@ -256,9 +270,10 @@ export async function completeLogin(
       },
       cookies,
       { userAgent },
+      ctx.traceParent,
     );
     if (replaced) {
-      await ctx.sessions.end(replaced.session, {});
+      await ctx.sessions.end(replaced.session, {}, ctx.traceParent);
       await revokeBestEffort(
         ctx,
         idp,
@@ -316,7 +331,8 @@ export function describeUser(
 
 /**
  * Revokes a refresh token, best effort and bounded in time: the session ends either way, and an
- * unrevoked refresh token still expires at the IdP on its own.
+ * unrevoked refresh token still expires at the IdP on its own. Traced under `parent`, by default
+ * the request's (`ctx.traceParent`).
  */
 export async function revokeBestEffort(
   ctx: AuthContext,
@@ -324,10 +340,11 @@ export async function revokeBestEffort(
   token: string | undefined,
   sid: string,
   dpopKey?: DpopKey,
+  parent: Context | undefined = ctx.traceParent,
 ): Promise<void> {
   if (!idp || !token) return;
   try {
-    await revokeToken(idp, token, 'refresh_token', REVOKE_TIMEOUT_MS, dpopKey);
+    await revokeToken(idp, token, 'refresh_token', REVOKE_TIMEOUT_MS, dpopKey, parent);
   } catch (error) {
     // Best effort by design (see above): logged, not rethrown.
     ctx.log('revocation_failed', { sid, cause: error });
@@ -345,7 +362,7 @@ export async function logout(
   cookies: Readonly<Record<string, string>>,
 ): Promise<ActionResult> {
   const postLogoutRedirectUri = ctx.config.postLogoutRedirectUrl;
-  const cleared = await ctx.sessions.end(session, cookies);
+  const cleared = await ctx.sessions.end(session, cookies, ctx.traceParent);
   if (session) {
     await revokeBestEffort(ctx, idp, session.refreshToken, session.sid, session.dpopKey);
     ctx.log('logout', { sid: session.sid });

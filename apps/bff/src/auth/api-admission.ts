@@ -1,4 +1,5 @@
 import type { ApiRoute, ErrorCode, StepUpRequirement } from '@okta-bff/oidc';
+import type { Context } from '@opentelemetry/api';
 import { ApiError } from '../errors.ts';
 import type { CookieToSet } from '../http/cookie-header.ts';
 import {
@@ -52,6 +53,8 @@ export interface ApiRequestFacts {
    * instead (cross-site WebSocket hijacking).
    */
   readonly websocket?: boolean;
+  /** With tracing on, the request's server span as a trace context: its store and IdP calls' parent. */
+  readonly traceParent?: Context | undefined;
 }
 
 /** What admission works with: the actions' context and the client-credentials tokens. */
@@ -145,7 +148,7 @@ async function admitClient(
   let cookies = NO_COOKIES;
   let session: Session | undefined;
   if (route.sessionRequired) {
-    const opened = await ctx.sessions.read(request.cookies);
+    const opened = await ctx.sessions.read(request.cookies, request.traceParent);
     if (!opened)
       return refuse('unauthenticated', 'Sign in to use the API.', ctx.sessions.clear(request.cookies));
     ({ session, cookies } = opened);
@@ -163,7 +166,7 @@ async function withClientToken(
   session: Session | undefined,
   cookies: readonly CookieToSet[],
 ): Promise<Admission> {
-  const got = await ctx.clientTokens.get(route.scopes);
+  const got = await ctx.clientTokens.get(route.scopes, request.traceParent);
   if (got.ok) return { ok: true, session, token: got.token, cookies };
   ctx.log('client_token_unavailable', { reqId: request.requestId, route: route.name, cause: got.cause });
   return refuse(
@@ -181,8 +184,8 @@ async function admitUser(
   route: ApiRoute,
   required: boolean,
 ): Promise<Admission> {
-  const { cookies, requestId: reqId } = request;
-  const opened = await ctx.sessions.read(cookies);
+  const { cookies, requestId: reqId, traceParent } = request;
+  const opened = await ctx.sessions.read(cookies, traceParent);
   if (!opened) {
     const cleared = ctx.sessions.clear(cookies);
     if (required) return refuse('unauthenticated', 'Sign in to use the API.', cleared);
@@ -193,13 +196,13 @@ async function admitUser(
     return stepUpRequired(ctx, request, route, route.stepUp, opened.cookies);
   }
 
-  const fresh = await ctx.sessions.refresher.ensureFresh(session);
+  const fresh = await ctx.sessions.refresher.ensureFresh(session, traceParent);
   switch (fresh.kind) {
     case 'fresh': {
       if (!fresh.changed)
         return { ok: true, session: fresh.session, token: fresh.session, cookies: opened.cookies };
       try {
-        const written = await ctx.sessions.write(fresh.session, cookies);
+        const written = await ctx.sessions.write(fresh.session, cookies, traceParent);
         return { ok: true, session: fresh.session, token: fresh.session, cookies: written };
       } catch (error) {
         if (!(error instanceof CookieBudgetError)) throw error;
@@ -210,7 +213,7 @@ async function admitUser(
           reason: 'the refreshed session does not fit in cookies; set SESSION_STORE=redis',
           cause: error,
         });
-        return endedSession(required, await ctx.sessions.end(session, cookies));
+        return endedSession(required, await ctx.sessions.end(session, cookies, traceParent));
       }
     }
     case 'ended':
@@ -221,7 +224,7 @@ async function admitUser(
         reason: fresh.reason,
         cause: fresh.cause,
       });
-      return endedSession(required, await ctx.sessions.end(session, cookies));
+      return endedSession(required, await ctx.sessions.end(session, cookies, traceParent));
     case 'unavailable':
       ctx.log('refresh_unavailable', { reqId, sid: session.sid, route: route.name, cause: fresh.cause });
       return refuse(

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type * as oauth from 'oauth4webapi';
 import type { EventLog } from '../logger.ts';
 import { requestClientCredentials } from '../oidc/client-credentials.ts';
@@ -23,8 +24,9 @@ export interface ClientTokens {
   /**
    * A client-credentials token for `scopes` (in any order, repeats ignored), or why there is
    * none. Never throws. While a token is reused, every caller gets the same `token` object.
+   * `parent`: the asking request's trace context, for the token call's span.
    */
-  get(scopes: readonly string[]): Promise<ClientTokenResult>;
+  get(scopes: readonly string[], parent?: Context): Promise<ClientTokenResult>;
 }
 
 export interface ClientTokensOptions {
@@ -122,7 +124,11 @@ export function createClientTokens({
   const unexpired = (entry: Entry, now: number) =>
     entry.token && now < entry.token.expiresAtMs ? entry.token.result : undefined;
 
-  async function obtain(scopes: readonly string[], entry: Entry): Promise<ClientTokenResult> {
+  async function obtain(
+    scopes: readonly string[],
+    entry: Entry,
+    traceParent: Context | undefined,
+  ): Promise<ClientTokenResult> {
     const idp = loader.current();
     if (!idp) return fail(entry, new Error('the IdP metadata is not loaded'));
     const askedAtMs = nowMs();
@@ -136,7 +142,7 @@ export function createClientTokens({
       log('client_token_failed', { scopes: scopes.join(' '), reason: 'no DPoP key', cause: error }, 'warn');
       return fail(entry, error);
     }
-    const answer = await requestClientCredentials(idp, scopes, { dpop: proof?.handle, nowMs });
+    const answer = await requestClientCredentials(idp, scopes, { dpop: proof?.handle, nowMs, traceParent });
     const now = nowMs();
     if (answer.ok) {
       const lifetimeS = answer.token.expiresInS;
@@ -205,7 +211,7 @@ export function createClientTokens({
   };
 
   return {
-    get(scopes) {
+    get(scopes, parent) {
       const { list, key } = normalise(scopes);
       let entry = entries.get(key);
       if (!entry) {
@@ -233,7 +239,9 @@ export function createClientTokens({
       const current = entry;
       const flight = (async () => {
         try {
-          return await obtain(list, current);
+          // One request for all who ask meanwhile, traced under the first asker's trace (it
+          // waits for it); the others' traces show their wait only.
+          return await obtain(list, current, parent);
         } catch (error) {
           // A bug rather than an outage (the request itself never throws): still a result.
           log('client_token_failed', { scopes: key, reason: 'unexpected error', cause: error }, 'warn');

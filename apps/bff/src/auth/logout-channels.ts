@@ -32,7 +32,7 @@ export async function backchannelLogout(
     ctx.log('backchannel_logout_refused', { cause: error });
     return { ok: false, reason: 'the logout token is not valid' };
   }
-  if (!(await ctx.sessions.claimOnce(`jti:${request.jti}`, request.rememberUntil))) {
+  if (!(await ctx.sessions.claimOnce(`jti:${request.jti}`, request.rememberUntil, ctx.traceParent))) {
     ctx.log('backchannel_logout_refused', { reason: 'replayed jti' });
     return { ok: false, reason: 'the logout token was already used' };
   }
@@ -42,10 +42,11 @@ export async function backchannelLogout(
       request.sid !== undefined
         ? { idpSid: request.sid, beforeS: nowS }
         : { sub: request.sub, beforeS: nowS },
+      ctx.traceParent,
     );
   } catch (error) {
     // Nothing was promised yet: forget the jti, so the IdP's retry of this token is not a "replay".
-    await ctx.sessions.unclaim(`jti:${request.jti}`).catch(() => {
+    await ctx.sessions.unclaim(`jti:${request.jti}`, ctx.traceParent).catch(() => {
       // The store is failing already; the claim expires with the token.
     });
     throw error;
@@ -86,7 +87,7 @@ export async function frontchannelLogout(
     return { ok: true, ended: 0 };
   }
   const nowS = Math.floor((ctx.nowMs?.() ?? Date.now()) / 1000);
-  const ended = await ctx.sessions.endMatching({ idpSid: params.sid, beforeS: nowS });
+  const ended = await ctx.sessions.endMatching({ idpSid: params.sid, beforeS: nowS }, ctx.traceParent);
   await Promise.all(ended.refreshTokens.map((token) => revokeBestEffort(ctx, idp, token, 'frontchannel')));
   ctx.log('frontchannel_logout', { ended: ended.count });
   return { ok: true, ended: ended.count };

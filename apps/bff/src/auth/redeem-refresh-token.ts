@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import { verifyRefreshedIdToken } from '../oidc/id-token.ts';
 import type { IdpLoader } from '../oidc/idp.ts';
 import { classifyIdpFailure, isRateLimited, retryAfterOf } from '../oidc/idp-failure.ts';
@@ -37,7 +38,7 @@ export function createRefreshTokenRedeemer({
    */
   let backOffUntilS = 0;
 
-  return async function redeemSessionRefreshToken(session) {
+  return async function redeemSessionRefreshToken(session, parent) {
     const waitS = Math.ceil(backOffUntilS - nowS());
     if (waitS > 0) {
       metrics.countRefresh('unavailable');
@@ -48,7 +49,7 @@ export function createRefreshTokenRedeemer({
         retryAfterS: waitS,
       };
     }
-    const result = await redeem(session);
+    const result = await redeem(session, parent);
     if (
       !result.ok &&
       result.failure === 'unavailable' &&
@@ -60,7 +61,10 @@ export function createRefreshTokenRedeemer({
     return result;
   };
 
-  async function redeem(session: Parameters<RefreshFunction>[0]): ReturnType<RefreshFunction> {
+  async function redeem(
+    session: Parameters<RefreshFunction>[0],
+    parent: Context | undefined,
+  ): ReturnType<RefreshFunction> {
     const current = idp.current();
     if (!current)
       return { ok: false, failure: 'unavailable', cause: new Error('the IdP metadata is not loaded') };
@@ -71,6 +75,7 @@ export function createRefreshTokenRedeemer({
         session.refreshToken,
         () => Math.floor(nowS()),
         session.dpopKey,
+        parent,
       );
     } catch (error) {
       return {
@@ -104,6 +109,7 @@ export function createRefreshTokenRedeemer({
           'refresh_token',
           REVOKE_TIMEOUT_MS,
           session.dpopKey,
+          parent,
         ).catch((revocationError: unknown) => {
           // Best effort: the session ends either way; the token expires at the IdP on its own.
           log('revocation_failed', { sid: session.sid, cause: revocationError });

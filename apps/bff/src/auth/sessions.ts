@@ -55,7 +55,7 @@ export async function listSessions(
   cookies: Readonly<Record<string, string>>,
 ): Promise<ActionResult> {
   if (!session) return signedOut(ctx, cookies);
-  const listed = await supported(() => ctx.sessions.listOfUser(session));
+  const listed = await supported(() => ctx.sessions.listOfUser(session, ctx.traceParent));
   if (!listed.ok) return listed.result;
   const body: UserSessionsBody = {
     sessions: listed.value.map(({ id, createdAt, lastSeenAt, device, current }) => ({
@@ -83,7 +83,7 @@ export async function endSession(
   cookies: Readonly<Record<string, string>>,
 ): Promise<ActionResult> {
   if (!session) return signedOut(ctx, cookies);
-  const found = await supported(() => ctx.sessions.endById(session, id));
+  const found = await supported(() => ctx.sessions.endById(session, id, ctx.traceParent));
   if (!found.ok) return found.result;
   const ended = found.value;
   if (!ended) return failure('not_found', NOT_FOUND_MESSAGE);
@@ -104,7 +104,7 @@ export async function endOtherSessions(
   cookies: Readonly<Record<string, string>>,
 ): Promise<ActionResult> {
   if (!session) return signedOut(ctx, cookies);
-  const found = await supported(() => ctx.sessions.endOthers(session));
+  const found = await supported(() => ctx.sessions.endOthers(session, ctx.traceParent));
   if (!found.ok) return found.result;
   const ended = found.value;
   await Promise.all(

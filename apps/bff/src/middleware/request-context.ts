@@ -1,4 +1,3 @@
-import { context } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { AppEnv } from '../app-env.ts';
@@ -17,11 +16,12 @@ export interface RequestContextOptions {
 }
 
 /**
- * Gives every request an id (the caller's `X-Request-Id` when well-formed) and a child logger,
- * runs it inside its server span when tracing is on (named, once routed, after the route that
- * answered: `GET /auth/login`), and records its end (`http/request-log.ts`,
- * shared with the `/api` proxy): one line with method, path (never the query), status, client
- * address and duration, and the request metrics.
+ * Gives every request an id (the caller's `X-Request-Id` when well-formed) and a child logger;
+ * with tracing on, a server span (named, once routed, after the route that answered:
+ * `GET /auth/login`) whose context goes into `traceParent` for the routes to hand to their IdP and
+ * store calls (no context manager carries it: see `ops/tracing.ts`); and records its end
+ * (`http/request-log.ts`, shared with the `/api` proxy): one line with method, path (never the
+ * query), status, client address and duration, and the request metrics.
  */
 export function requestContext(options: RequestContextOptions): MiddlewareHandler<AppEnv> {
   const { logger, recordRequest, tracing, callbackPath, trustProxyHops } = options;
@@ -49,8 +49,9 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     // `c.header` on a finished answer copies the whole `Response`); answers made otherwise (the
     // error handler's, the SPA's files) get it afterwards.
     c.header('X-Request-Id', requestId);
+    if (traced) c.set('traceParent', traced.context);
     try {
-      await (traced ? context.with(traced.context, next) : next());
+      await next();
     } finally {
       if (c.res.headers.get('X-Request-Id') !== requestId) c.header('X-Request-Id', requestId);
       const status = c.res.status;

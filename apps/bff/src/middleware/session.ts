@@ -24,7 +24,8 @@ export function sessionLoader({ renew = true }: { renew?: boolean } = {}): Middl
   return async function sessionLoaderMiddleware(c, next) {
     const cookies = parseCookieHeader(c.req.header('cookie'));
     c.set('cookies', cookies);
-    const opened = await c.get('auth').sessions.read(cookies);
+    const auth = c.get('auth');
+    const opened = await auth.sessions.read(cookies, auth.traceParent);
     c.set('session', opened?.session);
     await next();
     // A renewed idle clock rides on the answer, unless the handler ends the session (logout).

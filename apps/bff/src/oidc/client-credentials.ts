@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import * as oauth from 'oauth4webapi';
 import { withDpopNonceRetry } from './dpop.ts';
 import { type Idp, requestOptions } from './idp.ts';
@@ -69,6 +70,8 @@ export interface ClientCredentialsRequestOptions {
   readonly dpop?: oauth.DPoPHandle | undefined;
   /** Epoch milliseconds, for an HTTP-date `Retry-After`. */
   readonly nowMs?: () => number;
+  /** The trace context of the request the token is for: the call's span is its child. */
+  readonly traceParent?: Context | undefined;
 }
 
 /**
@@ -83,7 +86,7 @@ export interface ClientCredentialsRequestOptions {
 export async function requestClientCredentials(
   idp: Idp,
   scopes: readonly string[],
-  { dpop, nowMs = Date.now }: ClientCredentialsRequestOptions = {},
+  { dpop, nowMs = Date.now, traceParent }: ClientCredentialsRequestOptions = {},
 ): Promise<ClientCredentialsResult> {
   try {
     const token = await withDpopNonceRetry(async () => {
@@ -94,7 +97,7 @@ export async function requestClientCredentials(
         idp.client,
         idp.clientAuth.token,
         parameters,
-        { ...requestOptions(idp), ...(dpop ? { DPoP: dpop } : {}) },
+        { ...requestOptions(idp, traceParent), ...(dpop ? { DPoP: dpop } : {}) },
       );
       return processClientCredentialsAnswer(idp, response, dpop !== undefined);
     });

@@ -1,8 +1,9 @@
 import type { BffConfig } from '@okta-bff/oidc';
+import type { Context } from '@opentelemetry/api';
 import { createRemoteJWKSet, type JWTVerifyGetKey, customFetch as joseCustomFetch } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { ApiError } from '../errors.ts';
-import { instrumentedFetch } from '../ops/instrumented-fetch.ts';
+import { type IdpFetch, instrumentedFetch } from '../ops/instrumented-fetch.ts';
 import { type IdpCallKind, type Metrics, NO_METRICS } from '../ops/metrics.ts';
 import { TRACING_OFF, type Tracing } from '../ops/tracing.ts';
 import { type ClientAuthentication, createClientAuthentication } from './client-auth.ts';
@@ -26,12 +27,13 @@ export interface Idp {
   readonly timeoutMs: number;
   readonly allowHttp: boolean;
   /** `fetch` for every call to this IdP: timed and traced (`ops/instrumented-fetch.ts`). */
-  readonly fetch: typeof fetch;
+  readonly fetch: IdpFetch;
 }
 
 /**
- * Options for every oauth4webapi request: a bounded time, and plain `http:` only when the
- * issuer is a loopback host (the embedded dev IdP).
+ * Options for every oauth4webapi request: a bounded time, plain `http:` only when the issuer is a
+ * loopback host (the embedded dev IdP), and `idp.fetch` under `parent`, the trace context of the
+ * request the call serves (none for work of no request: its span is a root).
  *
  * > [!WARNING]
  * > `allowInsecureRequests` is set here and nowhere else. `loadBffConfig` refuses `http:`
@@ -39,15 +41,18 @@ export interface Idp {
  */
 export function requestOptions(
   idp: Pick<Idp, 'timeoutMs' | 'allowHttp' | 'fetch'>,
+  parent?: Context,
   timeoutMs = idp.timeoutMs,
 ): { signal: AbortSignal; [oauth.allowInsecureRequests]?: boolean; [oauth.customFetch]: typeof fetch } {
+  const { fetch: idpFetch } = idp;
   const options: {
     signal: AbortSignal;
     [oauth.allowInsecureRequests]?: boolean;
     [oauth.customFetch]: typeof fetch;
   } = {
     signal: AbortSignal.timeout(timeoutMs),
-    [oauth.customFetch]: idp.fetch,
+    // A parent exists only with tracing on: only then is a function bound per call.
+    [oauth.customFetch]: parent === undefined ? idpFetch : (input, init) => idpFetch(input, init, parent),
   };
   if (idp.allowHttp) options[oauth.allowInsecureRequests] = true;
   return options;

@@ -1,4 +1,5 @@
 import type { LoginErrorCode, Prompt, ResponseMode, StepUpRequirement, UserClaims } from '@okta-bff/oidc';
+import type { Context } from '@opentelemetry/api';
 import { calculateJwkThumbprint } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { LoginError } from '../errors.ts';
@@ -43,13 +44,15 @@ export interface AuthorizationRequestOptions {
 /**
  * A fresh authorization request: new `state`, `nonce` and PKCE verifier (S256) for every login,
  * returned with the transaction that must be bound to this browser. Pushed (PAR) with DPoP, it
- * also makes the session's DPoP key and binds the code to it with `dpop_jkt`.
+ * also makes the session's DPoP key and binds the code to it with `dpop_jkt`. `parent`: the
+ * login request's trace context, for the pushed request's span.
  *
  * @see RFC 7636 (PKCE); OpenID Connect Core §3.1.2.1; RFC 9449 §10
  */
 export async function buildAuthorizationRequest(
   idp: Idp,
   options: AuthorizationRequestOptions,
+  parent?: Context,
 ): Promise<{ url: URL; transaction: Transaction }> {
   if (!idp.as.authorization_endpoint) throw new TypeError('the IdP metadata has no authorization_endpoint');
   const dpopKey = idp.usePar && idp.useDpop ? await generateDpopKey() : undefined;
@@ -90,7 +93,7 @@ export async function buildAuthorizationRequest(
         idp.client,
         idp.clientAuth.par,
         params,
-        requestOptions(idp),
+        requestOptions(idp, parent),
       );
       return oauth.processPushedAuthorizationResponse(idp.as, idp.client, response);
     });
@@ -141,7 +144,8 @@ export const PROTOCOL_CLAIMS: ReadonlySet<string> = new Set([
  * Completes the authorization response bound to `transaction`: validates it (state, RFC 9207
  * `iss`, `error=`), exchanges the code with the PKCE verifier, validates the ID token (claims by
  * oauth4webapi; signature, `iss`, an exact `aud` and its age by jose against the discovered
- * JWKS), then calls userinfo and requires the same `sub`.
+ * JWKS), then calls userinfo and requires the same `sub`. `parent`: the callback's trace context,
+ * for the token and userinfo calls' spans (the JWKS is fetched for no request in particular).
  *
  * @throws {LoginError} with the `login_error` code the user is sent back with.
  * @see OpenID Connect Core §3.1.3.7 (ID token validation), §5.3.2 (userinfo `sub`)
@@ -151,6 +155,7 @@ export async function completeAuthorization(
   transaction: Transaction,
   callbackParams: URLSearchParams,
   nowS = () => Math.floor(Date.now() / 1000),
+  parent?: Context,
 ): Promise<LoginResult> {
   let params: URLSearchParams;
   try {
@@ -170,7 +175,7 @@ export async function completeAuthorization(
         params,
         idp.redirectUri,
         transaction.codeVerifier,
-        { ...requestOptions(idp), ...dpop },
+        { ...requestOptions(idp, parent), ...dpop },
       );
       return oauth.processAuthorizationCodeResponse(idp.as, idp.client, response, {
         expectedNonce: transaction.nonce,
@@ -191,7 +196,7 @@ export async function completeAuthorization(
   const userinfo = await guardIdpCall('userinfo call', () =>
     withDpopNonceRetry(async () => {
       const response = await oauth.userInfoRequest(idp.as, idp.client, tokens.access_token, {
-        ...requestOptions(idp),
+        ...requestOptions(idp, parent),
         ...dpop,
       });
       return oauth.processUserInfoResponse(idp.as, idp.client, claims.sub, response);

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import * as oauth from 'oauth4webapi';
 import { type DpopKey, dpopHandle, withDpopNonceRetry } from './dpop.ts';
 import { type Idp, requestOptions } from './idp.ts';
@@ -14,7 +15,8 @@ export interface RefreshedTokens {
 
 /**
  * Redeems a refresh token. oauth4webapi checks the answer's shape and the claims of an ID token in
- * it; its signature and its match with the session's are for `verifyRefreshedIdToken`.
+ * it; its signature and its match with the session's are for `verifyRefreshedIdToken`. `parent`:
+ * the trace context of the request that needed the refresh.
  *
  * @throws whatever the exchange threw: classify it with `classifyIdpFailure`.
  * @see RFC 6749 §6; Okta "Refresh access tokens" (refresh token rotation)
@@ -24,6 +26,7 @@ export async function redeemRefreshToken(
   refreshToken: string,
   nowS = () => Math.floor(Date.now() / 1000),
   dpopKey?: DpopKey,
+  parent?: Context,
 ): Promise<RefreshedTokens> {
   const dpop = dpopKey ? { DPoP: await dpopHandle(idp.client, dpopKey) } : {};
   const tokens = await withDpopNonceRetry(async () => {
@@ -33,7 +36,7 @@ export async function redeemRefreshToken(
       idp.clientAuth.token,
       refreshToken,
       {
-        ...requestOptions(idp),
+        ...requestOptions(idp, parent),
         ...dpop,
       },
     );
@@ -52,7 +55,8 @@ export async function redeemRefreshToken(
 }
 
 /**
- * Revokes a token at the IdP's revocation endpoint within `timeoutMs`.
+ * Revokes a token at the IdP's revocation endpoint within `timeoutMs` (traced under `parent`, the
+ * request's context, when one asked for it).
  * Best effort: the caller logs a failure and goes on (the user is signing out either way).
  *
  * @see RFC 7009
@@ -63,12 +67,13 @@ export async function revokeToken(
   tokenTypeHint: 'refresh_token' | 'access_token',
   timeoutMs: number,
   dpopKey?: DpopKey,
+  parent?: Context,
 ): Promise<void> {
   if (!idp.as.revocation_endpoint) return;
   const dpop = dpopKey ? { DPoP: await dpopHandle(idp.client, dpopKey) } : {};
   await withDpopNonceRetry(async () => {
     const response = await oauth.revocationRequest(idp.as, idp.client, idp.clientAuth.revocation, token, {
-      ...requestOptions(idp, timeoutMs),
+      ...requestOptions(idp, parent, timeoutMs),
       ...dpop,
       additionalParameters: { token_type_hint: tokenTypeHint },
     });

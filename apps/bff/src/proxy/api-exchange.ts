@@ -1,6 +1,6 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode } from '@okta-bff/oidc';
-import { context, propagation, type Span, SpanKind, type TextMapSetter, trace } from '@opentelemetry/api';
+import { propagation, SpanKind, type TextMapSetter, trace } from '@opentelemetry/api';
 import { parseStepUpChallenge, type StepUpCodec } from '../auth/step-up.ts';
 import type { ClientAddress } from '../http/client-address.ts';
 import type { RequestRecorder } from '../http/request-log.ts';
@@ -11,6 +11,7 @@ import {
   errorTypeOf,
   recordClientFailure,
   recordClientResponse,
+  type ServerSpan,
   type Tracing,
 } from '../ops/tracing.ts';
 import { answerStepUp, writeError, writeResponse } from './api-response.ts';
@@ -95,7 +96,7 @@ export function startExchange(
   res: ServerResponse,
   requestId: string,
   address: ClientAddress,
-  span: Span | undefined,
+  traced: ServerSpan | undefined,
   shared: ExchangeShared,
 ): ApiExchange {
   const start = performance.now();
@@ -149,10 +150,10 @@ export function startExchange(
       ip: address.client,
       start,
     });
-    if (span) {
+    if (traced) {
       const route = exchange.httpRoute;
       endServerSpan(
-        span,
+        traced.span,
         res.statusCode,
         route === undefined ? undefined : { method: req.method ?? '', route },
       );
@@ -182,9 +183,10 @@ export function startExchange(
       },
       nonce,
     );
-    // A request the sampler left out gets no client span and no attributes built, but still
-    // passes its (unsampled) trace context on, so that the API's parent-based sampler drops it too.
-    const upstreamSpan = span?.isRecording()
+    // A request the sampler left out gets no client span, no attributes and no context built,
+    // but still passes its (unsampled) trace context on, so that the API's parent-based sampler
+    // drops it too.
+    const upstreamSpan = traced?.span.isRecording()
       ? shared.tracing.tracer.startSpan(
           plan.method,
           {
@@ -198,10 +200,13 @@ export function startExchange(
               ...(retried ? { 'http.request.resend_count': 1 } : {}),
             },
           },
-          trace.setSpan(context.active(), span),
+          traced.context,
         )
       : undefined;
-    if (span) propagation.inject(trace.setSpan(context.active(), upstreamSpan ?? span), headers, INTO_LIST);
+    if (traced) {
+      const sent = upstreamSpan ? trace.setSpan(traced.context, upstreamSpan) : traced.context;
+      propagation.inject(sent, headers, INTO_LIST);
+    }
     const upstreamStart = performance.now();
     const upstreamReq = upstream.transport.request({
       agent: upstream.agent,

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, type Span } from '@opentelemetry/api';
 import { type ApiAdmissionContext, admitApiRequest } from '../auth/api-admission.ts';
 import { clientAddress } from '../http/client-address.ts';
 import { parseCookieHeader, serializeCookie } from '../http/cookie-header.ts';
@@ -7,7 +6,7 @@ import { rateKeyOf } from '../http/rate-limit.ts';
 import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { startServerSpan, type Tracing } from '../ops/tracing.ts';
+import { type ServerSpan, startServerSpan, type Tracing } from '../ops/tracing.ts';
 import { type ExchangeShared, startExchange } from './api-exchange.ts';
 import { createProofKeyCache, readReplayableBody } from './dpop-upstream.ts';
 import { API_PREFIX, parseApiRequest } from './parse-request.ts';
@@ -89,14 +88,18 @@ export function createApiProxy(options: ApiProxyOptions) {
     },
   };
 
-  async function apiProxy(req: IncomingMessage, res: ServerResponse, span: Span | undefined): Promise<void> {
+  async function apiProxy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    traced: ServerSpan | undefined,
+  ): Promise<void> {
     const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxyHops);
     const exchange = startExchange(
       req,
       res,
       requestIdFrom(req.headers['x-request-id']),
       address,
-      span,
+      traced,
       shared,
     );
 
@@ -109,7 +112,7 @@ export function createApiProxy(options: ApiProxyOptions) {
     if (upstream) {
       exchange.routeName = upstream.route.name;
       exchange.httpRoute = upstream.httpRoute;
-      if (span?.isRecording()) span.setAttributes(upstream.spanAttributes);
+      if (traced?.span.isRecording()) traced.span.setAttributes(upstream.spanAttributes);
     }
 
     const admission = await admitApiRequest(
@@ -123,6 +126,7 @@ export function createApiProxy(options: ApiProxyOptions) {
           secFetchSite: headerValue(req.headers['sec-fetch-site']),
         },
         referer: req.headers.referer,
+        traceParent: traced?.context,
       },
       upstream?.route,
     );
@@ -167,14 +171,18 @@ export function createApiProxy(options: ApiProxyOptions) {
     exchange.send(plan, plan.proofKey ? upstream.dpopNonce : undefined);
   }
 
-  /** The handler; with tracing on, it runs inside the request's server span (IdP and Redis spans nest under it). */
+  /**
+   * The handler; with tracing on, it starts the request's server span, whose context the steps
+   * hand to the IdP, Redis and upstream calls as their spans' parent.
+   */
   return function handleApiRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!tracing.enabled) return apiProxy(req, res, undefined);
-    const { span, context: ctx } = startServerSpan(tracing, {
-      method: req.method ?? '',
-      target: req.url ?? API_PREFIX,
-      attributes: API_SPAN_ATTRIBUTES,
-    });
-    return context.with(ctx, () => apiProxy(req, res, span));
+    const traced = tracing.enabled
+      ? startServerSpan(tracing, {
+          method: req.method ?? '',
+          target: req.url ?? API_PREFIX,
+          attributes: API_SPAN_ATTRIBUTES,
+        })
+      : undefined;
+    return apiProxy(req, res, traced);
   };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ApiRoute, ErrorCode } from '@okta-bff/oidc';
-import { context, propagation, type Span, type TextMapSetter, trace } from '@opentelemetry/api';
+import { propagation, type TextMapSetter } from '@opentelemetry/api';
 import { type ApiAdmissionContext, admitApiRequest } from '../auth/api-admission.ts';
 import { statusOf } from '../errors.ts';
 import { clientAddress } from '../http/client-address.ts';
@@ -11,7 +11,7 @@ import { refuseSocket } from '../http/refuse-socket.ts';
 import { type RequestRecorder, requestIdFrom } from '../http/request-log.ts';
 import { describeError, type Logger } from '../logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { endServerSpan, startServerSpan, type Tracing } from '../ops/tracing.ts';
+import { endServerSpan, type ServerSpan, startServerSpan, type Tracing } from '../ops/tracing.ts';
 import { CLOSE_GOING_AWAY, type LiveSockets } from '../session/live/live-sockets.ts';
 import type { HeaderList } from './headers.ts';
 import type { RouteTable } from './route-table.ts';
@@ -96,7 +96,14 @@ export function createWebSocketProxy(options: WebSocketProxyOptions): WebSocketP
   let handshakes = 0;
   let closing = false;
 
-  async function handshake(req: IncomingMessage, socket: Duplex, head: Buffer, span: Span | undefined) {
+  /** One handshake; `traced`: its server span, whose context its store, IdP and upstream calls take as parent. */
+  async function handshake(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    traced: ServerSpan | undefined,
+  ) {
+    const span = traced?.span;
     const start = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const target = req.url ?? '/';
@@ -148,6 +155,7 @@ export function createWebSocketProxy(options: WebSocketProxyOptions): WebSocketP
           secFetchSite: headerValue(req.headers['sec-fetch-site']),
         },
         websocket: true,
+        traceParent: traced?.context,
       },
       route,
     );
@@ -172,11 +180,8 @@ export function createWebSocketProxy(options: WebSocketProxyOptions): WebSocketP
       path: resolved.path,
       token,
       forwarded: { forwardedFor: ip.forwardedFor, proto: forwardedProto, host: publicUrl.host, requestId },
-      ...(span
-        ? {
-            decorate: (list: HeaderList) =>
-              propagation.inject(trace.setSpan(context.active(), span), list, INTO_LIST),
-          }
+      ...(traced
+        ? { decorate: (list: HeaderList) => propagation.inject(traced.context, list, INTO_LIST) }
         : {}),
     };
     const wsScheme = upstreamBase.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -252,20 +257,19 @@ export function createWebSocketProxy(options: WebSocketProxyOptions): WebSocketP
   return {
     upgrade(req, socket, head) {
       handshakes++;
-      const { span, context: ctx } = tracing.enabled
+      const traced = tracing.enabled
         ? startServerSpan(tracing, {
             method: req.method ?? '',
             target: req.url ?? '/',
             route: routeLabel(routes, req.url),
             attributes: { 'bff.route_group': 'api', 'bff.websocket': true },
           })
-        : { span: undefined, context: undefined };
-      const run = () => handshake(req, socket, head, span);
-      (ctx ? context.with(ctx, run) : run())
+        : undefined;
+      handshake(req, socket, head, traced)
         .catch((error: unknown) => {
           logger.error({ err: describeError(error) }, 'unhandled error in the WebSocket proxy');
           refuseSocket(socket, 'internal_error', 'Something went wrong on our side.');
-          if (span) endServerSpan(span, 500);
+          if (traced) endServerSpan(traced.span, 500);
         })
         .finally(() => {
           handshakes--;

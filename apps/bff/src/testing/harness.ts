@@ -18,6 +18,8 @@ import { type BffConfig, DEV_IDP, type Env, loadBffConfig } from '@okta-bff/oidc
 import { createBffListener } from '../http-server.ts';
 import { createLogger } from '../logger.ts';
 import { discoverIdp, startIdpLoader } from '../oidc/idp.ts';
+import { NO_METRICS } from '../ops/metrics.ts';
+import { TRACING_OFF, type Tracing } from '../ops/tracing.ts';
 
 export { CookieJar, DEV_USERS };
 
@@ -49,11 +51,12 @@ export interface Harness {
    */
   /**
    * A BFF on the harness's origin. `nowMs` replaces its clock (sessions, logins, logout channels,
-   * refresh back-off), so a test moves time on instead of sleeping.
+   * refresh back-off), so a test moves time on instead of sleeping; `tracing` traces it (its IdP
+   * calls from discovery on).
    */
   startBff(
     env?: Env,
-    options?: { waitForIdp?: boolean; instances?: number; nowMs?: () => number },
+    options?: { waitForIdp?: boolean; instances?: number; nowMs?: () => number; tracing?: Tracing },
   ): Promise<Bff>;
   close(): Promise<void>;
 }
@@ -85,7 +88,7 @@ export async function createHarness(
   return {
     idp,
     origin,
-    async startBff(env = {}, { waitForIdp = true, instances = 1, nowMs } = {}) {
+    async startBff(env = {}, { waitForIdp = true, instances = 1, nowMs, tracing = TRACING_OFF } = {}) {
       const config = loadBffConfig(
         testEnv(idp.issuer, origin, env),
         // Tests ask for development mode as `pnpm dev`'s environment spells it; the product's
@@ -93,10 +96,16 @@ export async function createHarness(
         env.NODE_ENV === 'development' ? 'development' : 'production',
       );
       const { logs, logger } = capturingLogger(config.logLevel);
-      const loader = startIdpLoader(() => discoverIdp(config), { initialDelayMs: 50 });
+      const loader = startIdpLoader(() => discoverIdp(config, { tracing }), { initialDelayMs: 50 });
       if (waitForIdp) await loader.ready;
       const listeners = Array.from({ length: instances }, () =>
-        createBffListener({ config, idp: loader, logger, ...(nowMs ? { nowMs } : {}) }),
+        createBffListener({
+          config,
+          idp: loader,
+          logger,
+          ops: { metrics: NO_METRICS, tracing },
+          ...(nowMs ? { nowMs } : {}),
+        }),
       );
       let next = 0;
       const pick = (req: http.IncomingMessage) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context } from '@opentelemetry/api';
 import type { Session } from '../model/session.ts';
 import {
   afterFailedRefresh,
@@ -33,8 +34,11 @@ export interface RedisRefreshOptions {
    * A request waits for another instance's refresh at most this long (plus a step), then answers 503.
    */
   readonly lockTtlMs: number;
-  /** Wraps a Redis call: failures become `ApiError` `session_store_unavailable`. */
-  readonly guard: <T>(call: () => Promise<T>, operation?: string) => Promise<T>;
+  /**
+   * Wraps a Redis call named `operation`: failures become `ApiError` `session_store_unavailable`;
+   * its span is a child of `parent` (the request's trace context).
+   */
+  readonly guard: <T>(operation: string, parent: Context | undefined, call: () => Promise<T>) => Promise<T>;
   /** The record of `tag` as it is now (version and session), or `undefined` when it was ended. */
   readonly load: (tag: string) => Promise<{ version: string; session: Session } | undefined>;
   /** Epoch milliseconds. */
@@ -62,27 +66,27 @@ export function createRedisRefresh({
 }: RedisRefreshOptions): RefreshCoordinator {
   const inFlight = new Map<string, Promise<FreshSession>>();
 
-  const attempt = async (session: Session): Promise<FreshSession> => {
+  const attempt = async (session: Session, parent: Context | undefined): Promise<FreshSession> => {
     const tag = session.sid;
     const lockKey = redisKeys.lock(tag);
     const deadline = nowMs() + lockTtlMs + 2_000;
     while (nowMs() < deadline) {
       const owner = randomUUID();
-      if (await guard(() => redis.setIfAbsent(lockKey, owner, lockTtlMs), 'lock')) {
+      if (await guard('lock', parent, () => redis.setIfAbsent(lockKey, owner, lockTtlMs))) {
         try {
-          const current = await guard(() => load(tag), 'read');
+          const current = await guard('read', parent, () => load(tag));
           if (!current)
             return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
           // The holder before us may have refreshed already: decide on the record as it is now.
           const plan = planRefresh(current.session, nowMs() / 1000);
           if (plan.kind !== 'refresh') return withoutRefresh(current.session, plan);
-          const result = await refresh({ ...current.session, refreshToken: plan.refreshToken });
+          const result = await refresh({ ...current.session, refreshToken: plan.refreshToken }, parent);
           if (!result.ok) {
             const decided = afterFailedRefresh(current.session, result, nowMs() / 1000);
             if (decided.kind !== 'ended') return decided;
             // Ours was refused; if another instance refreshed meanwhile (our lock ran out), its
             // tokens stand and the session goes on.
-            const latest = await guard(() => load(tag), 'read');
+            const latest = await guard('read', parent, () => load(tag));
             if (
               latest &&
               latest.version !== current.version &&
@@ -94,24 +98,24 @@ export function createRedisRefresh({
           }
           const next = applyTokens(current.session, result.tokens);
           const sealed = await sealRecord(tag, next);
-          const swapped = await guard(() =>
+          const swapped = await guard('session', parent, () =>
             redis.swapSession(redisKeys.session(tag), current.version, sealed),
           );
           if (swapped !== undefined) return { kind: 'fresh', session: next, changed: false };
           // Someone wrote newer tokens while our lock had run out: theirs win.
-          const newer = await guard(() => load(tag), 'read');
+          const newer = await guard('read', parent, () => load(tag));
           if (newer) return { kind: 'fresh', session: newer.session, changed: false };
           // Ended meanwhile: whoever ended it revoked the token it read, not the one we just got.
-          if (next.refreshToken !== undefined) await revoke(current.session, next.refreshToken);
+          if (next.refreshToken !== undefined) await revoke(current.session, next.refreshToken, parent);
           return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
         } finally {
-          await guard(() => redis.releaseLock(lockKey, owner), 'unlock').catch(() => {
+          await guard('unlock', parent, () => redis.releaseLock(lockKey, owner)).catch(() => {
             // The lock expires on its own within LOCK_TTL_MS; nothing else to do.
           });
         }
       }
       await sleep(WAIT_STEP_MS);
-      const current = await guard(() => load(tag), 'read');
+      const current = await guard('read', parent, () => load(tag));
       if (!current)
         return { kind: 'ended', reason: 'refused', cause: new Error('the session was ended meanwhile') };
       if (!needsRefresh(current.session, nowMs() / 1000))
@@ -121,11 +125,12 @@ export function createRedisRefresh({
   };
 
   return {
-    async ensureFresh(session) {
+    async ensureFresh(session, parent) {
       if (!needsRefresh(session, nowMs() / 1000)) return { kind: 'fresh', session, changed: false };
       let pending = inFlight.get(session.sid);
       if (!pending) {
-        pending = attempt(session).finally(() => inFlight.delete(session.sid));
+        // Traced under the first asking request: its Redis and IdP calls are that request's.
+        pending = attempt(session, parent).finally(() => inFlight.delete(session.sid));
         inFlight.set(session.sid, pending);
       }
       return pending;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Attributes, Context } from '@opentelemetry/api';
 import { BoundedMap } from '../../bounded-map.ts';
 import { ApiError } from '../../errors.ts';
 import type { CookieToSet } from '../../http/cookie-header.ts';
@@ -31,6 +32,23 @@ const GUARD_TIMEOUT_MS = 2 * REDIS_COMMAND_TIMEOUT_MS;
 const PUBLIC_ID = /^[\w-]{1,64}$/;
 /** Opened records kept in memory by version, so an unchanged record is not unsealed again. */
 const CACHE_ENTRIES = 1_000;
+
+/**
+ * Each operation's span name and attributes, made once rather than on every store call of every
+ * request (the operations are the handful of names written in this file and `redis-refresh.ts`).
+ */
+const SPANS = new Map<string, { readonly name: string; readonly attributes: Attributes }>();
+const spanOf = (operation: string) => {
+  let span = SPANS.get(operation);
+  if (!span) {
+    span = {
+      name: `redis ${operation}`,
+      attributes: Object.freeze({ 'db.system.name': 'redis', 'db.operation.name': operation }),
+    };
+    SPANS.set(operation, span);
+  }
+  return span;
+};
 
 /**
  * HKDF salt and info of each keyed hash that names Redis keys, one pair per purpose. The record's
@@ -138,18 +156,19 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
 
   /**
    * Runs store work against Redis: fails fast when disconnected, never waits longer than the
-   * bound, and reports its latency and outcome (a span, with tracing on).
+   * bound, and reports its latency and outcome (with tracing on, a span under `parent`, the trace
+   * context of the request it serves).
    */
-  const guard = async <T>(call: () => Promise<T>, operation = 'session'): Promise<T> => {
+  const guard = async <T>(
+    operation: string,
+    parent: Context | undefined,
+    call: () => Promise<T>,
+  ): Promise<T> => {
     const start = performance.now();
     let outcome: StoreOutcome = 'error';
     try {
-      const result = await inClientSpan(
-        tracing,
-        `redis ${operation}`,
-        { 'db.system.name': 'redis', 'db.operation.name': operation },
-        () => bounded(call),
-      );
+      const span = spanOf(operation);
+      const result = await inClientSpan(tracing, parent, span.name, span.attributes, () => bounded(call));
       outcome = 'ok';
       return result;
     } finally {
@@ -312,8 +331,8 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const ttlOf = (session: Session) => Math.min(idleMs, session.expiresAt * 1000 - nowMs());
 
   const store: SessionStore = {
-    read: (cookies) =>
-      guard(async (): Promise<OpenedSession | undefined> => {
+    read: (cookies, parent) =>
+      guard('read', parent, async (): Promise<OpenedSession | undefined> => {
         const handle = cookies[names.session];
         if (!handle || handle.length > 64) return undefined;
         for (const tag of tagsOf(handle)) {
@@ -321,10 +340,10 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           if (found) return { session: found.session, cookies: [] };
         }
         return undefined;
-      }, 'read'),
+      }),
 
-    async create(fields, cookies, origin) {
-      const created = await guard(async () => {
+    async create(fields, cookies, origin, parent) {
+      const created = await guard('create', parent, async () => {
         const previous = cookies[names.session];
         if (previous && previous.length <= 64) await redis.del(redisKeys.session(primary(previous)));
         const handle = randomBytes(HANDLE_BYTES).toString('base64url');
@@ -354,15 +373,15 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
           session,
           cookies: [{ name: names.session, value: handle, ...attributes(maxAgeS) }, ...staleChunks(cookies)],
         };
-      }, 'create');
-      await guard(() => Promise.all(indexesOf(created.session).map(prune)), 'prune').catch(() => {
+      });
+      await guard('prune', parent, () => Promise.all(indexesOf(created.session).map(prune))).catch(() => {
         // Housekeeping only: the session is stored and indexed; the next login prunes again.
       });
       return created;
     },
 
-    write: (session) =>
-      guard(async () => {
+    write: (session, _cookies, parent) =>
+      guard('write', parent, async () => {
         // The coordinator stores refreshed sessions itself; this is for anything else: a
         // compare-and-set on the version just read, so a concurrent change (a refresh) wins over
         // this one. The cookie (the handle) never changes.
@@ -374,11 +393,11 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
             await sealRecord(session.sid, session),
           );
         return [];
-      }, 'write'),
+      }),
 
-    end: async (session, cookies) => {
+    end: async (session, cookies, parent) => {
       if (session) {
-        await guard(() => remove(session), 'end');
+        await guard('end', parent, () => remove(session));
         ends.notify([session.sid]);
       }
       return clear(cookies);
@@ -386,7 +405,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
 
     clear,
 
-    async endMatching({ idpSid, sub }: SessionMatch): Promise<EndedSessions> {
+    async endMatching({ idpSid, sub }: SessionMatch, parent?: Context): Promise<EndedSessions> {
       // Every secret's index: sessions begun before a rotation are listed under the older one.
       const indexes =
         idpSid !== undefined ? byIdpSession.all(idpSid) : sub !== undefined ? byUser.all(sub) : [];
@@ -397,16 +416,16 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       // must not turn into a 503 that leaves them all alive.
       try {
         for (const index of indexes) {
-          for (const tag of await guard(() => redis.indexMembers(index), 'end_matching')) {
-            const record = await guard(() => redis.getData(redisKeys.session(tag)), 'end_matching');
+          for (const tag of await guard('end_matching', parent, () => redis.indexMembers(index))) {
+            const record = await guard('end_matching', parent, () => redis.getData(redisKeys.session(tag)));
             const session = record && (await openRecord(tag, record.data));
             if (session) {
-              await guard(() => remove(session), 'end_matching');
+              await guard('end_matching', parent, () => remove(session));
               if (session.refreshToken) refreshTokens.push(session.refreshToken);
               endedSids.push(session.sid);
               count++;
             } else {
-              await guard(() => redis.indexRemove(index, tag), 'end_matching');
+              await guard('end_matching', parent, () => redis.indexRemove(index, tag));
             }
           }
         }
@@ -424,7 +443,8 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
      * is the record opened before, any other is opened again (it must still be this session's).
      */
     liveSessions: (sessions) =>
-      guard(async () => {
+      // The WebSockets' session check, which serves no request: a root span.
+      guard('live', undefined, async () => {
         const versions = await redis.recordVersions(sessions.map((s) => redisKeys.session(s.sid)));
         return Promise.all(
           sessions.map(async (session, i) => {
@@ -439,35 +459,34 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
             return true;
           }),
         );
-      }, 'live'),
+      }),
 
     onSessionsEnded: ends.subscribe,
 
-    listOfUser: (session) =>
-      guard(async () => {
+    listOfUser: (session, parent) =>
+      guard('list', parent, async () => {
         const summaries = (await sessionsOfUser(session)).map((record) => summaryOf(record, session));
         // This browser's first, then the most recently used.
         return summaries.sort(
           (a, b) =>
             Number(b.current) - Number(a.current) || b.lastSeenAt - a.lastSeenAt || b.createdAt - a.createdAt,
         );
-      }, 'list'),
+      }),
 
-    async endById(session, id) {
+    async endById(session, id, parent) {
       // Ids are 32 characters of base64url: anything else names none of this user's sessions.
       if (!PUBLIC_ID.test(id)) return undefined;
-      const record = await guard(
-        async () => (await sessionsOfUser(session)).find((candidate) => isPublicIdOf(id, candidate.tag)),
-        'end_by_id',
+      const record = await guard('end_by_id', parent, async () =>
+        (await sessionsOfUser(session)).find((candidate) => isPublicIdOf(id, candidate.tag)),
       );
       if (!record) return undefined;
-      await guard(() => remove(record.session), 'end_by_id');
+      await guard('end_by_id', parent, () => remove(record.session));
       ends.notify([record.session.sid]);
       return record.session;
     },
 
-    async endOthers(session) {
-      const others = (await guard(() => sessionsOfUser(session), 'end_others')).filter(
+    async endOthers(session, parent) {
+      const others = (await guard('end_others', parent, () => sessionsOfUser(session))).filter(
         (record) => record.tag !== session.sid,
       );
       const ended: Session[] = [];
@@ -475,7 +494,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       // that leaves them all alive.
       try {
         for (const record of others) {
-          await guard(() => remove(record.session), 'end_others');
+          await guard('end_others', parent, () => remove(record.session));
           ended.push(record.session);
         }
       } finally {
@@ -484,19 +503,19 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       return ended;
     },
 
-    unclaim: (id) =>
-      guard(async () => {
+    unclaim: (id, parent) =>
+      guard('claim', parent, async () => {
         await Promise.all(claims.all(id).map((key) => redis.del(key)));
-      }, 'claim'),
+      }),
 
-    claimOnce: (id, untilS) =>
-      guard(async () => {
+    claimOnce: (id, untilS, parent) =>
+      guard('claim', parent, async () => {
         // Claimed under every secret's name, so that an instance whose current secret differs
         // (in the middle of a rotation) still sees the claim: any one already there is a replay.
         const ttlMs = Math.max(1000, untilS * 1000 - nowMs());
         const fresh = await Promise.all(claims.all(id).map((key) => redis.setIfAbsent(key, '1', ttlMs)));
         return fresh.every(Boolean);
-      }, 'claim'),
+      }),
 
     async unavailableReason() {
       if (!redis.isReady()) return 'Redis is not connected';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Context } from '@opentelemetry/api';
 import { BoundedMap } from '../../bounded-map.ts';
 import type { Session } from '../model/session.ts';
 import {
@@ -46,7 +47,7 @@ export function createInProcessRefresh({
   const recent = new BoundedMap<string, { tokens: SessionTokens; untilS: number }>(MAX_REMEMBERED_RESULTS);
 
   return {
-    async ensureFresh(session: Session) {
+    async ensureFresh(session: Session, parent?: Context) {
       const t = nowS();
       const plan = planRefresh(session, t);
       if (plan.kind !== 'refresh') return withoutRefresh(session, plan);
@@ -59,7 +60,7 @@ export function createInProcessRefresh({
       }
       let pending = inFlight.get(key);
       if (!pending) {
-        pending = refresh({ ...session, refreshToken: plan.refreshToken }).finally(() =>
+        pending = refresh({ ...session, refreshToken: plan.refreshToken }, parent).finally(() =>
           inFlight.delete(key),
         );
         inFlight.set(key, pending);

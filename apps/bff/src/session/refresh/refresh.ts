@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { Session } from '../model/session.ts';
 
 /** Refresh when the access token has this long or less left (docs/http-contract.md, "/api"). */
@@ -27,20 +28,25 @@ export type RefreshResult =
       readonly rateLimited?: boolean;
     };
 
-/** Redeems the session's refresh token at the IdP. Never throws: failures are results. */
+/**
+ * Redeems the session's refresh token at the IdP. Never throws: failures are results. `parent`:
+ * the trace context of the request the refresh is for.
+ */
 export type RefreshFunction = (
   session: Session & { readonly refreshToken: string },
+  parent?: Context,
 ) => Promise<RefreshResult>;
 
 /**
  * Revokes a refresh token the BFF obtained but will not keep (a refresh that finished after its
  * session was ended elsewhere), best effort and bounded in time: it never throws (a failure is
  * the implementation's to log), and an unrevoked token still expires at the IdP on its own.
- * `session` is the one the token was obtained for (its id for the log, its DPoP key).
+ * `session` is the one the token was obtained for (its id for the log, its DPoP key); `parent`
+ * the trace context of the request whose refresh obtained it.
  *
  * @see RFC 7009 §2 (token revocation)
  */
-export type RevokeFunction = (session: Session, refreshToken: string) => Promise<void>;
+export type RevokeFunction = (session: Session, refreshToken: string, parent?: Context) => Promise<void>;
 
 /** What {@link RefreshCoordinator.ensureFresh} decided for a request. */
 export type FreshSession =
@@ -60,8 +66,12 @@ export type FreshSession =
  * Redis-backed coordinator (one refresh across instances) can replace the in-process one.
  */
 export interface RefreshCoordinator {
-  /** The session, refreshed when its access token expires within {@link REFRESH_MARGIN_S}. */
-  ensureFresh(session: Session): Promise<FreshSession>;
+  /**
+   * The session, refreshed when its access token expires within {@link REFRESH_MARGIN_S}.
+   * `parent`: the asking request's trace context. Requests that share one refresh share the
+   * first one's: its trace shows the IdP call, the others' show only their wait.
+   */
+  ensureFresh(session: Session, parent?: Context): Promise<FreshSession>;
 }
 
 /** The session with the refreshed tokens; the rest (user, sid, absolute end) never changes. */

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { CookieToSet } from '../../http/cookie-header.ts';
 import type { Session } from '../model/session.ts';
 import type { RefreshCoordinator } from '../refresh/refresh.ts';
@@ -67,10 +68,14 @@ export interface UserSessionSummary {
  * Every method that sees a request takes its cookies (name → value) and, where the browser must
  * change its cookies, returns them as {@link CookieToSet}s for the caller to send. A store that
  * cannot answer throws `ApiError` `session_store_unavailable` (503).
+ *
+ * The methods a request calls take its trace context last (`parent`, from its server span): a
+ * store that calls a server (Redis) traces the call as that request's child. Without one (work of
+ * no request, tracing off) such a span is a root, or none.
  */
 export interface SessionStore {
   /** The request's session, or `undefined` (no cookie, or one that does not open, has expired, idled out or was ended). */
-  read(cookies: Readonly<Record<string, string>>): Promise<OpenedSession | undefined>;
+  read(cookies: Readonly<Record<string, string>>, parent?: Context): Promise<OpenedSession | undefined>;
   /**
    * Stores a new session (at login: a fresh id, and a fresh handle where the store uses one),
    * replacing whatever session the browser's cookies named, and returns it with its cookies.
@@ -80,24 +85,33 @@ export interface SessionStore {
     fields: Omit<Session, 'sid'>,
     cookies: Readonly<Record<string, string>>,
     origin?: SessionOrigin,
+    parent?: Context,
   ): Promise<{ session: Session; cookies: CookieToSet[] }>;
   /**
    * Stores a changed session (refreshed, or its idle clock renewed) and returns the cookies that carry it.
    * @throws {CookieBudgetError} when it does not fit the browser's cookies.
    */
-  write(session: Session, cookies: Readonly<Record<string, string>>): Promise<CookieToSet[]>;
+  write(
+    session: Session,
+    cookies: Readonly<Record<string, string>>,
+    parent?: Context,
+  ): Promise<CookieToSet[]>;
   /** Ends `session` (if any) so it opens nowhere again, and returns the deletions of its cookies. */
-  end(session: Session | undefined, cookies: Readonly<Record<string, string>>): Promise<CookieToSet[]>;
+  end(
+    session: Session | undefined,
+    cookies: Readonly<Record<string, string>>,
+    parent?: Context,
+  ): Promise<CookieToSet[]>;
   /** Deletions for every session cookie the browser sent (a cookie that did not open). */
   clear(cookies: Readonly<Record<string, string>>): CookieToSet[];
   /** Ends every session matching `match` wherever this store reaches (see each store for how far). */
-  endMatching(match: SessionMatch): Promise<EndedSessions>;
+  endMatching(match: SessionMatch, parent?: Context): Promise<EndedSessions>;
   /**
    * The live sessions of `session`'s user, `session` among them (`current`), as the user may see
    * them. Looking is not activity: no other session's idle clock is renewed.
    * @throws {ApiError} `not_supported` where the store cannot list a user's sessions (the cookie store).
    */
-  listOfUser(session: Session): Promise<readonly UserSessionSummary[]>;
+  listOfUser(session: Session, parent?: Context): Promise<readonly UserSessionSummary[]>;
   /**
    * Ends the session of `session`'s user whose {@link UserSessionSummary.id} is `id`, so it opens
    * nowhere again, and returns it (to revoke its refresh token; `session` itself when `id` is its
@@ -105,18 +119,18 @@ export interface SessionStore {
    * and an unknown one are alike.
    * @throws {ApiError} `not_supported` (the cookie store).
    */
-  endById(session: Session, id: string): Promise<Session | undefined>;
+  endById(session: Session, id: string, parent?: Context): Promise<Session | undefined>;
   /**
    * Ends every other live session of `session`'s user and returns them (to revoke their refresh tokens).
    * @throws {ApiError} `not_supported` (the cookie store).
    */
-  endOthers(session: Session): Promise<readonly Session[]>;
+  endOthers(session: Session, parent?: Context): Promise<readonly Session[]>;
   /**
    * Records `id` (a logout token's `jti`) until `untilS`; false when it was already recorded (a replay).
    */
-  claimOnce(id: string, untilS: number): Promise<boolean>;
+  claimOnce(id: string, untilS: number, parent?: Context): Promise<boolean>;
   /** Forgets a claim, so that a request that failed after claiming can be sent again. */
-  unclaim(id: string): Promise<void>;
+  unclaim(id: string, parent?: Context): Promise<void>;
   /**
    * Whether each of `sessions` (sessions opened earlier, e.g. for a WebSocket handshake) is still
    * live, in the same order, **without** counting as activity (the idle clock is not renewed): not
