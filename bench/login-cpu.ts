@@ -48,7 +48,7 @@ import {
   findApache,
   startApache,
 } from './apache-openidc.ts';
-import { type AppLogin, signIn } from './login.ts';
+import { type AppLogin, signInConcurrently } from './login.ts';
 import { type Child, freePort, startChild } from './processes.ts';
 import { newestProfile, summarizeProfile } from './profile.ts';
 
@@ -160,18 +160,6 @@ const median = (xs: readonly number[]) => {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
 const fmt = (x: number) => x.toFixed(2);
-
-/** `count` sign-ins, `CONCURRENCY` at a time. */
-async function signIns(login: AppLogin, count: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      await signIn(login);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, worker));
-}
 
 async function main() {
   mkdirSync(BUILD_DIR, { recursive: true });
@@ -290,7 +278,7 @@ async function main() {
     );
     const startAll = async () => {
       for (const target of targets) target.child = await target.start();
-      for (const target of targets) await signIns(target.login, WARMUP);
+      for (const target of targets) await signInConcurrently(target.login, WARMUP, CONCURRENCY);
     };
     if (!args.fresh) await startAll();
     const threads = targets.map(() => ({ main: 0, others: 0 }));
@@ -305,7 +293,7 @@ async function main() {
         const threadsBefore = isBff ? threadCpuMs(child.pid) : undefined;
         const cpu = child.cpuMs();
         const sys = isBff ? userSysMs(child.pid).sys : 0;
-        await signIns(target.login, perRound);
+        await signInConcurrently(target.login, perRound, CONCURRENCY);
         const ticks = (child.cpuMs() - cpu) / perRound;
         if (!isBff || !threadsBefore) target.perRound.push(ticks);
         else {
@@ -378,10 +366,10 @@ async function profileOnce(target: Target): Promise<void> {
   let skipMs = 0;
   let cpu = 0;
   try {
-    await signIns(target.login, WARMUP);
+    await signInConcurrently(target.login, WARMUP, CONCURRENCY);
     skipMs = performance.now() - child.startedAt;
     cpu = child.cpuMs();
-    await signIns(target.login, LOGINS);
+    await signInConcurrently(target.login, LOGINS, CONCURRENCY);
     cpu = child.cpuMs() - cpu;
   } finally {
     await child.stop();
@@ -422,7 +410,7 @@ async function perfOnce(target: Target): Promise<void> {
     PROFILE_DIR,
   );
   try {
-    await signIns(target.login, WARMUP);
+    await signInConcurrently(target.login, WARMUP, CONCURRENCY);
     const perf = spawn(
       'perf',
       ['record', '-k', 'mono', '-e', 'cpu-clock', '-F', '4000', '-g', '-p', String(child.pid), '-o', data],
@@ -431,7 +419,7 @@ async function perfOnce(target: Target): Promise<void> {
     const exited = new Promise((resolve) => perf.once('exit', resolve));
     await new Promise((resolve) => setTimeout(resolve, 500));
     const cpu = child.cpuMs();
-    await signIns(target.login, LOGINS);
+    await signInConcurrently(target.login, LOGINS, CONCURRENCY);
     console.log(`${target.name}: ${fmt((child.cpuMs() - cpu) / LOGINS)} ms CPU per login under perf`);
     perf.kill('SIGINT');
     await exited;
@@ -469,13 +457,13 @@ async function perfOnce(target: Target): Promise<void> {
 async function straceOnce(target: Target): Promise<void> {
   const child = await target.start();
   try {
-    await signIns(target.login, WARMUP);
+    await signInConcurrently(target.login, WARMUP, CONCURRENCY);
     const out = `${PROFILE_DIR}strace.txt`;
     mkdirSync(PROFILE_DIR, { recursive: true });
     const strace = spawn('strace', ['-c', '-f', '-o', out, '-p', String(child.pid)], { stdio: 'ignore' });
     const exited = new Promise((resolve) => strace.once('exit', resolve));
     await new Promise((resolve) => setTimeout(resolve, 500));
-    await signIns(target.login, LOGINS);
+    await signInConcurrently(target.login, LOGINS, CONCURRENCY);
     strace.kill('SIGINT');
     await exited;
     console.log(`${target.name}: system calls of ${LOGINS} logins (${out})`);

@@ -79,3 +79,15 @@ export async function signIn({ origin, loginPath, sessionCookie }: AppLogin): Pr
   }
   return jar.header(`${origin}/api/items`);
 }
+
+/** `count` full sign-ins through `login`, `concurrency` users signing in at once (a login storm). */
+export async function signInConcurrently(login: AppLogin, count: number, concurrency: number): Promise<void> {
+  let started = 0;
+  const user = async () => {
+    while (started < count) {
+      started++;
+      await signIn(login);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, user));
+}

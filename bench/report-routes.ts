@@ -3,6 +3,7 @@
  * 10-route table, the client-token route, the bare proxy sent the BFF's cookie, and WebSockets
  * through the BFF against a direct connection.
  */
+import { judge, notMeasuredRow, type TargetRow } from './targets.ts';
 import type { WebSocketRun } from './websockets.ts';
 
 /** A BFF with `API_ROUTES` of ten routes, the load on the one its lookup reaches last. */
@@ -131,75 +132,164 @@ const MB = 1024 * 1024;
 const KB = 1024;
 const fixed = (value: number | undefined, digits: number) =>
   value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : '–';
-const ok = (met: boolean) => (met ? '**met**' : '**missed**');
 const count = (n: number) => n.toLocaleString('en');
-const NOT_MEASURED = 'not measured in this run | – |';
 
 /** Per message: CPU over the window divided by the messages that crossed it, both ways. */
 const usPerMessage = (cpuMs: number, run: WebSocketRun) => (cpuMs * 1000) / (run.sent + run.received);
 const kbPerSocket = (from: number, to: number, sockets: number) => (to - from) / KB / sockets;
 
 /** The Targets rows: the single-route BFF against the last run, the 10-route table, the client token, WebSockets. */
-export function routesTargetRows(run: RoutesRun, get: Get, quick: boolean): string[] {
+export function routesTargetRows(run: RoutesRun, get: Get, quick: boolean): TargetRow[] {
   const bff = get(BFF_DEFAULTS, 'fast', 50);
-  const ten = get(BFF_TEN_ROUTES, 'fast', 50);
-  const client = get(BFF_CLIENT_TOKEN, 'fast', 50);
-  const express = get('express alternative', 'fast', 50);
-  const rows: string[] = [];
+  return [
+    singleRouteRow(run, bff, get('express alternative', 'fast', 50), quick),
+    tenRoutesRow(run, bff, get(BFF_TEN_ROUTES, 'fast', 50)),
+    clientTokenRow(run, bff, get(BFF_CLIENT_TOKEN, 'fast', 50)),
+    webSocketsRow(run),
+  ];
+}
 
+/** The single-route BFF against the last tracked RESULTS.md: CPU and req/s, both within noise. */
+function singleRouteRow(
+  run: RoutesRun,
+  bff: CellFigures | undefined,
+  express: CellFigures | undefined,
+  quick: boolean,
+): TargetRow {
+  const target = `the single-route BFF (${BFF_DEFAULTS}) must not get slower: CPU per proxied request and req/s within noise (±${NOISE_BAND * 100} %) of the last RESULTS.md`;
+  const bound = `${1 - NOISE_BAND}–${1 + NOISE_BAND}×`;
+  const figures = [
+    {
+      id: 'single-route-cpu-vs-last',
+      label: `single-route BFF CPU per request ÷ the last RESULTS.md's (${bound})`,
+      unit: '×',
+      digits: 2,
+    },
+    {
+      id: 'single-route-rps-vs-last',
+      label: `single-route BFF req/s ÷ the last RESULTS.md's (${bound})`,
+      unit: '×',
+      digits: 2,
+    },
+  ] as const;
   const base = run.baseline;
-  const label = `the single-route BFF (${BFF_DEFAULTS}) must not get slower: CPU per proxied request and req/s within noise (±${NOISE_BAND * 100} %) of the last RESULTS.md`;
-  if (bff && base) {
-    const cpu = bff.cpuMsPerRequest / base.bff.cpuMsPerRequest;
-    const rps = bff.rps / base.bff.rps;
-    const drift =
-      express && base.express
-        ? `; the express alternative, unchanged, in the same runs: ${fixed(express.cpuMsPerRequest, 3)} vs ${fixed(base.express.cpuMsPerRequest, 3)} ms = ${fixed(express.cpuMsPerRequest / base.express.cpuMsPerRequest, 2)}×, a measure of the machine's drift`
-        : '';
-    rows.push(
-      `| ${label} | today ${fixed(bff.cpuMsPerRequest, 3)} ms and ${fixed(bff.rps, 0)} req/s; last (${base.written}) ${fixed(base.bff.cpuMsPerRequest, 3)} ms and ${fixed(base.bff.rps, 0)} req/s: CPU **${fixed(cpu, 2)}×**, req/s **${fixed(rps, 2)}×**${drift}${quick ? ' (a quick run against a full one: indicative only)' : ''} | ${ok(cpu <= 1 + NOISE_BAND && rps >= 1 - NOISE_BAND)} |`,
-    );
-  } else {
-    rows.push(`| ${label} | ${bff ? 'no earlier RESULTS.md to compare with | – |' : NOT_MEASURED}`);
+  if (!bff) return notMeasuredRow(target, figures);
+  if (!base) {
+    return {
+      ...notMeasuredRow(target, figures),
+      measured: 'no earlier RESULTS.md to compare with',
+    };
   }
-
-  const tenLabel = `10-route table (lookup cost): ${BFF_TEN_ROUTES} against ${BFF_DEFAULTS}, no target`;
-  if (bff && ten) {
-    const tried = run.tenRoutes
-      ? ` (the load's route is tried ${ordinal(run.tenRoutes.prefixesTried)} of ${run.tenRoutes.prefixes.length})`
+  const cpu = bff.cpuMsPerRequest / base.bff.cpuMsPerRequest;
+  const rps = bff.rps / base.bff.rps;
+  const drift =
+    express && base.express
+      ? `; the express alternative, unchanged, in the same runs: ${fixed(express.cpuMsPerRequest, 3)} vs ${fixed(base.express.cpuMsPerRequest, 3)} ms = ${fixed(express.cpuMsPerRequest / base.express.cpuMsPerRequest, 2)}×, a measure of the machine's drift`
       : '';
-    rows.push(
-      `| ${tenLabel} | ${fixed(ten.rps, 0)} vs ${fixed(bff.rps, 0)} req/s = **${fixed(ten.rps / bff.rps, 2)}×**, CPU ${fixed(ten.cpuMsPerRequest, 3)} vs ${fixed(bff.cpuMsPerRequest, 3)} ms = **${fixed(ten.cpuMsPerRequest / bff.cpuMsPerRequest, 2)}×** (${signedUs(ten.cpuMsPerRequest - bff.cpuMsPerRequest)} per request)${tried} | reported |`,
-    );
-  } else {
-    rows.push(`| ${tenLabel} | ${NOT_MEASURED}`);
-  }
+  return {
+    target,
+    measured: `today ${fixed(bff.cpuMsPerRequest, 3)} ms and ${fixed(bff.rps, 0)} req/s; last (${base.written}) ${fixed(base.bff.cpuMsPerRequest, 3)} ms and ${fixed(base.bff.rps, 0)} req/s: CPU **${fixed(cpu, 2)}×**, req/s **${fixed(rps, 2)}×**${drift}${quick ? ' (a quick run against a full one: indicative only)' : ''}`,
+    result: judge(cpu <= 1 + NOISE_BAND && rps >= 1 - NOISE_BAND),
+    figures: [
+      { ...figures[0], value: cpu },
+      { ...figures[1], value: rps },
+    ],
+  };
+}
 
-  const clientLabel = `client-token route (no IdP call per request once cached): token requests to the IdP ≤ ${CLIENT_TOKEN_MAX_IDP_CALLS} over the BFF's life`;
+/** The 10-route table against the single route: the lookup's cost, reported. */
+function tenRoutesRow(run: RoutesRun, bff: CellFigures | undefined, ten: CellFigures | undefined): TargetRow {
+  const target = `10-route table (lookup cost): ${BFF_TEN_ROUTES} against ${BFF_DEFAULTS}, no target`;
+  const figures = [
+    {
+      id: 'ten-routes-rps-vs-one',
+      label: '10-route BFF req/s ÷ single-route (no target)',
+      unit: '×',
+      digits: 2,
+    },
+    {
+      id: 'ten-routes-cpu-vs-one',
+      label: '10-route BFF CPU per request ÷ single-route (no target)',
+      unit: '×',
+      digits: 2,
+    },
+  ] as const;
+  if (!bff || !ten) return notMeasuredRow(target, figures);
+  const tried = run.tenRoutes
+    ? ` (the load's route is tried ${ordinal(run.tenRoutes.prefixesTried)} of ${run.tenRoutes.prefixes.length})`
+    : '';
+  const rps = ten.rps / bff.rps;
+  const cpu = ten.cpuMsPerRequest / bff.cpuMsPerRequest;
+  return {
+    target,
+    measured: `${fixed(ten.rps, 0)} vs ${fixed(bff.rps, 0)} req/s = **${fixed(rps, 2)}×**, CPU ${fixed(ten.cpuMsPerRequest, 3)} vs ${fixed(bff.cpuMsPerRequest, 3)} ms = **${fixed(cpu, 2)}×** (${signedUs(ten.cpuMsPerRequest - bff.cpuMsPerRequest)} per request)${tried}`,
+    result: 'reported',
+    figures: [
+      { ...figures[0], value: rps },
+      { ...figures[1], value: cpu },
+    ],
+  };
+}
+
+/** The client-token BFF's token requests at the IdP over its life. */
+function clientTokenRow(
+  run: RoutesRun,
+  bff: CellFigures | undefined,
+  client: CellFigures | undefined,
+): TargetRow {
+  const target = `client-token route (no IdP call per request once cached): token requests to the IdP ≤ ${CLIENT_TOKEN_MAX_IDP_CALLS} over the BFF's life`;
+  const figure = {
+    id: 'client-token-idp-calls',
+    label: `client-token BFF's token requests to the IdP (≤ ${CLIENT_TOKEN_MAX_IDP_CALLS})`,
+    unit: '',
+    digits: 0,
+  } as const;
   const check = run.clientToken;
-  if (client && bff && check) {
-    rows.push(
-      `| ${clientLabel} | **${count(check.idpCalls)}** \`client_credentials\` request(s) at the IdP for ${count(check.answered)} \`/api\` answers (${count(check.idpCallsInMatrix)} during the matrix); ${fixed(client.rps, 0)} vs ${fixed(bff.rps, 0)} req/s = ${fixed(client.rps / bff.rps, 2)}×, CPU ${fixed(client.cpuMsPerRequest, 3)} vs ${fixed(bff.cpuMsPerRequest, 3)} ms = ${fixed(client.cpuMsPerRequest / bff.cpuMsPerRequest, 2)}× the user-token BFF | ${ok(check.idpCalls <= CLIENT_TOKEN_MAX_IDP_CALLS)} |`,
-    );
-  } else {
-    rows.push(`| ${clientLabel} | ${NOT_MEASURED}`);
-  }
+  if (!client || !bff || !check) return notMeasuredRow(target, [figure]);
+  return {
+    target,
+    measured: `**${count(check.idpCalls)}** \`client_credentials\` request(s) at the IdP for ${count(check.answered)} \`/api\` answers (${count(check.idpCallsInMatrix)} during the matrix); ${fixed(client.rps, 0)} vs ${fixed(bff.rps, 0)} req/s = ${fixed(client.rps / bff.rps, 2)}×, CPU ${fixed(client.cpuMsPerRequest, 3)} vs ${fixed(bff.cpuMsPerRequest, 3)} ms = ${fixed(client.cpuMsPerRequest / bff.cpuMsPerRequest, 2)}× the user-token BFF`,
+    result: judge(check.idpCalls <= CLIENT_TOKEN_MAX_IDP_CALLS),
+    figures: [{ ...figure, value: check.idpCalls }],
+  };
+}
 
-  const ws = run.webSockets;
-  const wsLabel =
+/** WebSockets through the BFF against a direct connection: RSS per socket and CPU per message, reported. */
+function webSocketsRow(run: RoutesRun): TargetRow {
+  const target =
     'WebSockets: 1,000 open sockets, RSS per socket and CPU per message against a direct connection, no target';
-  if (ws) {
-    const { bff: viaBff, direct } = ws;
-    const upstreamUs = viaBff.upstream ? usPerMessage(viaBff.upstream.windowCpuMs, viaBff) : Number.NaN;
-    rows.push(
-      `| ${wsLabel} | ${count(viaBff.sockets)} sockets: BFF **${fixed(kbPerSocket(viaBff.server.rssBefore, viaBff.server.rssOpen, viaBff.sockets), 1)} KB** RSS per socket open (${fixed(kbPerSocket(viaBff.server.rssBefore, viaBff.server.rssAfter, viaBff.sockets), 1)} KB after the messages), ` +
-        `direct: the ws server's ${fixed(kbPerSocket(direct.server.rssBefore, direct.server.rssOpen, direct.sockets), 1)} KB (${fixed(kbPerSocket(direct.server.rssBefore, direct.server.rssAfter, direct.sockets), 1)} KB); ` +
-        `BFF **${fixed(usPerMessage(viaBff.server.windowCpuMs, viaBff), 1)} µs** CPU per message relayed (the upstream behind it: ${fixed(upstreamUs, 1)} µs), direct: the ws server's ${fixed(usPerMessage(direct.server.windowCpuMs, direct), 1)} µs | reported |`,
-    );
-  } else {
-    rows.push(`| ${wsLabel} | ${NOT_MEASURED}`);
-  }
-  return rows;
+  const figures = [
+    {
+      id: 'websocket-bff-kb-per-socket',
+      label: 'WebSockets: BFF RSS per open socket (no target)',
+      unit: 'KB',
+      digits: 1,
+    },
+    {
+      id: 'websocket-bff-us-per-message',
+      label: 'WebSockets: BFF CPU per message relayed (no target)',
+      unit: 'µs',
+      digits: 1,
+    },
+  ] as const;
+  const ws = run.webSockets;
+  if (!ws) return notMeasuredRow(target, figures);
+  const { bff: viaBff, direct } = ws;
+  const upstreamUs = viaBff.upstream ? usPerMessage(viaBff.upstream.windowCpuMs, viaBff) : Number.NaN;
+  const kbOpen = kbPerSocket(viaBff.server.rssBefore, viaBff.server.rssOpen, viaBff.sockets);
+  const usRelayed = usPerMessage(viaBff.server.windowCpuMs, viaBff);
+  return {
+    target,
+    measured:
+      `${count(viaBff.sockets)} sockets: BFF **${fixed(kbOpen, 1)} KB** RSS per socket open (${fixed(kbPerSocket(viaBff.server.rssBefore, viaBff.server.rssAfter, viaBff.sockets), 1)} KB after the messages), ` +
+      `direct: the ws server's ${fixed(kbPerSocket(direct.server.rssBefore, direct.server.rssOpen, direct.sockets), 1)} KB (${fixed(kbPerSocket(direct.server.rssBefore, direct.server.rssAfter, direct.sockets), 1)} KB); ` +
+      `BFF **${fixed(usRelayed, 1)} µs** CPU per message relayed (the upstream behind it: ${fixed(upstreamUs, 1)} µs), direct: the ws server's ${fixed(usPerMessage(direct.server.windowCpuMs, direct), 1)} µs`,
+    result: 'reported',
+    figures: [
+      { ...figures[0], value: kbOpen },
+      { ...figures[1], value: usRelayed },
+    ],
+  };
 }
 
 /** `+3.2 µs` from a difference in ms. */

@@ -1,8 +1,9 @@
 /**
- * `pnpm bench` (full, about 9 minutes) or `pnpm bench --quick` / `BENCH_QUICK=1` (under 2):
+ * `pnpm bench` (full, about 14 minutes) or `pnpm bench --quick` / `BENCH_QUICK=1` (about 3):
  * builds the BFF and the SPA, starts everything on loopback, measures, and writes
  * `bench/RESULTS.md` (quick: `bench/RESULTS.quick.md`, so a smoke run never overwrites the
- * tracked numbers). See bench/README.md.
+ * tracked numbers). A full run also appends its Targets figures to `bench/runs.json`, which both
+ * reports show across runs. See bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, type JsonWebKey, verify } from 'node:crypto';
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { DEV_IDP } from '@okta-bff/oidc';
 import { APACHE_LOGIN_PATH, APACHE_PEER, APACHE_SESSION_COOKIE } from './apache-openidc.ts';
 import { type MeasuredLoad, measureLoad, runLoad } from './load.ts';
-import { signIn } from './login.ts';
+import { type AppLogin, signIn, signInConcurrently } from './login.ts';
 import { startOtlpReceiver } from './otlp-receiver.ts';
 import { type Child, freePort, machineBusyMs } from './processes.ts';
 import { newestProfile, type ProfileSummary, summarizeProfile } from './profile.ts';
@@ -25,7 +26,6 @@ import {
   BFF_TRACING_SAMPLED,
   type Cell,
   type DpopCheck,
-  type LoginResult,
   type MemoryResult,
   type OpsChecks,
   parseReport,
@@ -33,7 +33,9 @@ import {
   type RevocationTrial,
   type RunReport,
   renderResults,
+  targetRows,
 } from './report.ts';
+import type { LoginResult, WarmLogins } from './report-logins.ts';
 import {
   BARE,
   BARE_NO_COOKIE,
@@ -55,11 +57,24 @@ import {
   WEBSOCKET_PREFIX,
   webSocketRoutes,
 } from './routes.ts';
+import { appendRun, parseRuns, type RunRecord, runRecord, serializeRuns } from './run-history.ts';
 import { measureSpaSize } from './spa-size.ts';
 import { BENCH_DIST, buildAll, type Stack, startStack } from './stack.ts';
 import { firstMessage, measureWebSockets, type SocketTarget, warmUpSockets } from './websockets.ts';
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+/** Users signing in at once for the warm logins: a login storm, as bench/login-cpu.ts measures by default. */
+const WARM_LOGIN_CONCURRENCY = 4;
+/**
+ * The warm logins: `warmupLogins` more per app after the cold ones, then `warmLogins` measured in
+ * `warmLoginRounds` rounds, all {@link WARM_LOGIN_CONCURRENCY} at a time.
+ */
+const warmLogins = (warmupLogins: number, logins: number, rounds: number) => ({
+  warmupLogins,
+  warmLogins: logins,
+  warmLoginRounds: rounds,
+  warmLoginConcurrency: WARM_LOGIN_CONCURRENCY,
+});
 /** The WebSocket scenario: sockets, one message per socket every `wsIntervalMs`, for `wsWindowS`. */
 const WEBSOCKETS = { wsSockets: 1_000, wsIntervalMs: 100, wsWarmupSockets: 20 } as const;
 const SETTINGS = QUICK
@@ -69,6 +84,7 @@ const SETTINGS = QUICK
       warmupS: 1,
       memoryRequests: 20_000,
       logins: 8,
+      ...warmLogins(20, 20, 2),
       profileS: 0,
       revocations: 5,
       ...WEBSOCKETS,
@@ -80,6 +96,7 @@ const SETTINGS = QUICK
       warmupS: 2,
       memoryRequests: 200_000,
       logins: 40,
+      ...warmLogins(300, 200, 4),
       profileS: 6,
       revocations: 20,
       ...WEBSOCKETS,
@@ -93,6 +110,8 @@ const SETTINGS = QUICK
 const WS_SOCKETS_PER_SESSION = 32;
 /** The last tracked results (never the quick ones): the "must not get slower" target's baseline. */
 const TRACKED_RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+/** The Targets figures of the last full runs (tracked): every full run appends, quick runs only read. */
+const RUNS_FILE = fileURLToPath(new URL('./runs.json', import.meta.url));
 /** Revocation: how often instance B is asked after the logout at A, and for how long at most. */
 const REVOCATION_POLL_MS = 10;
 const REVOCATION_LIMIT_MS = 5_000;
@@ -128,18 +147,38 @@ const TRACES_SAMPLED_RATIO = 0.1;
 /** The new operations scenarios' cells: the fast upstream, at 1 and 50 connections. */
 const OPS_CELLS = (connections: number, upstream: string) => upstream === 'fast' && connections !== 10;
 
-/** The commit measured, and whether apps/ or packages/ had uncommitted changes. */
-function gitRevision(): string {
+/** The commit measured, whether apps/ or packages/ had uncommitted changes, and both said in words. */
+function gitRevision(): { commit: string; uncommitted: boolean; text: string } {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'packages'], {
       encoding: 'utf8',
     }).trim();
-    return dirty ? `${head} with uncommitted changes in apps/ or packages/` : head;
+    const text = dirty ? `${head} with uncommitted changes in apps/ or packages/` : head;
+    return { commit: head, uncommitted: dirty !== '', text };
   } catch (error) {
     // Not a git checkout (e.g. an exported tree): the report just says so.
-    return `unknown (${String(error).split('\n', 1)[0]})`;
+    return { commit: 'unknown', uncommitted: false, text: `unknown (${String(error).split('\n', 1)[0]})` };
   }
+}
+
+/** `bench/runs.json`'s records; none before the first full run. A malformed file throws. */
+function readRunHistory(): RunRecord[] {
+  if (!existsSync(RUNS_FILE)) return [];
+  return parseRuns(readFileSync(RUNS_FILE, 'utf8'), RUNS_FILE);
+}
+
+/** Appends a full run's Targets figures to the history read at its start, and writes `bench/runs.json`. */
+function recordRun(
+  history: readonly RunRecord[],
+  report: RunReport,
+  revision: { commit: string; uncommitted: boolean },
+): RunRecord[] {
+  const record = runRecord({ ...revision, date: report.date, elapsedS: report.elapsedS }, targetRows(report));
+  const runs = appendRun(history, record);
+  writeFileSync(RUNS_FILE, serializeRuns(runs));
+  log(`appended this run to ${RUNS_FILE} (${runs.length} recorded)`);
+  return runs;
 }
 
 function log(message: string) {
@@ -520,9 +559,19 @@ async function runWebSockets(stack: Stack): Promise<WebSocketResults> {
   }
 }
 
-/** Full sign-ins, alternating between the apps so all see the same machine state. */
+/** An app whose logins are measured: its process (or Apache's tree) and how to sign in to it. */
+interface LoginApp {
+  readonly name: string;
+  readonly server: Child;
+  readonly login: AppLogin;
+}
+
+/**
+ * Full sign-ins through each app: first in a cold process (V8 still compiling the login path,
+ * bench/FINDINGS.md §11), then in the same process warmed up by a few hundred more logins.
+ */
 async function runLogins(stack: Stack): Promise<LoginResult[]> {
-  const apps = [
+  const apps: LoginApp[] = [
     {
       name: 'bff',
       server: stack.bff,
@@ -547,6 +596,17 @@ async function runLogins(stack: Stack): Promise<LoginResult[]> {
         ]
       : []),
   ];
+  const cold = await measureColdLogins(apps);
+  log(
+    `logins, warm: ${SETTINGS.warmupLogins} more through each app, then ${SETTINGS.warmLogins} measured, ` +
+      `${SETTINGS.warmLoginConcurrency} at a time`,
+  );
+  const warm = await measureWarmLogins(apps);
+  return cold.map((figures, index) => ({ ...figures, warm: warm[index] }));
+}
+
+/** One at a time, alternating between the apps login by login so all see the same machine state. */
+async function measureColdLogins(apps: readonly LoginApp[]): Promise<LoginResult[]> {
   const totals = apps.map(() => ({ cpuMs: 0, wallMs: 0 }));
   for (const app of apps) await signIn(app.login); // warm-up: JIT and the IdP's first-use paths
   for (let i = 0; i < SETTINGS.logins; i++) {
@@ -563,6 +623,39 @@ async function runLogins(stack: Stack): Promise<LoginResult[]> {
     logins: SETTINGS.logins,
     perSecond: SETTINGS.logins / (totals[index]!.wallMs / 1000),
     cpuMsPerLogin: totals[index]!.cpuMs / SETTINGS.logins,
+  }));
+}
+
+/**
+ * The same processes after the warm-up logins: the measured logins in rounds, the apps' order
+ * rotating each round, so that all see the same machine state; CPU from the same counters as
+ * the cold logins, summed over an app's rounds.
+ */
+async function measureWarmLogins(apps: readonly LoginApp[]): Promise<WarmLogins[]> {
+  const concurrency = SETTINGS.warmLoginConcurrency;
+  const rounds = SETTINGS.warmLoginRounds;
+  const perRound = Math.ceil(SETTINGS.warmLogins / rounds);
+  for (const app of apps) await signInConcurrently(app.login, SETTINGS.warmupLogins, concurrency);
+  const totals = apps.map(() => ({ cpuMs: 0, wallMs: 0 }));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < apps.length; k++) {
+      const index = (k + round) % apps.length;
+      const app = apps[index]!;
+      const cpu = app.server.cpuMs();
+      const start = performance.now();
+      await signInConcurrently(app.login, perRound, concurrency);
+      totals[index]!.wallMs += performance.now() - start;
+      totals[index]!.cpuMs += app.server.cpuMs() - cpu;
+    }
+  }
+  const logins = perRound * rounds;
+  return totals.map(({ cpuMs, wallMs }) => ({
+    warmupLogins: SETTINGS.warmupLogins,
+    concurrency,
+    rounds,
+    logins,
+    perSecond: logins / (wallMs / 1000),
+    cpuMsPerLogin: cpuMs / logins,
   }));
 }
 
@@ -661,6 +754,8 @@ async function main() {
   const loadAvgStart = os.loadavg()[0] ?? 0;
   log(`${QUICK ? 'quick' : 'full'} run: building the BFF, the SPA and the bench servers`);
   const baseline = readBaseline();
+  // Read now so that a malformed file stops the run before it starts, not after 13 minutes.
+  const runHistory = readRunHistory();
   rmSync(PROFILE_DIR, { recursive: true, force: true });
   await buildAll();
   const spa = measureSpaSize();
@@ -979,7 +1074,7 @@ async function main() {
     );
     const webSockets = await runWebSockets(stack);
 
-    log(`logins: ${SETTINGS.logins} through each app`);
+    log(`logins, cold: ${SETTINGS.logins} through each app, one at a time`);
     const logins = await runLogins(stack);
 
     const profiles: { name: string; summary: ProfileSummary }[] = [];
@@ -988,6 +1083,7 @@ async function main() {
       for (const job of profileJobs(stack, bffHeaders, expressHeaders)) profiles.push(await profile(job));
     }
 
+    const revision = gitRevision();
     const report: RunReport = {
       quick: QUICK,
       date: new Date(),
@@ -1009,13 +1105,15 @@ async function main() {
       profiles,
       loadGenCpuShare: (loadGenCpu.user + loadGenCpu.system) / 1000 / (matrixS * 1000),
       othersCpuShare,
-      revision: gitRevision(),
+      revision: revision.text,
       elapsedS: (performance.now() - started) / 1000,
       loadAvg: [loadAvgStart, os.loadavg()[0] ?? 0],
     };
     mkdirSync(BENCH_DIST, { recursive: true });
     writeFileSync(`${BENCH_DIST}results.json`, JSON.stringify(report, null, 2));
-    writeFileSync(OUT_FILE, renderResults(report));
+    // Quick runs are smoke figures: they show the recorded runs but never join them.
+    const history = QUICK ? runHistory : recordRun(runHistory, report, revision);
+    writeFileSync(OUT_FILE, renderResults(report, history));
     log(`wrote ${OUT_FILE} in ${report.elapsedS.toFixed(0)} s`);
   } finally {
     await stack.stop();
@@ -1026,7 +1124,8 @@ async function main() {
 function renderOnly() {
   const report = parseReport(readFileSync(`${BENCH_DIST}results.json`, 'utf8'));
   const file = fileURLToPath(new URL(report.quick ? './RESULTS.quick.md' : './RESULTS.md', import.meta.url));
-  writeFileSync(file, renderResults(report));
+  // The recorded runs as they are: a full run appended its own record when it ran.
+  writeFileSync(file, renderResults(report, readRunHistory()));
   log(`rewrote ${file} from ${BENCH_DIST}results.json`);
 }
 
