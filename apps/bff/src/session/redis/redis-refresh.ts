@@ -14,13 +14,14 @@ import {
   withoutRefresh,
 } from '../refresh/refresh.ts';
 import { type RedisPort, redisKeys } from './redis-client.ts';
+import type { RedisGuard } from './redis-guard.ts';
 
 /** How often a waiting instance looks again. */
 const WAIT_STEP_MS = 50;
 
 export interface RedisRefreshOptions {
   readonly redis: RedisPort;
-  /** Seals `session` for the record `tag`, bound to it (see `redis-store.ts`). */
+  /** Seals `session` for the record `tag`, bound to it (see `redis-store-records.ts`). */
   readonly sealRecord: (tag: string, session: Session) => Promise<string>;
   readonly refresh: RefreshFunction;
   /**
@@ -38,7 +39,7 @@ export interface RedisRefreshOptions {
    * Wraps a Redis call named `operation`: failures become `ApiError` `session_store_unavailable`;
    * its span is a child of `parent` (the request's trace context).
    */
-  readonly guard: <T>(operation: string, parent: Context | undefined, call: () => Promise<T>) => Promise<T>;
+  readonly guard: RedisGuard;
   /** The record of `tag` as it is now (version and session), or `undefined` when it was ended. */
   readonly load: (tag: string) => Promise<{ version: string; session: Session } | undefined>;
   /** Epoch milliseconds. */
