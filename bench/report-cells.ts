@@ -63,3 +63,32 @@ export function cellLookup(report: RunReport): Get {
   );
   return (scenario, upstream, connections) => summaries.get(`${scenario}|${upstream}|${connections}`);
 }
+
+/** What a side-by-side table shows of a load cell. */
+export type LoadFigures = Pick<Summary, 'rps' | 'p50Ms' | 'p99Ms' | 'cpuMsPerRequest' | 'peakRss'>;
+
+/**
+ * A side-by-side table of one cell: `base` under `baseLabel`, then each of `columns` (label and
+ * figures, `undefined` when not measured) with its ratio to `base` in brackets.
+ */
+export function sideBySideTable(
+  baseLabel: string,
+  base: LoadFigures,
+  columns: readonly (readonly [label: string, figures: LoadFigures | undefined])[],
+): string[] {
+  const row = (label: string, value: (s: LoadFigures) => number, digits: number) => {
+    const cells = columns.map(([, s]) =>
+      s ? `${fixed(value(s), digits)} (${fixed(value(s) / value(base), 2)}×)` : '–',
+    );
+    return `| ${label} | ${fixed(value(base), digits)} | ${cells.join(' | ')} |`;
+  };
+  return [
+    `| | ${baseLabel} | ${columns.map(([label]) => label).join(' | ')} |`,
+    `|---|---:|${columns.map(() => '---:').join('|')}|`,
+    row('req/s', (s) => s.rps, 0),
+    row('p50 ms', (s) => s.p50Ms, 2),
+    row('p99 ms', (s) => s.p99Ms, 2),
+    row('BFF CPU ms/req', (s) => s.cpuMsPerRequest, 3),
+    row('peak RSS MB', (s) => s.peakRss / MB, 1),
+  ];
+}

@@ -9,6 +9,7 @@ import {
   fixed,
   MB,
   type Summary,
+  sideBySideTable,
 } from './report-cells.ts';
 
 /** "Operations and DPoP cost": the four BFFs side by side per cell, and what showed each setting was on. */
@@ -40,24 +41,15 @@ export function opsSection(
       const others = columns.map(([scenario]) => get(scenario, upstream, connections));
       if (!plain || others.every((s) => s === undefined)) continue;
       any = true;
-      const row = (label: string, value: (s: Summary) => number, digits: number) => {
-        const base = value(plain);
-        const cells = others.map((s) =>
-          s ? `${fixed(value(s), digits)} (${fixed(value(s) / base, 2)}×)` : '–',
-        );
-        return `| ${label} | ${fixed(base, digits)} | ${cells.join(' | ')} |`;
-      };
       lines.push(
         '',
         `### ${upstream} upstream, ${connections} connection${connections === 1 ? '' : 's'}`,
         '',
-        `| | bff (info) | ${columns.map(([, label]) => label).join(' | ')} |`,
-        `|---|---:|${columns.map(() => '---:').join('|')}|`,
-        row('req/s', (s) => s.rps, 0),
-        row('p50 ms', (s) => s.p50Ms, 2),
-        row('p99 ms', (s) => s.p99Ms, 2),
-        row('BFF CPU ms/req', (s) => s.cpuMsPerRequest, 3),
-        row('peak RSS MB', (s) => s.peakRss / MB, 1),
+        ...sideBySideTable(
+          'bff (info)',
+          plain,
+          columns.map(([, label], i) => [label, others[i]] as const),
+        ),
       );
     }
   }

@@ -3,6 +3,7 @@
  * 10-route table, the client-token route, the bare proxy sent the BFF's cookie, and WebSockets
  * through the BFF against a direct connection.
  */
+import { sideBySideTable } from './report-cells.ts';
 import { judge, notMeasuredRow, type TargetRow } from './targets.ts';
 import type { WebSocketRun } from './websockets.ts';
 
@@ -318,24 +319,15 @@ export function routesSection(run: RoutesRun, get: Get): string[] {
     const others = columns.map(([scenario]) => get(scenario, 'fast', connections));
     if (!plain || others.every((s) => s === undefined)) continue;
     any = true;
-    const row = (label: string, value: (s: CellFigures) => number, digits: number) => {
-      const base = value(plain);
-      const cells = others.map((s) =>
-        s ? `${fixed(value(s), digits)} (${fixed(value(s) / base, 2)}×)` : '–',
-      );
-      return `| ${label} | ${fixed(base, digits)} | ${cells.join(' | ')} |`;
-    };
     lines.push(
       '',
       `### fast upstream, ${connections} connection${connections === 1 ? '' : 's'}`,
       '',
-      `| | single route | ${columns.map(([, label]) => label).join(' | ')} |`,
-      `|---|---:|${columns.map(() => '---:').join('|')}|`,
-      row('req/s', (s) => s.rps, 0),
-      row('p50 ms', (s) => s.p50Ms, 2),
-      row('p99 ms', (s) => s.p99Ms, 2),
-      row('BFF CPU ms/req', (s) => s.cpuMsPerRequest, 3),
-      row('peak RSS MB', (s) => s.peakRss / MB, 1),
+      ...sideBySideTable(
+        'single route',
+        plain,
+        columns.map(([, label], i) => [label, others[i]] as const),
+      ),
     );
   }
   if (!any) lines.push('', 'Not measured in this run.');
