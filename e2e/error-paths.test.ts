@@ -6,11 +6,11 @@
  * @see docs/http-contract.md
  */
 import { DEV_USERS } from '@okta-bff/dev-idp';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { idpLoginForm, signIn, submitIdpLogin, waitForBffResponse } from './support/actions.ts';
-import { launchChromium, openPage } from './support/browser.ts';
-import { type Stack, startStack } from './support/stack.ts';
+import { useBrowserBed } from './support/bed.ts';
+import { openPage } from './support/browser.ts';
 
 const [alice, bob] = [DEV_USERS[0]!, DEV_USERS[1]!];
 
@@ -21,27 +21,16 @@ const LOGIN_EXPIRED_MESSAGE =
 const GENERIC_LOGIN_ERROR_MESSAGE = 'Sign-in did not complete. Please try again.';
 
 describe('error paths (real browser, production build)', () => {
-  let stack: Stack;
-  let browser: Browser;
+  const bed = useBrowserBed();
   let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    stack = await startStack();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
-
   beforeEach(async () => {
-    ({ context, page } = await openPage(browser));
+    ({ context, page } = await openPage(bed.browser));
   });
 
   afterEach(async () => {
-    stack.setApiReachable(true);
+    bed.stack.setApiReachable(true);
     await context?.close();
   });
 
@@ -50,7 +39,7 @@ describe('error paths (real browser, production build)', () => {
   }
 
   it('shows a login_error from the callback in its own words and takes it out of the address bar', async () => {
-    const { bffOrigin } = stack;
+    const { bffOrigin } = bed.stack;
     await page.goto(`${bffOrigin}/?login_error=access_denied`);
     const notice = page.getByTestId('login-error');
     await notice.filter({ hasText: ACCESS_DENIED_MESSAGE }).waitFor();
@@ -67,7 +56,7 @@ describe('error paths (real browser, production build)', () => {
   });
 
   it('refuses a callback this browser did not start and says so on the home page, without a session', async () => {
-    const { bffOrigin, idp } = stack;
+    const { bffOrigin, idp } = bed.stack;
     await page.goto(`${bffOrigin}/`);
     await Promise.all([
       page.waitForURL((url) => url.origin === idp.origin),
@@ -89,7 +78,7 @@ describe('error paths (real browser, production build)', () => {
   });
 
   it('shows "session ended" when /api answers 401, and signing in again returns to the page', async () => {
-    const { bffOrigin, idp } = stack;
+    const { bffOrigin, idp } = bed.stack;
     await page.goto(`${bffOrigin}/items`);
     await signIn(page, idp.origin, bffOrigin, alice);
     await page.getByTestId('items-list').waitFor({ state: 'attached' });
@@ -121,12 +110,12 @@ describe('error paths (real browser, production build)', () => {
   });
 
   it('shows "service unavailable" while the API is unreachable, and recovers on "Try again"', async () => {
-    const { bffOrigin, idp } = stack;
+    const { bffOrigin, idp } = bed.stack;
     await page.goto(`${bffOrigin}/items`);
     await signIn(page, idp.origin, bffOrigin, bob);
     await page.getByTestId('items-list').waitFor({ state: 'attached' });
 
-    stack.setApiReachable(false);
+    bed.stack.setApiReachable(false);
     const failed = waitForBffResponse(page, bffOrigin, 'GET', '/api/items');
     await page.reload();
     const response = await failed;
@@ -137,7 +126,7 @@ describe('error paths (real browser, production build)', () => {
     // Still signed in: an API outage is not a session problem.
     await page.getByTestId('sign-out').waitFor();
 
-    stack.setApiReachable(true);
+    bed.stack.setApiReachable(true);
     const retried = waitForBffResponse(page, bffOrigin, 'GET', '/api/items');
     await notice.getByRole('button', { name: 'Try again' }).click();
     expect((await retried).status()).toBe(200);

@@ -12,16 +12,16 @@
  * @see https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html
  */
 import { DEV_USERS } from '@okta-bff/dev-idp';
-import type { Browser, BrowserContext, Cookie, Page, Request } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Cookie, Page, Request } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   idpLoginForm,
   scriptVisibleBffCookies,
   submitIdpLogin,
   waitForBffResponse,
 } from './support/actions.ts';
-import { launchChromium, openPage } from './support/browser.ts';
-import { type Stack, startStack } from './support/stack.ts';
+import { useBrowserBed } from './support/bed.ts';
+import { openPage } from './support/browser.ts';
 
 const alice = DEV_USERS[0]!;
 
@@ -54,24 +54,16 @@ async function describeCallback(request: Request): Promise<CallbackSeen> {
 }
 
 describe('sign-in with OKTA_RESPONSE_MODE=form_post (real browser, production build)', () => {
-  let stack: Stack;
-  let browser: Browser;
+  const bed = useBrowserBed({ bffEnv: { OKTA_RESPONSE_MODE: 'form_post' }, idpPublicHost: '127.0.0.1' });
   let context: BrowserContext;
   let page: Page;
 
   beforeAll(async () => {
-    stack = await startStack({ bffEnv: { OKTA_RESPONSE_MODE: 'form_post' }, idpPublicHost: '127.0.0.1' });
-    browser = await launchChromium();
-    ({ context, page } = await openPage(browser));
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
+    ({ context, page } = await openPage(bed.browser));
   });
 
   it('completes the cross-site POST callback, lands on the starting page signed in, and signs out', async () => {
-    const { bffOrigin, idp, config } = stack;
+    const { bffOrigin, idp, config } = bed.stack;
     expect(config.responseMode).toBe('form_post');
     expect(new URL(idp.origin).hostname).not.toBe(new URL(bffOrigin).hostname);
 

@@ -7,8 +7,8 @@
  */
 import { DEV_USERS } from '@okta-bff/dev-idp';
 import { DEV_IDP } from '@okta-bff/oidc';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   claimRow,
   idpLoginForm,
@@ -16,37 +16,28 @@ import {
   submitIdpLogin,
   waitForBffResponse,
 } from './support/actions.ts';
+import { useBrowserBed } from './support/bed.ts';
 import {
   JWT_PATTERN,
-  launchChromium,
   openPage,
   type ReceivedResponse,
   recordResponses,
   saveScreenshot,
 } from './support/browser.ts';
-import { type Stack, startStack } from './support/stack.ts';
 
 const alice = DEV_USERS[0]!;
 
 describe('sign-in journey (real browser, production build)', () => {
-  let stack: Stack;
-  let browser: Browser;
+  const bed = useBrowserBed();
   let context: BrowserContext;
   let page: Page;
 
   beforeAll(async () => {
-    stack = await startStack();
-    browser = await launchChromium();
-    ({ context, page } = await openPage(browser));
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
+    ({ context, page } = await openPage(bed.browser));
   });
 
   it('signs in, shows profile and items, signs out at the IdP too, and never gives the browser a token', async () => {
-    const { bffOrigin, idp } = stack;
+    const { bffOrigin, idp } = bed.stack;
     const received = await recordResponses(page, bffOrigin);
 
     // Signed out: the SPA offers to sign in.

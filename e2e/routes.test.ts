@@ -12,31 +12,20 @@
  * @see docs/http-contract.md
  */
 import { DEV_USERS } from '@okta-bff/dev-idp';
-import type { Browser, Request, WebSocket } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Request, WebSocket } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { fetchFromPage, liveState, signIn, waitForBffResponse } from './support/actions.ts';
-import { launchChromium, openPage } from './support/browser.ts';
-import { type Stack, startStack } from './support/stack.ts';
+import { useBrowserBed } from './support/bed.ts';
+import { openPage } from './support/browser.ts';
 
 const alice = DEV_USERS[0]!;
 
 describe('API routes (real browser, production build)', () => {
-  let stack: Stack;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    stack = await startStack();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const bed = useBrowserBed();
 
   it('shows the public notices to a signed-out visitor (public route, no session)', async () => {
-    const { bffOrigin } = stack;
-    const { context, page } = await openPage(browser);
+    const { bffOrigin } = bed.stack;
+    const { context, page } = await openPage(bed.browser);
     try {
       const notices = waitForBffResponse(page, bffOrigin, 'GET', '/api/public/notices');
       await page.goto(`${bffOrigin}/`);
@@ -56,8 +45,8 @@ describe('API routes (real browser, production build)', () => {
   });
 
   it('signs in, lists the items, shows an item added in another tab live, and 404s an unrouted path', async () => {
-    const { bffOrigin, idp } = stack;
-    const { context, page } = await openPage(browser);
+    const { bffOrigin, idp } = bed.stack;
+    const { context, page } = await openPage(bed.browser);
     try {
       await page.goto(`${bffOrigin}/`);
       await signIn(page, idp.origin, bffOrigin, alice);
@@ -135,8 +124,8 @@ describe('API routes (real browser, production build)', () => {
   });
 
   it('shows the site-wide stats, fetched with the BFF client token (stats route)', async () => {
-    const { bffOrigin, idp } = stack;
-    const { context, page } = await openPage(browser);
+    const { bffOrigin, idp } = bed.stack;
+    const { context, page } = await openPage(bed.browser);
     try {
       await page.goto(`${bffOrigin}/`);
       await signIn(page, idp.origin, bffOrigin, alice);

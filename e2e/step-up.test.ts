@@ -15,8 +15,8 @@
  * @see apps/web/src/pages/items.tsx, apps/web/src/step-up.ts (the texts and buttons used here)
  */
 import { ACR_PASSWORD, ACR_TWO_FACTOR, DEV_USERS } from '@okta-bff/dev-idp';
-import type { Browser, Page, Request } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page, Request } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   exactText,
   fetchFromPage,
@@ -25,8 +25,8 @@ import {
   signIn,
   waitForBffResponse,
 } from './support/actions.ts';
-import { launchChromium, openPage } from './support/browser.ts';
-import { type Stack, startStack } from './support/stack.ts';
+import { useBrowserBed } from './support/bed.ts';
+import { openPage } from './support/browser.ts';
 
 const alice = DEV_USERS[0]!;
 
@@ -108,23 +108,12 @@ async function deleteNeedsStepUp(page: Page, bffOrigin: string, item: ItemBody):
 }
 
 describe('step-up sign-in (real browser, production build)', () => {
-  let stack: Stack;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    // The sample API's step-up policy and the dev IdP's one-time code are both on by default.
-    stack = await startStack();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  // The sample API's step-up policy and the dev IdP's one-time code are both on by default.
+  const bed = useBrowserBed();
 
   it('Cancel on the step-up notice stays on the page: the item and the session are kept', async () => {
-    const { bffOrigin, idp } = stack;
-    const { context, page } = await openPage(browser);
+    const { bffOrigin, idp } = bed.stack;
+    const { context, page } = await openPage(bed.browser);
     try {
       await page.goto(`${bffOrigin}/`);
       await signIn(page, idp.origin, bffOrigin, alice);
@@ -174,8 +163,8 @@ describe('step-up sign-in (real browser, production build)', () => {
   });
 
   it('Continue signs in again with the one-time code, comes back to /items and deletes the item on confirmation', async () => {
-    const { bffOrigin, idp } = stack;
-    const { context, page } = await openPage(browser);
+    const { bffOrigin, idp } = bed.stack;
+    const { context, page } = await openPage(bed.browser);
     try {
       // A password-only sign-in.
       await page.goto(`${bffOrigin}/`);
