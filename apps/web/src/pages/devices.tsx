@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { DeviceSession } from '../api.ts';
 import { ApiError, endOtherSessions, endSession, listSessions } from '../api.ts';
 import { ApiErrorNotice, StatusRegion } from '../components/notices.tsx';
-import { classifyError } from '../errors.ts';
+import { useSessionEnded } from '../session-ended.ts';
 import { PageTitle } from './page-title.tsx';
 
 type ListState =
@@ -33,14 +33,7 @@ export function DevicesPage({ onSessionEnded, onSignOut }: DevicesPageProps) {
   const [done, setDone] = useState<string | null>(null);
 
   /** True when `error` ended the page: the session ended (the app takes over). */
-  const ended = useCallback(
-    (error: unknown): boolean => {
-      if (classifyError(error) !== 'session-ended') return false;
-      onSessionEnded();
-      return true;
-    },
-    [onSessionEnded],
-  );
+  const ended = useSessionEnded(onSessionEnded);
 
   const load = useCallback(
     (signal?: AbortSignal, quiet = false) => {

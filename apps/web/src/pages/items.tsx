@@ -10,6 +10,7 @@ import {
   liveItemsUrl,
   type OpenSocket,
 } from '../live-items.ts';
+import { useSessionEnded } from '../session-ended.ts';
 import {
   clearPendingDelete,
   type PendingDelete,
@@ -82,14 +83,8 @@ export function ItemsPage({ onSessionEnded, openSocket }: ItemsPageProps) {
   /** A delete that waited for a step-up sign-in, read once when the page opens. */
   const [pending, setPending] = useState<PendingDelete | null>(() => readPendingDelete() ?? null);
 
-  const fail = useCallback(
-    (error: unknown): boolean => {
-      if (classifyError(error) !== 'session-ended') return false;
-      onSessionEnded();
-      return true;
-    },
-    [onSessionEnded],
-  );
+  /** True when `error` ended the page: the session ended (the app takes over). */
+  const fail = useSessionEnded(onSessionEnded);
 
   /** `GET /api/items`; `quiet`: keep showing the current list meanwhile, and if it fails. */
   const load = useCallback(
