@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createDevClient } from '@okta-bff/dev-idp';
 import { type Child, treeCpuTimeMs, treeRssBytes, waitReady } from './processes.ts';
 
 const APACHE_BIN = '/usr/sbin/apache2';
@@ -41,6 +42,25 @@ const MODULES = {
 } as const;
 
 /** Whether the peer can run here: the version line, or why it is skipped. */
+/** The dev IdP's registration of an Apache peer at `origin`: its callback, and no logout channels (it is not given any). */
+export function apacheIdpClient(
+  origin: string,
+  client: { readonly clientId: string; readonly clientSecret: string },
+  name: string,
+): ReturnType<typeof createDevClient> {
+  return {
+    ...createDevClient({
+      redirectUris: [`${origin}${APACHE_CALLBACK_PATH}`],
+      postLogoutRedirectUris: [`${origin}/`],
+      backchannelLogoutUri: null,
+      frontchannelLogoutUri: null,
+    }),
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    client_name: name,
+  };
+}
+
 export type ApacheAvailability =
   | { readonly available: true; readonly version: string }
   | { readonly available: false; readonly reason: string };

@@ -39,12 +39,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createDevClient, createDevClientFor, startDevIdp } from '@okta-bff/dev-idp';
+import { createDevClientFor, startDevIdp } from '@okta-bff/dev-idp';
 import { DEV_IDP } from '@okta-bff/oidc';
 import {
-  APACHE_CALLBACK_PATH,
   APACHE_LOGIN_PATH,
   APACHE_SESSION_COOKIE,
+  apacheIdpClient,
   findApache,
   startApache,
 } from './apache-openidc.ts';
@@ -190,17 +190,7 @@ async function main() {
     port: 0,
     clients: [
       createDevClientFor(...origins.slice(0, builds.length)),
-      {
-        ...createDevClient({
-          redirectUris: [`${apacheOrigin}${APACHE_CALLBACK_PATH}`],
-          postLogoutRedirectUris: [`${apacheOrigin}/`],
-          backchannelLogoutUri: null,
-          frontchannelLogoutUri: null,
-        }),
-        client_id: APACHE_CLIENT.clientId,
-        client_secret: APACHE_CLIENT.clientSecret,
-        client_name: 'login-cpu apache + mod_auth_openidc',
-      },
+      apacheIdpClient(apacheOrigin, APACHE_CLIENT, 'login-cpu apache + mod_auth_openidc'),
     ],
   });
   const secret = `login-cpu-${crypto.randomUUID()}-${crypto.randomUUID()}`;

@@ -16,7 +16,7 @@ import { build } from 'esbuild';
 // The test helper that spawns a real redis-server (free loopback port, no persistence, temp dir
 // removed at exit): the bench runs under tsx, so importing it needs no bundling.
 import { type RedisServer, startRedisServer } from '../apps/bff/src/testing/redis-server.ts';
-import { APACHE_CALLBACK_PATH, findApache, startApache } from './apache-openidc.ts';
+import { apacheIdpClient, findApache, startApache } from './apache-openidc.ts';
 import { type Child, cpuTimeMs, freePort, rssBytes, startChild } from './processes.ts';
 import type { RouteEntry } from './routes.ts';
 
@@ -204,17 +204,7 @@ export async function startStack(): Promise<Stack> {
         client_secret: EXPRESS_CLIENT.clientSecret,
         client_name: 'bench express alternative',
       },
-      {
-        ...createDevClient({
-          redirectUris: [`${apacheOrigin}${APACHE_CALLBACK_PATH}`],
-          postLogoutRedirectUris: [`${apacheOrigin}/`],
-          backchannelLogoutUri: null,
-          frontchannelLogoutUri: null,
-        }),
-        client_id: APACHE_CLIENT.clientId,
-        client_secret: APACHE_CLIENT.clientSecret,
-        client_name: 'bench apache + mod_auth_openidc',
-      },
+      apacheIdpClient(apacheOrigin, APACHE_CLIENT, 'bench apache + mod_auth_openidc'),
     ],
   });
   const children: Child[] = [];
